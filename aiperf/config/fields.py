@@ -1,0 +1,232 @@
+"""Every configuration field, declared once as data.
+
+One row per field: its dotted key, kind, built-in default, the CLI flag and environment
+variable that can set it, and a one-line description. The YAML schema, the CLI overlay,
+the environment source, the JSON Schema for editors and ``config explain`` all read this
+table; nothing else lists fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+import attrs
+
+from aiperf.config.kinds import (
+    BoolKind,
+    EnumKind,
+    EnvelopeKind,
+    FloatKind,
+    IntKind,
+    ListKind,
+    MapKind,
+    RecordKind,
+    ScalarKind,
+    StrKind,
+)
+
+ENDPOINT_TYPES = ("chat", "completions", "embeddings")
+ARRIVAL_PATTERNS = ("poisson", "constant")
+SEARCH_STYLES = ("probe-bisect", "grid")
+SWEEP_TYPES = ("grid", "zip", "scenarios")
+UI_MODES = ("auto", "progress", "none")
+
+#: Metric tags a service-level objective (``slos`` / ``--goodput``) may name.
+SLO_METRICS = (
+    "time_to_first_token",
+    "time_to_second_token",
+    "inter_token_latency",
+    "inter_chunk_latency",
+    "request_latency",
+    "output_token_throughput_per_user",
+)
+
+
+@attrs.frozen
+class Field:
+    """One resolvable setting."""
+
+    key: str
+    kind: Any
+    default: Any
+    doc: str
+    flag: str | None = None
+    env: str | None = None
+    secret: bool = False
+    #: A relative path given in a YAML file is taken relative to that file's folder.
+    file_relative: bool = False
+
+    @property
+    def yaml_path(self) -> tuple[str, ...]:
+        return tuple(self.key.split("."))
+
+
+_POS_INT = IntKind(min=1)
+_NONNEG_INT = IntKind(min=0)
+_POS_FLOAT = FloatKind(gt=0)
+_NONNEG_FLOAT = FloatKind(ge=0)
+_FRACTION = FloatKind(gt=0, le=1)
+
+
+def _f(key: str, kind: Any, default: Any, doc: str, **kw: Any) -> Field:
+    return Field(key=key, kind=kind, default=default, doc=doc, **kw)
+
+
+FIELDS: tuple[Field, ...] = (
+    # endpoint
+    _f("benchmark.endpoint.url", StrKind(), "http://localhost:8000",
+       "Server base URL; sim:// runs the built-in simulator in-process.",
+       flag="--url", env="AIPERF_URL"),
+    _f("benchmark.endpoint.type", EnumKind(ENDPOINT_TYPES), "chat",
+       "OpenAI API shape: chat, completions or embeddings.",
+       flag="--endpoint-type", env="AIPERF_ENDPOINT_TYPE"),
+    _f("benchmark.endpoint.model", StrKind(), None,
+       "Model name sent in every request.", flag="--model", env="AIPERF_MODEL"),
+    _f("benchmark.endpoint.streaming", BoolKind(), False,
+       "Stream responses (server-sent events).", flag="--streaming", env="AIPERF_STREAMING"),
+    _f("benchmark.endpoint.api_key", StrKind(), None,
+       "Bearer token sent as the Authorization header.",
+       flag="--api-key", env="OPENAI_API_KEY", secret=True),
+    _f("benchmark.endpoint.timeout", _POS_FLOAT, 600.0,
+       "Per-request timeout in seconds.", flag="--request-timeout", env="AIPERF_REQUEST_TIMEOUT"),
+    _f("benchmark.endpoint.headers", MapKind(StrKind(allow_empty=True)), {},
+       "Extra HTTP headers (values are treated as secrets).", flag="--header", secret=True),
+    _f("benchmark.endpoint.extra_inputs", MapKind(ScalarKind()), {},
+       "Extra fields merged into every request body.", flag="--extra-inputs"),
+    # load
+    _f("benchmark.load.concurrency", _POS_INT, 1,
+       "In-flight requests (closed loop), or the cap in request-rate mode.",
+       flag="--concurrency", env="AIPERF_CONCURRENCY"),
+    _f("benchmark.load.request_rate", _POS_FLOAT, None,
+       "Open-loop arrival rate in requests per second.",
+       flag="--request-rate", env="AIPERF_REQUEST_RATE"),
+    _f("benchmark.load.arrival", EnumKind(ARRIVAL_PATTERNS), "poisson",
+       "Arrival process in request-rate mode.", flag="--arrival", env="AIPERF_ARRIVAL"),
+    _f("benchmark.load.request_count", _POS_INT, 10,
+       "Requests to send (after warm-up).", flag="--request-count", env="AIPERF_REQUEST_COUNT"),
+    _f("benchmark.load.duration", _POS_FLOAT, None,
+       "Stop after this many seconds.", flag="--benchmark-duration",
+       env="AIPERF_BENCHMARK_DURATION"),
+    _f("benchmark.load.warmup_request_count", _NONNEG_INT, 0,
+       "Requests sent first and left out of the results.",
+       flag="--warmup-request-count", env="AIPERF_WARMUP_REQUEST_COUNT"),
+    # dataset
+    _f("benchmark.dataset.isl.mean", _POS_INT, 550,
+       "Mean input sequence length in tokens.", flag="--isl", env="AIPERF_ISL"),
+    _f("benchmark.dataset.isl.stddev", _NONNEG_FLOAT, 0.0,
+       "Standard deviation of the input length.", flag="--isl-stddev", env="AIPERF_ISL_STDDEV"),
+    _f("benchmark.dataset.osl.mean", _POS_INT, None,
+       "Mean output sequence length (sent as max_tokens); unset lets the server decide.",
+       flag="--osl", env="AIPERF_OSL"),
+    _f("benchmark.dataset.osl.stddev", _NONNEG_FLOAT, 0.0,
+       "Standard deviation of the output length.", flag="--osl-stddev", env="AIPERF_OSL_STDDEV"),
+    _f("benchmark.dataset.input_file", StrKind(), None,
+       "JSONL file of prompts instead of synthetic ones (relative to the YAML file).",
+       flag="--input-file", env="AIPERF_INPUT_FILE", file_relative=True),
+    _f("benchmark.dataset.seed", _NONNEG_INT, 0,
+       "Seed for synthetic prompts and arrivals.", flag="--random-seed", env="AIPERF_RANDOM_SEED"),
+    _f("benchmark.tokenizer", StrKind(), "builtin",
+       "'builtin' (offline, ships with aiperf) or a path to a tokenizer.json.",
+       flag="--tokenizer", env="AIPERF_TOKENIZER"),
+    _f("benchmark.slos", MapKind(_POS_FLOAT, keys=SLO_METRICS), {},
+       "Goodput objectives: metric tag -> threshold in the metric's unit.", flag="--goodput"),
+    # search recipes
+    _f("benchmark.search.recipe", StrKind(), None,
+       "Search recipe to run (see `aiperf recipes list`).",
+       flag="--search-recipe", env="AIPERF_SEARCH_RECIPE"),
+    _f("benchmark.search.concurrency_min", _POS_INT, None, "Lowest concurrency a recipe tries.",
+       flag="--concurrency-min"),
+    _f("benchmark.search.concurrency_max", _POS_INT, None, "Highest concurrency a recipe tries.",
+       flag="--concurrency-max"),
+    _f("benchmark.search.concurrency_steps", IntKind(min=2), None,
+       "Number of concurrency grid points.", flag="--concurrency-steps"),
+    _f("benchmark.search.isl_min", _POS_INT, None, "Smallest ISL a recipe tries.",
+       flag="--isl-min"),
+    _f("benchmark.search.isl_max", _POS_INT, None, "Largest ISL a recipe tries.",
+       flag="--isl-max"),
+    _f("benchmark.search.isl_steps", IntKind(min=2), None, "Number of ISL grid points.",
+       flag="--isl-steps"),
+    _f("benchmark.search.osl_min", _POS_INT, None, "Smallest OSL a recipe tries.",
+       flag="--osl-min"),
+    _f("benchmark.search.osl_max", _POS_INT, None, "Largest OSL a recipe tries.",
+       flag="--osl-max"),
+    _f("benchmark.search.osl_steps", IntKind(min=2), None, "Number of OSL grid points.",
+       flag="--osl-steps"),
+    _f("benchmark.search.degradation_threshold", _POS_FLOAT, None,
+       "Relative latency growth that marks the knee (0.2 = 20%).",
+       flag="--degradation-threshold"),
+    _f("benchmark.search.ttft_sla_ms", _POS_FLOAT, None, "TTFT p95 limit in ms.",
+       flag="--ttft-sla-ms"),
+    _f("benchmark.search.itl_sla_ms", _POS_FLOAT, None, "ITL p95 limit in ms.",
+       flag="--itl-sla-ms"),
+    _f("benchmark.search.tpot_sla_ms", _POS_FLOAT, None, "Alias of itl_sla_ms.",
+       flag="--tpot-sla-ms"),
+    _f("benchmark.search.e2e_sla_ms", _POS_FLOAT, None, "Request latency p99 limit in ms.",
+       flag="--e2e-sla-ms"),
+    _f("benchmark.search.error_rate_sla", _FRACTION, None, "Largest tolerated error fraction.",
+       flag="--error-rate-sla"),
+    _f("benchmark.search.slo_attainment_fraction", _FRACTION, None,
+       "Fraction of requests that must meet every SLO.", flag="--slo-attainment-fraction"),
+    _f("benchmark.search.isl_osl_pairs", ListKind(StrKind(), min_len=1), None,
+       "Workload shapes as ISL/OSL pairs, e.g. 128/128.", flag="--isl-osl-pairs"),
+    _f("benchmark.search.search_style", EnumKind(SEARCH_STYLES), None,
+       "How SLA recipes search concurrency.", flag="--search-style"),
+    # repeated trials
+    _f("benchmark.runs.count", _POS_INT, 1, "Trials to run (for confidence intervals).",
+       flag="--num-profile-runs", env="AIPERF_NUM_PROFILE_RUNS"),
+    _f("benchmark.runs.cooldown", _NONNEG_FLOAT, 0.0, "Pause between trials in seconds.",
+       flag="--profile-run-cooldown-seconds"),
+    _f("benchmark.runs.confidence_level", FloatKind(gt=0, lt=1), 0.95,
+       "Confidence level of the trial aggregate.", flag="--confidence-level"),
+    # sweeps
+    _f("benchmark.sweep.type", EnumKind(SWEEP_TYPES), "grid",
+       "grid (Cartesian product), zip (lock step) or scenarios."),
+    _f("benchmark.sweep.parameters", MapKind(ListKind(FloatKind(), min_len=1)), {},
+       "Field key -> list of values to sweep."),
+    _f("benchmark.sweep.scenarios",
+       ListKind(RecordKind((("name", StrKind()), ("values", MapKind(ScalarKind()))),
+                           required=("name", "values")), min_len=1),
+       None, "Named cells, each a mapping of field key -> value."),
+    # artifacts
+    _f("benchmark.artifacts.dir", StrKind(), "artifacts",
+       "Artifact directory (relative to the working directory).",
+       flag="--artifact-dir", env="AIPERF_ARTIFACT_DIR"),
+    _f("benchmark.artifacts.auto_plot", BoolKind(), False,
+       "Render plots into <artifact_dir>/plots after a successful run.",
+       flag="--auto-plot", env="AIPERF_AUTO_PLOT"),
+    _f("benchmark.artifacts.plot_required", BoolKind(), False,
+       "Make a failed auto-plot fail the run (only matters when auto-plot is on).",
+       flag="--plot-required", env="AIPERF_PLOT_REQUIRED"),
+    _f("benchmark.artifacts.export_prefix", StrKind(), None,
+       "Prefix of the exported file names.", flag="--profile-export-prefix"),
+    _f("benchmark.artifacts.export_file", StrKind(), None,
+       "Name of the per-request JSONL export.", flag="--profile-export-file"),
+    _f("benchmark.artifacts.slice_duration", _POS_FLOAT, None,
+       "Write timeslice exports with windows of this many seconds.", flag="--slice-duration"),
+    _f("benchmark.ui", EnumKind(UI_MODES), "auto",
+       "Console progress: auto (a bar on a terminal), progress, or none.",
+       flag="--ui", env="AIPERF_UI"),
+    # the plot envelope
+    _f("plot", EnvelopeKind(), None,
+       "Plot config for this run: an inline mapping or a path relative to the YAML file."),
+)
+
+FIELDS_BY_KEY: Mapping[str, Field] = MappingProxyType({f.key: f for f in FIELDS})
+
+
+def field(key: str) -> Field:
+    """The declaration of ``key``; KeyError names the unknown key."""
+    return FIELDS_BY_KEY[key]
+
+
+def children(prefix: tuple[str, ...]) -> set[str]:
+    """The names allowed directly below ``prefix`` in a YAML document."""
+    n = len(prefix)
+    return {f.yaml_path[n] for f in FIELDS if f.yaml_path[:n] == prefix and len(f.yaml_path) > n}
+
+
+def field_at(path: tuple[str, ...]) -> Field | None:
+    """The field whose YAML path is exactly ``path``, if any."""
+    return FIELDS_BY_KEY.get(".".join(path))

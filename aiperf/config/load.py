@@ -1,0 +1,42 @@
+"""Gather every source into layers and resolve them: the one entry point consumers use."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from aiperf.config.errors import ConfigError, ConfigErrors
+from aiperf.config.overlay import cli_layer
+from aiperf.config.provenance import Resolved
+from aiperf.config.recipes import load_registry
+from aiperf.config.resolve import resolve
+from aiperf.config.rulebook import load_rulebook
+from aiperf.config.sources import defaults_layer, environment_layer, read_config_files
+
+
+def load(
+    files: Sequence[Path] = (),
+    cli: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Resolved:
+    """Read files, environment and CLI values, and resolve them.
+
+    Errors from every source are collected and raised together as ConfigErrors.
+    Constraint problems stay in ``Resolved.problems``; call ``.check()`` to raise them.
+    """
+    environ = {} if environ is None else environ
+    errors: list[ConfigError] = []
+    layers = [defaults_layer()]
+    for read in (
+        lambda: read_config_files(files, environ),
+        lambda: [environment_layer(environ)],
+        lambda: [cli_layer(cli or {})],
+    ):
+        try:
+            layers.extend(read())
+        except ConfigErrors as e:
+            errors.extend(e.errors)
+    if errors:
+        raise ConfigErrors(errors)
+    return resolve(layers, load_registry().recipes, load_rulebook())

@@ -1,0 +1,152 @@
+"""The recipe registry: built-in recipes from ``rules/recipes.yaml`` plus plugins.
+
+Plugins are discovered through the entry-point group ``aiperf.recipes``. An entry
+point may name a class or an object with ``name`` and ``description`` and, optionally,
+``auto_plot_default``, ``settings``, ``requires``, ``requires_streaming`` and
+``sweeps``. ``auto_plot_default`` is read with a default of False, so a plugin that
+does not define it never turns auto-plot on.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+import strictyaml as sy
+
+from aiperf._resources import rules_dir
+from aiperf.config import fields as F
+from aiperf.config.errors import ConfigError, ConfigErrors
+from aiperf.config.recipe import Recipe
+from aiperf.config.schema import Leaf, type_node
+
+ENTRY_POINT_GROUP = "aiperf.recipes"
+
+_RECIPES = sy.Map(
+    {
+        "recipes": sy.Seq(
+            sy.Map(
+                {
+                    "name": sy.Str(),
+                    "description": sy.Str(),
+                    sy.Optional("auto_plot_default"): sy.Bool(),
+                    sy.Optional("requires_streaming"): sy.Bool(),
+                    sy.Optional("requires"): sy.Seq(sy.Str()),
+                    sy.Optional("sweeps"): sy.Seq(sy.Enum(["concurrency", "isl", "osl"])),
+                    sy.Optional("settings"): sy.MapPattern(sy.Str(), sy.Any()),
+                }
+            )
+        )
+    }
+)
+
+
+@attrs.frozen
+class Registry:
+    """Recipes by name, plus the plugins that failed to load (reported, not fatal)."""
+
+    recipes: Mapping[str, Recipe]
+    load_failures: tuple[str, ...] = ()
+
+    def names(self) -> list[str]:
+        return list(self.recipes)
+
+    def get(self, name: str) -> Recipe | None:
+        return self.recipes.get(name)
+
+
+def _settings(node: sy.YAML, label: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in node.items():
+        key = str(k.data)
+        if key not in F.FIELDS_BY_KEY:
+            raise ConfigErrors([ConfigError("unknown-key", f"unknown field '{key}'", label,
+                                            k.start_line, None, key)])
+        value, problem = type_node(Leaf(tuple(key.split(".")), F.field(key).kind, v,
+                                        k.start_line, 1), {})
+        if problem:
+            raise ConfigErrors([ConfigError(problem.code, problem.message, label,
+                                            problem.line, None, key)])
+        out[key] = value
+    return out
+
+
+def _requires(groups: Iterable[str]) -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(part.strip() for part in g.split("|")) for g in groups)
+
+
+def load_builtin(path: Path) -> list[Recipe]:
+    """The recipes declared in ``path`` (``rules/recipes.yaml``)."""
+    label = f"rules/{path.name}"
+    doc = sy.load(path.read_text(encoding="utf-8"), _RECIPES, label=label)
+    out = []
+    for node in doc["recipes"]:
+        data = node.data
+        out.append(
+            Recipe(
+                name=data["name"],
+                description=data["description"],
+                auto_plot_default=data.get("auto_plot_default"),
+                settings=_settings(node["settings"], label) if "settings" in node else {},
+                requires=_requires(data.get("requires", [])),
+                requires_streaming=data.get("requires_streaming", False),
+                sweeps=tuple(data.get("sweeps", [])),
+            )
+        )
+    return out
+
+
+def from_plugin(obj: Any, entry_name: str, dist: str) -> Recipe:
+    """A Recipe from a plugin object, reading every optional attribute with a default."""
+    settings = dict(getattr(obj, "settings", {}) or {})
+    unknown = [k for k in settings if k not in F.FIELDS_BY_KEY]
+    if unknown:
+        raise ValueError(f"settings name unknown fields: {', '.join(unknown)}")
+    return Recipe(
+        name=str(getattr(obj, "name", entry_name)),
+        description=str(getattr(obj, "description", "") or ""),
+        auto_plot_default=bool(getattr(obj, "auto_plot_default", False)),
+        settings=settings,
+        requires=_requires(getattr(obj, "requires", ()) or ()),
+        requires_streaming=bool(getattr(obj, "requires_streaming", False)),
+        sweeps=tuple(getattr(obj, "sweeps", ()) or ()),
+        source=f"plugin {dist}",
+    )
+
+
+def discover_plugins() -> tuple[list[Recipe], list[str]]:
+    """Recipes from installed packages, and a line for each one that failed to load."""
+    recipes, failures = [], []
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist = ep.dist.name if ep.dist is not None else ep.module
+        try:
+            recipes.append(from_plugin(ep.load(), ep.name, dist))
+        except Exception as e:  # a broken plugin must not break the tool
+            failures.append(f"{ep.name} ({dist}): {type(e).__name__}: {e}")
+    return recipes, failures
+
+
+def build_registry(builtin: Iterable[Recipe], plugins: Iterable[Recipe] = (),
+                   failures: Iterable[str] = ()) -> Registry:
+    """Built-ins first; a plugin never replaces a built-in of the same name."""
+    recipes: dict[str, Recipe] = {}
+    failed = list(failures)
+    for r in builtin:
+        recipes[r.name] = r
+    for r in plugins:
+        if r.name in recipes:
+            failed.append(f"{r.name} ({r.source}): name taken by {recipes[r.name].source}")
+            continue
+        recipes[r.name] = r
+    return Registry(recipes, tuple(failed))
+
+
+@functools.cache
+def load_registry() -> Registry:
+    """The built-in recipes plus every installed plugin (read once per process)."""
+    plugins, failures = discover_plugins()
+    return build_registry(load_builtin(rules_dir() / "recipes.yaml"), plugins, failures)

@@ -1,0 +1,251 @@
+"""Sources: read the user's YAML files, plot-config files and environment into Layers.
+
+This is the only module that reads user input from disk or the environment. Every
+value leaves here with its origin attached; every problem leaves here as a
+:class:`ConfigError` with file, line, column and key, and all problems of all files
+are raised together.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import strictyaml as sy
+
+from aiperf.config import fields as F
+from aiperf.config.errors import ConfigError, ConfigErrors
+from aiperf.config.kinds import SCALAR_KINDS, EnvelopeKind
+from aiperf.config.layer import Layer, Origin, Value
+from aiperf.config.plot_config import PlotEnvelopeSpec, plot_children, plot_kind_at
+from aiperf.config.schema import Leaf, NodeProblem, SourceText, kind_name, type_node, type_text, walk
+
+MAX_FILE_BYTES = 10 * 1024 * 1024
+#: Deeper than any real config; guards the recursive parser against hostile input.
+MAX_INDENT = 200
+
+
+
+def _describe_yaml_error(e: Exception) -> tuple[str, str, str | None]:
+    """(code, message, hint) for a strictyaml/ruamel parse error, in our own words."""
+    problem = str(getattr(e, "problem", None) or getattr(e, "context", None) or e).strip()
+    if isinstance(e, sy.exceptions.DuplicateKeysDisallowed):
+        return ("duplicate-key", problem.replace("Duplicate key", "duplicate key"),
+                "remove one of them; to override a value, use a later -f file")
+    if isinstance(e, sy.exceptions.FlowMappingDisallowed):
+        return ("flow-style", "flow style ({...} or [...]) is not allowed",
+                "write one key or '- item' per line, or quote the text")
+    if isinstance(e, sy.exceptions.AnchorTokenDisallowed):
+        return ("anchor", "anchors (&name) and aliases (*name) are not allowed",
+                "write the values out; aliases can blow a small file up into a huge one")
+    if isinstance(e, sy.exceptions.TagTokenDisallowed):
+        return ("tag", "type tags (!!type) are not allowed", "remove the tag; the schema "
+                "decides types")
+    if "'\\t'" in problem or "\t" in problem:
+        return ("tab-indent", "tab character used for indentation",
+                "indent with spaces; YAML does not allow tabs")
+    return ("malformed-yaml", f"malformed YAML: {problem}", None)
+
+
+def _problem(label: str, p: NodeProblem) -> ConfigError:
+    return ConfigError(p.code, p.message, label, p.line, p.column, ".".join(p.path), p.hint)
+
+
+def read_text(path: Path, label: str, what: str = "config file") -> tuple[str | None, list[ConfigError]]:
+    """The UTF-8 text of ``path``, or the errors that stop it being read."""
+    def err(code: str, message: str, hint: str | None = None, line: int | None = None):
+        return None, [ConfigError(code, message, label, line, None, None, hint)]
+
+    if not path.exists():
+        return err("file-not-found", f"{what} not found", f"looked for {path.absolute()}")
+    if path.is_dir():
+        return err("not-a-file", f"{what} is a folder, not a file")
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return err("file-too-large",
+                       f"{what} is {size / 1e6:.1f} MB; the limit is {MAX_FILE_BYTES // 2**20} MB")
+        raw = path.read_bytes()
+    except PermissionError:
+        return err("unreadable", f"cannot read {what}: permission denied")
+    except OSError as e:
+        return err("unreadable", f"cannot read {what}: {e.strerror or e}")
+    try:
+        return raw.decode("utf-8"), []
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        return err("not-utf8", f"{what} is not UTF-8 text (byte 0x{raw[e.start]:02x})",
+                   "save the file as UTF-8", line)
+
+
+def parse_yaml(text: str, label: str) -> tuple[sy.YAML | None, list[ConfigError]]:
+    """Parse ``text`` with strictyaml (no schema yet), keeping line numbers."""
+    def err(code: str, message: str, line: int | None = None, col: int | None = None,
+            hint: str | None = None):
+        return None, [ConfigError(code, message, label, line, col, None, hint)]
+
+    for n, line in enumerate(text.splitlines(), 1):
+        if len(line) - len(line.lstrip(" ")) > MAX_INDENT:
+            return err("too-deep", "document is nested too deeply", n, None,
+                       "a config needs a handful of levels; check the indentation")
+    try:
+        doc = sy.load(text, sy.Any(), label=label)
+    except RecursionError:
+        return err("too-deep", "document is nested too deeply")
+    except sy.ruamel.error.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        code, problem, hint = _describe_yaml_error(e)
+        line = mark.line + 1 if mark else None
+        col = mark.column + 1 if mark else None
+        return err(code, problem, line, col, hint)
+    if not text.strip() or (doc.is_scalar() and not str(doc.data).strip()) or (
+        doc.is_scalar() and str(doc.data).lstrip().startswith("#")
+    ):
+        return err("empty-file", "file is empty",
+                   hint="a config needs at least a 'benchmark:' or 'plot:' section")
+    if not doc.is_mapping():
+        return err("not-a-mapping",
+                   f"expected a mapping at the top level, found {kind_name(doc)}", 1, 1,
+                   "start with 'benchmark:' (and optionally 'plot:')")
+    return doc, []
+
+
+def _kind_at(path: tuple[str, ...]) -> Any:
+    f = F.field_at(path)
+    return f.kind if f else None
+
+
+def read_plot_config(
+    doc: sy.YAML, label: str, environ: Mapping[str, str], lines: SourceText
+) -> tuple[dict[str, Any], list[ConfigError]]:
+    """Typed settings of one plot-config mapping (inline or from its own file)."""
+    settings: dict[str, Any] = {}
+    errors: list[ConfigError] = []
+    for item in walk(doc, plot_kind_at, plot_children, lines):
+        if isinstance(item, NodeProblem):
+            errors.append(_problem(label, item))
+            continue
+        value, problem = type_node(item, environ)
+        if problem:
+            errors.append(_problem(label, problem))
+        else:
+            settings[item.path[0]] = value
+    return settings, errors
+
+
+def _envelope(
+    leaf: Leaf, label: str, base: Path, environ: Mapping[str, str], lines: SourceText
+) -> tuple[Value | None, list[ConfigError]]:
+    """The ``plot:`` envelope: an inline mapping, or a path relative to the YAML file."""
+    origin = Origin("envelope", label, leaf.line, leaf.column)
+    node = leaf.node
+    if node.is_mapping():
+        settings, errors = read_plot_config(node, label, environ, lines)
+        return (None if errors else Value(PlotEnvelopeSpec(None, settings), origin)), errors
+    if node.is_scalar() and str(node.data).strip():
+        raw = str(node.data).strip()
+        target = Path(os.path.expanduser(raw))
+        if not target.is_absolute():
+            target = base / target
+        plot_label = str(target)
+        text, errors = read_text(target, plot_label, "plot config file")
+        if errors:
+            # Say which `plot:` line pointed here, so the user knows which file to fix.
+            errors = [
+                ConfigError(e.code, e.message, label, leaf.line, leaf.column, "plot",
+                            f"'{raw}' resolves to {target} (relative to {base})")
+                for e in errors
+            ]
+            return None, errors
+        assert text is not None
+        doc, errors = parse_yaml(text, plot_label)
+        if errors:
+            return None, errors
+        assert doc is not None
+        settings, errors = read_plot_config(doc, plot_label, environ, SourceText(text))
+        if errors:
+            return None, errors
+        return Value(PlotEnvelopeSpec(str(target), settings), origin), []
+    return None, [ConfigError("wrong-type",
+                              f"expected {EnvelopeKind.expected}, found {kind_name(node)}",
+                              label, leaf.line, leaf.column, "plot")]
+
+
+def read_config_file(path: Path, environ: Mapping[str, str], label: str | None = None) -> Layer:
+    """One ``-f`` file as a Layer; raises ConfigErrors listing every problem in it."""
+    label = label or str(path)
+    text, errors = read_text(path, label)
+    if errors:
+        raise ConfigErrors(errors)
+    assert text is not None
+    doc, errors = parse_yaml(text, label)
+    if errors:
+        raise ConfigErrors(errors)
+    assert doc is not None
+    lines = SourceText(text)
+    values: dict[str, Value] = {}
+    for item in walk(doc, _kind_at, F.children, lines):
+        if isinstance(item, NodeProblem):
+            errors.append(_problem(label, item))
+            continue
+        key = ".".join(item.path)
+        if isinstance(item.kind, EnvelopeKind):
+            value, problems = _envelope(item, label, path.parent, environ, lines)
+            errors.extend(problems)
+            if value is not None:
+                values[key] = value
+            continue
+        typed, problem = type_node(item, environ)
+        if problem:
+            errors.append(_problem(label, problem))
+            continue
+        if F.field(key).file_relative and isinstance(typed, str):
+            typed = str(path.parent / os.path.expanduser(typed))
+        values[key] = Value(typed, Origin("file", label, item.line, item.column))
+    if errors:
+        raise ConfigErrors(errors)
+    return Layer("file", label, values)
+
+
+def read_config_files(paths: Sequence[Path], environ: Mapping[str, str]) -> list[Layer]:
+    """Every ``-f`` file as a Layer, in order; errors of all files are raised together."""
+    layers: list[Layer] = []
+    errors: list[ConfigError] = []
+    for path in paths:
+        try:
+            layers.append(read_config_file(path, environ))
+        except ConfigErrors as e:
+            errors.extend(e.errors)
+    if errors:
+        raise ConfigErrors(errors)
+    return layers
+
+
+def environment_layer(environ: Mapping[str, str], keys: Iterable[str] | None = None) -> Layer:
+    """The fields that environment variables set (only scalar fields have variables)."""
+    values: dict[str, Value] = {}
+    errors: list[ConfigError] = []
+    for f in F.FIELDS:
+        if f.env is None or f.env not in environ or (keys is not None and f.key not in keys):
+            continue
+        if not isinstance(f.kind, SCALAR_KINDS):
+            continue
+        try:
+            typed = type_text(f.kind, environ[f.env])
+        except ValueError as e:
+            errors.append(ConfigError("wrong-type", str(e), f"environment variable {f.env}",
+                                      key=f.key))
+            continue
+        values[f.key] = Value(typed, Origin("env", f.env))
+    if errors:
+        raise ConfigErrors(errors)
+    return Layer("env", "environment", values)
+
+
+def defaults_layer() -> Layer:
+    """Every field's built-in default (None means "not set")."""
+    origin = Origin("default", "built-in")
+    return Layer("default", "built-in defaults",
+                 {f.key: Value(f.default, origin) for f in F.FIELDS})
