@@ -9,8 +9,8 @@ from typing import Any
 from aiperf.config.errors import ConfigError, ConfigErrors
 from aiperf.config.overlay import cli_layer
 from aiperf.config.provenance import Resolved
-from aiperf.config.recipes import load_registry
-from aiperf.config.resolve import resolve
+from aiperf.config.recipes import registry_for
+from aiperf.config.resolve import RECIPE_KEY, resolve
 from aiperf.config.rulebook import load_rulebook
 from aiperf.config.sources import defaults_layer, environment_layer, read_config_files
 
@@ -39,4 +39,8 @@ def load(
             errors.extend(e.errors)
     if errors:
         raise ConfigErrors(errors)
-    return resolve(layers, load_registry().recipes, load_rulebook())
+    named = {
+        layer.values[RECIPE_KEY].value for layer in layers
+        if layer.scope != "default" and RECIPE_KEY in layer.values
+    }
+    return resolve(layers, registry_for(named).recipes, load_rulebook())

@@ -22,7 +22,7 @@ from aiperf._resources import rules_dir
 from aiperf.config import fields as F
 from aiperf.config.errors import ConfigError, ConfigErrors
 from aiperf.config.recipe import Recipe
-from aiperf.config.schema import Leaf, type_node
+from aiperf.config.schema import type_plain
 
 ENTRY_POINT_GROUP = "aiperf.recipes"
 
@@ -59,19 +59,16 @@ class Registry:
         return self.recipes.get(name)
 
 
-def _settings(node: sy.YAML, label: str) -> dict[str, Any]:
+def _settings(data: dict[str, Any], label: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for k, v in node.items():
-        key = str(k.data)
+    for key, raw in data.items():
         if key not in F.FIELDS_BY_KEY:
             raise ConfigErrors([ConfigError("unknown-key", f"unknown field '{key}'", label,
-                                            k.start_line, None, key)])
-        value, problem = type_node(Leaf(tuple(key.split(".")), F.field(key).kind, v,
-                                        k.start_line, 1), {})
-        if problem:
-            raise ConfigErrors([ConfigError(problem.code, problem.message, label,
-                                            problem.line, None, key)])
-        out[key] = value
+                                            key=key)])
+        try:
+            out[key] = type_plain(F.field(key).kind, raw)
+        except ValueError as e:
+            raise ConfigErrors([ConfigError("wrong-type", str(e), label, key=key)]) from None
     return out
 
 
@@ -84,14 +81,14 @@ def load_builtin(path: Path) -> list[Recipe]:
     label = f"rules/{path.name}"
     doc = sy.load(path.read_text(encoding="utf-8"), _RECIPES, label=label)
     out = []
-    for node in doc["recipes"]:
-        data = node.data
+    # Plain data, not strictyaml nodes: walking nodes of a large document is slow.
+    for data in doc.data["recipes"]:
         out.append(
             Recipe(
                 name=data["name"],
                 description=data["description"],
                 auto_plot_default=data.get("auto_plot_default"),
-                settings=_settings(node["settings"], label) if "settings" in node else {},
+                settings=_settings(data.get("settings", {}), label),
                 requires=_requires(data.get("requires", [])),
                 requires_streaming=data.get("requires_streaming", False),
                 sweeps=tuple(data.get("sweeps", [])),
@@ -146,7 +143,25 @@ def build_registry(builtin: Iterable[Recipe], plugins: Iterable[Recipe] = (),
 
 
 @functools.cache
+def builtin_registry() -> Registry:
+    """Only the built-in recipes (no entry-point scan, which is slow)."""
+    return build_registry(load_builtin(rules_dir() / "recipes.yaml"))
+
+
+@functools.cache
 def load_registry() -> Registry:
     """The built-in recipes plus every installed plugin (read once per process)."""
     plugins, failures = discover_plugins()
-    return build_registry(load_builtin(rules_dir() / "recipes.yaml"), plugins, failures)
+    return build_registry(builtin_registry().recipes.values(), plugins, failures)
+
+
+def registry_for(names: Iterable[str]) -> Registry:
+    """The cheapest registry that knows ``names``: no recipe named, no registry read;
+    only built-ins named, no plugin scan."""
+    names = set(names)
+    if not names:
+        return Registry({})
+    builtin = builtin_registry()
+    if names <= set(builtin.recipes):
+        return builtin
+    return load_registry()

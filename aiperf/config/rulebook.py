@@ -7,6 +7,7 @@ job. A malformed rules file is a packaging bug, reported with its file and line.
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from aiperf._resources import rules_dir
 from aiperf.config.errors import ConfigError, ConfigErrors
 from aiperf.config.kinds import ScalarKind
 from aiperf.config.predicates import PREDICATES
-from aiperf.config.schema import Leaf, type_node
+from aiperf.config.schema import type_plain
 from aiperf.config.table import TAKES, Rule, RuleRef, Table, Take
 
 _RULE = sy.Map(
@@ -56,68 +57,81 @@ def _fail(label: str, line: int | None, message: str) -> ConfigErrors:
     return ConfigErrors([ConfigError("bad-rules-file", message, label, line)])
 
 
-def _typed(kind: Any, node: sy.YAML, label: str) -> Any:
-    value, problem = type_node(Leaf((), kind, node, node.start_line, 1), {})
-    if problem:
-        raise _fail(label, problem.line, problem.message)
-    return value
+def _line_of(lines: list[str], rule_id: str) -> int:
+    pattern = re.compile(rf"^\s*-\s*id:\s*{re.escape(rule_id)}\s*$")
+    return next((n for n, text in enumerate(lines, 1) if pattern.match(text)), 1)
 
 
-def _rule(node: sy.YAML, table: str, label: str) -> Rule:
-    # The item's own line: strictyaml reports the first key of a list item one line late.
-    ref = RuleRef(table, str(node["id"].data), label, node.start_line)
+def _typed(kind: Any, data: Any, label: str, line: int) -> Any:
+    try:
+        return type_plain(kind, data)
+    except ValueError as e:
+        raise _fail(label, line, str(e)) from None
+
+
+def _rule(data: dict[str, Any], table: str, label: str, lines: list[str]) -> Rule:
+    # Work on plain data: walking strictyaml nodes of a large document is slow.
+    ref = RuleRef(table, data["id"], label, _line_of(lines, data["id"]))
     when: list[tuple[str, Any]] = []
-    if node["when"].is_mapping():
-        for k, v in node["when"].items():
-            name = str(k.data)
+    if isinstance(data["when"], dict):
+        for name, arg in data["when"].items():
             if name not in PREDICATES:
-                raise _fail(label, k.start_line, f"unknown predicate '{name}' "
+                raise _fail(label, ref.line, f"unknown predicate '{name}' "
                             f"(known: {', '.join(sorted(PREDICATES))})")
-            when.append((name, _typed(PREDICATES[name].arg, v, label)))
+            when.append((name, _typed(PREDICATES[name].arg, arg, label, ref.line)))
     take = None
-    if "take" in node:
-        t = node["take"]
-        if t.is_scalar():
-            take = Take(str(t.data))
+    if "take" in data:
+        t = data["take"]
+        if isinstance(t, str):
+            take = Take(t)
         elif "value" in t:
-            take = Take("value", _typed(ScalarKind(), t["value"], label))
+            take = Take("value", _typed(ScalarKind(), t["value"], label, ref.line))
         else:
-            take = Take("recipe_attribute", str(t["recipe_attribute"].data))
+            take = Take("recipe_attribute", t["recipe_attribute"])
         assert take.how in TAKES
     return Rule(
         ref=ref,
         when=tuple(when),
-        because=str(node["because"].data),
+        because=data["because"],
         take=take,
-        hint=str(node["hint"].data) if "hint" in node else None,
-        level=str(node["level"].data) if "level" in node else None,
-        about=str(node["about"].data) if "about" in node else None,
+        hint=data.get("hint"),
+        level=data.get("level"),
+        about=data.get("about"),
     )
 
 
-def load_table(path: Path) -> Table:
-    """One rules file as a checked :class:`Table`."""
+def _without_examples(text: str) -> str:
+    # The examples are for the test suite; skipping them halves strictyaml's work.
+    at = re.search(r"^examples:", text, re.MULTILINE)
+    return text if at is None else text[: at.start()]
+
+
+def load_table(path: Path, with_examples: bool = False) -> Table:
+    """One rules file as a checked :class:`Table` (examples only when asked for)."""
     label = _display(path)
     text = path.read_text(encoding="utf-8")
+    if not with_examples:
+        text = _without_examples(text)
     try:
         doc = sy.load(text, _TABLE, label=label)
     except sy.YAMLValidationError as e:
         raise _fail(label, e.problem_mark.line + 1, f"{e.context}: {e.problem}") from None
-    name = str(doc["table"].data)
-    role = str(doc["role"].data)
-    rules = tuple(_rule(r, name, label) for r in doc["rules"])
+    data = doc.data
+    name, role = data["table"], data["role"]
+    lines = text.splitlines()
+    rules = tuple(_rule(r, name, label, lines) for r in data["rules"])
     for rule in rules:
         if role == "field" and rule.take is None:
             raise _fail(label, rule.ref.line, f"field rule '{rule.id}' has no take:")
-    applies = doc.data.get("applies_to")
+    applies = data.get("applies_to")
     return Table(
         name=name,
-        hit_policy=str(doc["hit_policy"].data),  # type: ignore[arg-type]
-        role=role,  # type: ignore[arg-type]
+        hit_policy=data["hit_policy"],
+        role=role,
         applies_to=None if applies in (None, "*") else tuple(applies),
         rules=rules,
         file=label,
-        examples=tuple(doc.data.get("examples", [])),
+        examples=tuple(data.get("examples", [])),
     )
 
 
@@ -146,9 +160,10 @@ class Rulebook:
         return generic
 
 
-def load_rulebook_from(folder: Path) -> Rulebook:
+def load_rulebook_from(folder: Path, with_examples: bool = False) -> Rulebook:
     """Every ``*.yaml`` table in ``folder``, in file-name order."""
-    tables = [load_table(p) for p in sorted(folder.glob("*.yaml")) if p.name not in NOT_TABLES]
+    tables = [load_table(p, with_examples) for p in sorted(folder.glob("*.yaml"))
+              if p.name not in NOT_TABLES]
     return Rulebook(
         field_tables=tuple(t for t in tables if t.role == "field"),
         note_tables=tuple(t for t in tables if t.role == "note"),

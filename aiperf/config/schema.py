@@ -202,3 +202,29 @@ def type_text(kind: Any, text: str) -> Any:
     if problem:
         raise ValueError(problem)
     return value
+
+
+def type_plain(kind: Any, data: Any) -> Any:
+    """Type plain strictyaml data (strings, lists, dicts) with ``kind``; ValueError if off.
+
+    Used for shipped data files, where walking strictyaml nodes would be slow and line
+    numbers matter less.
+    """
+    if isinstance(kind, SCALAR_KINDS):
+        if not isinstance(data, str):
+            raise ValueError(f"expected {kind.expected}, found a {type(data).__name__}")
+        return type_text(kind, data)
+    if isinstance(kind, ListKind):
+        if not isinstance(data, list):
+            raise ValueError(f"expected {kind.expected}")
+        value = [type_plain(kind.item, item) for item in data]
+    elif isinstance(kind, MapKind):
+        if not isinstance(data, dict):
+            raise ValueError(f"expected {kind.expected}")
+        value = {str(k): type_plain(kind.value, v) for k, v in data.items()}
+    else:
+        raise ValueError(f"{kind!r} cannot be typed from plain data")
+    problem = kind.check(value)
+    if problem:
+        raise ValueError(problem)
+    return value

@@ -1,0 +1,5 @@
+"""``python -m aiperf``."""
+
+from aiperf.cli import main
+
+main()

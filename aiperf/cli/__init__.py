@@ -1,0 +1,21 @@
+"""The root ``aiperf`` command: assembles one typer app per command group, no logic."""
+
+from __future__ import annotations
+
+import typer
+
+from aiperf.cli import config, recipes
+
+app = typer.Typer(
+    name="aiperf",
+    help="Benchmark OpenAI-compatible LLM inference servers and plot the results.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(config.app, name="config")
+app.add_typer(recipes.app, name="recipes")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,299 @@
+"""Resolved -> text for people, YAML with origin comments, or JSON for tools.
+
+Three contracts: the text is what a person reads; the YAML is a valid config file that
+resolves back to the same values (secrets are left out and say so); the JSON is
+described by ``schemas/explain.schema.json``. Secrets never appear in any of them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from aiperf.config import fields as F
+from aiperf.config.errors import did_you_mean
+from aiperf.config.layer import Origin
+from aiperf.config.plot_config import PLOT_FIELDS, PlotEnvelopeSpec
+from aiperf.config.provenance import Consideration, Provenance, Resolved
+from aiperf.config.resolve import show
+
+REDACTED = "***"
+EXPLAIN_JSON_VERSION = 1
+
+
+class UnknownKey(ValueError):
+    """A KEY argument that names no field (with a did-you-mean hint)."""
+
+
+def select(resolved: Resolved, keys: Sequence[str], only_changed: bool = False) -> list[Provenance]:
+    """The provenance entries to show: every field, or those at/under ``keys``."""
+    out: list[Provenance] = []
+    for key in keys:
+        hits = [p for k, p in resolved.provenance.items() if k == key or k.startswith(key + ".")]
+        if not hits:
+            hint = did_you_mean(key, resolved.provenance)
+            raise UnknownKey(f"unknown key '{key}'" + (f"; {hint}" if hint else ""))
+        out.extend(h for h in hits if h not in out)
+    if not keys:
+        out = list(resolved.provenance.values())
+    if only_changed:
+        out = [p for p in out if p.changed]
+    return out
+
+
+def shown(key: str, value: Any) -> Any:
+    """``value`` as it may be shown: secrets become ``***``, envelopes their summary."""
+    if value is None:
+        return None
+    f = F.FIELDS_BY_KEY.get(key)
+    if f is not None and f.secret:
+        if isinstance(value, dict):
+            return {k: REDACTED for k in value}
+        return REDACTED
+    if isinstance(value, PlotEnvelopeSpec):
+        return {"source": value.source, "settings": dict(value.settings)}
+    return value
+
+
+def _text_value(key: str, value: Any) -> str:
+    v = shown(key, value)
+    if isinstance(value, PlotEnvelopeSpec):
+        return f"file {value.source}" if value.source else "inline mapping"
+    if isinstance(v, dict):
+        return ", ".join(f"{k}={show(x)}" for k, x in v.items()) or "(empty)"
+    if isinstance(v, list | tuple):
+        return ", ".join(show(x) for x in v)
+    return show(v)
+
+
+def _consideration_line(key: str, c: Consideration) -> str:
+    value = "" if c.value is None and c.status != "won" else _text_value(key, c.value)
+    where = f"  ({c.origin.describe()})" if c.origin and c.origin.scope in ("file", "envelope") else ""
+    return f"    {c.label:<34} {c.status:<20} {value}{where}".rstrip()
+
+
+def explain_one(resolved: Resolved, p: Provenance) -> str:
+    """Everything about one field: value, rule, reason, sources considered, how to change it."""
+    lines = [
+        f"{p.key} = {_text_value(p.key, p.value)}",
+        f"  decided by   rule {p.rule.id} ({p.rule.location()}, table {p.rule.table})",
+        f"  because      {p.because}",
+        "  considered   (highest precedence first)",
+    ]
+    if not any(c.scope == "file" for c in p.considered):
+        lines.append(f"    {'config files (-f)':<34} {'none given'}")
+    lines += [_consideration_line(p.key, c) for c in p.considered]
+    if p.hint:
+        lines.append(f"  to change    {p.hint}")
+    for note in resolved.notes_about(p.key):
+        lines.append(f"  {note.level + ':':<12} {note.message}")
+        if note.hint:
+            lines.append(f"  {'':<12} {note.hint}")
+    return "\n".join(lines)
+
+
+def _origin_text(o: Origin) -> str:
+    return o.describe()
+
+
+def explain_text(resolved: Resolved, keys: Sequence[str] = (), only_changed: bool = False) -> str:
+    """The text format: full detail for named keys, one line per field otherwise."""
+    chosen = select(resolved, keys, only_changed)
+    if keys and len(chosen) <= 3:
+        body = "\n\n".join(explain_one(resolved, p) for p in chosen)
+    else:
+        width = max((len(p.key) for p in chosen), default=10)
+        body = "\n".join(
+            f"{p.key:<{width}}  {_text_value(p.key, p.value):<24}  "
+            f"{_origin_text(p.origin)} [{p.rule.id}]"
+            for p in chosen
+        )
+        if not chosen:
+            body = "(nothing changed from the built-in defaults)"
+    tail = []
+    if resolved.recipe is not None:
+        r = resolved.recipe
+        tail.append(f"recipe: {r.name} ({r.source}) - {r.description}")
+    shown_keys = {p.key for p in chosen}
+    for note in resolved.notes:
+        if keys and len(chosen) <= 3 and note.about in shown_keys:
+            continue  # already printed under its field
+        tail.append(f"{note.level}: {note.message}")
+    for problem in resolved.problems:
+        tail.append(f"error: {problem.render()}")
+    return body + ("\n\n" + "\n".join(tail) if tail else "")
+
+
+# ---- YAML with origin comments ----
+
+
+def _yaml_scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return json.dumps(str(value))
+
+
+def _comment(p: Provenance) -> str:
+    return f"  # {_origin_text(p.origin)} [{p.rule.id}]"
+
+
+def _emit_value(lines: list[str], indent: str, name: str, value: Any, comment: str) -> None:
+    if isinstance(value, dict):
+        if not value:
+            lines.append(f"{indent}# {name}: (empty){comment[3:] and ' ' + comment.strip()}")
+            return
+        lines.append(f"{indent}{name}:{comment}")
+        for k, v in value.items():
+            _emit_value(lines, indent + "  ", str(k), v, "")
+    elif isinstance(value, list | tuple):
+        lines.append(f"{indent}{name}:{comment}")
+        for item in value:
+            if isinstance(item, dict):
+                first = True
+                for k, v in item.items():
+                    prefix = indent + ("  - " if first else "    ")
+                    if isinstance(v, dict):
+                        lines.append(f"{prefix}{k}:")
+                        for kk, vv in v.items():
+                            _emit_value(lines, indent + "      ", str(kk), vv, "")
+                    else:
+                        lines.append(f"{prefix}{k}: {_yaml_scalar(v)}")
+                    first = False
+            else:
+                lines.append(f"{indent}  - {_yaml_scalar(item)}")
+    else:
+        lines.append(f"{indent}{name}: {_yaml_scalar(value)}{comment}")
+
+
+def _plot_lines(p: Provenance, comments: bool) -> list[str]:
+    spec = p.value
+    comment = _comment(p) if comments else ""
+    if spec.source is not None:
+        return [f"plot: {json.dumps(spec.source)}{comment}"]
+    lines = [f"plot:{comment}"]
+    order = [f.key for f in PLOT_FIELDS]
+    for key in sorted(spec.settings, key=order.index):
+        _emit_value(lines, "  ", key, spec.settings[key], "")
+    if len(lines) == 1:
+        # An empty inline envelope still implies auto-plot; keep it a mapping.
+        lines.append(f"  theme: {_yaml_scalar(PLOT_FIELDS[0].default)}")
+    return lines
+
+
+def explain_yaml(resolved: Resolved, comments: bool = True, only_changed: bool = False) -> str:
+    """A config file that resolves back to the same values, one origin comment per value.
+
+    Unset values and secrets are written as comments, so the file stays loadable and no
+    secret is ever printed.
+    """
+    lines: list[str] = []
+    if comments:
+        lines += [
+            "# aiperf resolved configuration: every value with its origin and deciding rule.",
+            "# Load it back with `aiperf config explain -f <this file>`.",
+        ]
+    chosen = {p.key for p in select(resolved, (), only_changed)}
+    emitted_parents: set[tuple[str, ...]] = set()
+    for f in F.FIELDS:
+        p = resolved.provenance[f.key]
+        if f.key not in chosen:
+            continue
+        if f.key == "plot":
+            if p.value is not None:
+                lines += _plot_lines(p, comments)
+            continue
+        *parents, name = f.yaml_path
+        present = p.value is not None and not f.secret and p.value != {}
+        if not present and not comments:
+            continue
+        for depth in range(len(parents)):
+            prefix = tuple(parents[: depth + 1])
+            if prefix not in emitted_parents and present:
+                lines.append("  " * depth + f"{prefix[-1]}:")
+                emitted_parents.add(prefix)
+        indent = "  " * len(parents)
+        if present:
+            _emit_value(lines, indent, name, p.value, _comment(p) if comments else "")
+        else:
+            why = "redacted secret" if f.secret and p.value is not None else show(p.value)
+            if p.value == {}:
+                why = "(empty)"
+            label = ".".join(f.yaml_path)
+            lines.append(f"# {label}: {why}{_comment(p)}")
+    if comments:
+        for note in resolved.notes:
+            lines.append(f"# {note.level}: {note.message}")
+    return "\n".join(lines) + "\n"
+
+
+# ---- JSON ----
+
+
+def _origin_json(o: Origin | None) -> dict[str, Any] | None:
+    if o is None:
+        return None
+    return {"scope": o.scope, "source": o.source, "line": o.line, "column": o.column,
+            "text": o.describe()}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def explain_json(resolved: Resolved, keys: Sequence[str] = (), only_changed: bool = False) -> str:
+    """The JSON format (``schemas/explain.schema.json``)."""
+    fields = [
+        {
+            "key": p.key,
+            "value": _jsonable(shown(p.key, p.value)),
+            "secret": F.field(p.key).secret,
+            "origin": _origin_json(p.origin),
+            "rule": {"table": p.rule.table, "id": p.rule.id, "file": p.rule.file,
+                     "line": p.rule.line},
+            "because": p.because,
+            "hint": p.hint,
+            "considered": [
+                {"scope": c.scope, "label": c.label, "status": c.status,
+                 "value": _jsonable(shown(p.key, c.value)), "origin": _origin_json(c.origin)}
+                for c in p.considered
+            ],
+        }
+        for p in select(resolved, keys, only_changed)
+    ]
+    doc = {
+        "version": EXPLAIN_JSON_VERSION,
+        "recipe": resolved.recipe.name if resolved.recipe else None,
+        "fields": fields,
+        "notes": [
+            {"id": n.id, "level": n.level, "about": n.about, "message": n.message,
+             "hint": n.hint, "rule": {"table": n.rule.table, "id": n.rule.id,
+                                      "file": n.rule.file, "line": n.rule.line}}
+            for n in resolved.notes
+        ],
+        "problems": [
+            {"code": e.code, "message": e.message, "file": e.file, "line": e.line,
+             "column": e.column, "key": e.key, "hint": e.hint}
+            for e in resolved.problems
+        ],
+    }
+    return json.dumps(doc, indent=2)
+
+
+def render(resolved: Resolved, fmt: str, keys: Iterable[str] = (), only_changed: bool = False) -> str:
+    """Dispatch on ``--format``."""
+    keys = list(keys)
+    if fmt == "json":
+        return explain_json(resolved, keys, only_changed)
+    if fmt == "yaml":
+        select(resolved, keys)  # reject unknown keys the same way
+        return explain_yaml(resolved, comments=True, only_changed=only_changed)
+    return explain_text(resolved, keys, only_changed)
