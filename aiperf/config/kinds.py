@@ -136,12 +136,15 @@ class EnumKind:
 
 @attrs.frozen
 class ScalarKind:
-    """Any scalar: strictyaml tries boolean, then integer, then number, then text."""
+    """Any scalar: strictyaml tries integer, then number, then boolean, then text.
+
+    Integers come first because strictyaml's booleans include "1" and "0".
+    """
 
     expected = "a scalar"
 
     def validator(self) -> sy.Validator:
-        return sy.Bool() | sy.Int() | sy.Float() | sy.Str()
+        return sy.Int() | sy.Float() | sy.Bool() | sy.Str()
 
     def check(self, value: Any) -> str | None:
         return None
