@@ -133,7 +133,8 @@ def _yaml_scalar(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return repr(value)
-    return json.dumps(str(value))
+    # Escape references so that reading the file back yields the text, not the variable.
+    return json.dumps(str(value).replace("${", "$${"))
 
 
 def _comment(p: Provenance) -> str:
