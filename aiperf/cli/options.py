@@ -19,13 +19,6 @@ import typer
 from aiperf.config import fields as F
 from aiperf.config.kinds import BoolKind, EnumKind, FloatKind, IntKind, ListKind, MapKind
 
-#: Negative spellings of tri-state booleans.
-_NEGATIVE = {
-    "--auto-plot": "--no-auto-plot",
-    "--streaming": "--no-streaming",
-    "--plot-required": "--no-plot-required",
-}
-
 ConfigFiles = Annotated[
     Optional[list[Path]],  # noqa: UP045 - typer needs Optional here
     typer.Option("--config", "-f", help="YAML config file; repeat to layer files "
@@ -47,8 +40,7 @@ def _annotation(field: F.Field) -> Any:
     assert field.flag is not None
     flags = [field.flag]
     if isinstance(kind, BoolKind):
-        neg = _NEGATIVE.get(field.flag, "--no-" + field.flag[2:])
-        option = typer.Option(f"{field.flag}/{neg}", help=field.doc, show_default=False,
+        option = typer.Option(f"{field.flag}/{field.negative_flag}", help=field.doc, show_default=False,
                               rich_help_panel=_panel(field.key))
         return Annotated[Optional[bool], option]  # noqa: UP045
     help_text = field.doc

@@ -53,6 +53,8 @@ class Field:
     default: Any
     doc: str
     flag: str | None = None
+    #: The flag that sets a boolean field to false (``--no-auto-plot``).
+    negative_flag: str | None = None
     env: str | None = None
     secret: bool = False
     #: A relative path given in a YAML file is taken relative to that file's folder.
@@ -85,7 +87,8 @@ FIELDS: tuple[Field, ...] = (
     _f("benchmark.endpoint.model", StrKind(), None,
        "Model name sent in every request.", flag="--model", env="AIPERF_MODEL"),
     _f("benchmark.endpoint.streaming", BoolKind(), False,
-       "Stream responses (server-sent events).", flag="--streaming", env="AIPERF_STREAMING"),
+       "Stream responses (server-sent events).", flag="--streaming", negative_flag="--no-streaming",
+       env="AIPERF_STREAMING"),
     _f("benchmark.endpoint.api_key", StrKind(), None,
        "Bearer token sent as the Authorization header.",
        flag="--api-key", env="OPENAI_API_KEY", secret=True),
@@ -195,10 +198,10 @@ FIELDS: tuple[Field, ...] = (
        flag="--artifact-dir", env="AIPERF_ARTIFACT_DIR"),
     _f("benchmark.artifacts.auto_plot", BoolKind(), False,
        "Render plots into <artifact_dir>/plots after a successful run.",
-       flag="--auto-plot", env="AIPERF_AUTO_PLOT"),
+       flag="--auto-plot", negative_flag="--no-auto-plot", env="AIPERF_AUTO_PLOT"),
     _f("benchmark.artifacts.plot_required", BoolKind(), False,
        "Make a failed auto-plot fail the run (only matters when auto-plot is on).",
-       flag="--plot-required", env="AIPERF_PLOT_REQUIRED"),
+       flag="--plot-required", negative_flag="--no-plot-required", env="AIPERF_PLOT_REQUIRED"),
     _f("benchmark.artifacts.export_prefix", StrKind(), None,
        "Prefix of the exported file names.", flag="--profile-export-prefix"),
     _f("benchmark.artifacts.export_file", StrKind(), None,

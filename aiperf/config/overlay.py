@@ -77,6 +77,8 @@ def cli_layer(given: Mapping[str, Any]) -> Layer:
             continue
         field = F.field(key)
         flag = field.flag or key
+        if raw is False and field.negative_flag:
+            flag = field.negative_flag  # name the spelling the user typed
         try:
             values[key] = Value(parse_flag(field, raw), Origin("cli", flag))
         except ValueError as e:

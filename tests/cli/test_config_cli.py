@@ -293,3 +293,21 @@ def test_help_lists_profile_flags():
     for flag in ("--auto-plot", "--no-auto-plot", "--plot-required", "--search-recipe",
                  "--concurrency", "--url", "--model"):
         assert flag in out
+
+
+def test_negative_flag_is_named_as_typed(x_yaml):
+    """--no-auto-plot is reported as --no-auto-plot, not as --auto-plot."""
+    out = run("config", "explain", "--no-auto-plot", "benchmark.artifacts.auto_plot").output
+
+    assert "command-line flag --no-auto-plot was given" in out
+
+
+def test_every_boolean_flag_has_a_negative_spelling():
+    """Tri-state boolean flags need both spellings so "not given" stays distinct."""
+    from aiperf.config.fields import FIELDS
+    from aiperf.config.kinds import BoolKind
+
+    missing = [f.key for f in FIELDS if isinstance(f.kind, BoolKind) and f.flag
+               and not f.negative_flag]
+
+    assert [] == missing
