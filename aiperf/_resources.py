@@ -9,9 +9,10 @@ the repository's top-level ``rules/`` and ``schemas/`` folders, next to ``pyproj
 from __future__ import annotations
 
 import importlib.resources
+import os
 import pathlib
 
-__all__ = ["rules_dir", "schemas_dir"]
+__all__ = ["cache_dir", "rules_dir", "schemas_dir"]
 
 
 def rules_dir() -> pathlib.Path:
@@ -22,6 +23,18 @@ def rules_dir() -> pathlib.Path:
 def schemas_dir() -> pathlib.Path:
     """Return the folder holding the JSON Schemas (``*.json``)."""
     return _data_dir(installed="_schemas", checkout="schemas")
+
+
+def cache_dir() -> pathlib.Path:
+    """Return the folder for aiperf's caches (it may not exist yet, or be unwritable).
+
+    ``$XDG_CACHE_HOME/aiperf`` when ``XDG_CACHE_HOME`` is an absolute path (the XDG spec
+    says to ignore a relative one), else ``~/.cache/aiperf``. Everything kept there can
+    be rebuilt, so callers treat any failure to read or write it as a cache miss.
+    """
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    root = pathlib.Path(base) if os.path.isabs(base) else pathlib.Path.home() / ".cache"
+    return root / "aiperf"
 
 
 def _package_dir() -> pathlib.Path:

@@ -7,10 +7,16 @@ value must meet, and how to describe itself in JSON Schema. It never reads a fil
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
-import strictyaml as sy
+
+if TYPE_CHECKING:
+    import strictyaml as sy
+
+# strictyaml is imported by each ``validator()`` rather than here: the field table (and so
+# ``aiperf --help``) needs the kinds but not strictyaml, which costs tens of milliseconds
+# to import. Everything that reads YAML imports it anyway.
 
 
 @attrs.frozen
@@ -22,6 +28,8 @@ class IntKind:
     expected = "an integer"
 
     def validator(self) -> sy.Validator:
+        import strictyaml as sy
+
         return sy.Int()
 
     def check(self, value: Any) -> str | None:
@@ -51,6 +59,8 @@ class FloatKind:
     expected = "a number"
 
     def validator(self) -> sy.Validator:
+        import strictyaml as sy
+
         return sy.Float()
 
     def check(self, value: Any) -> str | None:
@@ -86,6 +96,8 @@ class BoolKind:
     expected = "a boolean (true or false)"
 
     def validator(self) -> sy.Validator:
+        import strictyaml as sy
+
         return sy.Bool()
 
     def check(self, value: Any) -> str | None:
@@ -103,6 +115,8 @@ class StrKind:
     expected = "a string"
 
     def validator(self) -> sy.Validator:
+        import strictyaml as sy
+
         return sy.Str()
 
     def check(self, value: Any) -> str | None:
@@ -125,6 +139,8 @@ class EnumKind:
         return "one of " + ", ".join(self.choices)
 
     def validator(self) -> sy.Validator:
+        import strictyaml as sy
+
         return sy.Enum(list(self.choices))
 
     def check(self, value: Any) -> str | None:
@@ -144,6 +160,8 @@ class ScalarKind:
     expected = "a scalar"
 
     def validator(self) -> sy.Validator:
+        import strictyaml as sy
+
         return sy.Int() | sy.Float() | sy.Bool() | sy.Str()
 
     def check(self, value: Any) -> str | None:

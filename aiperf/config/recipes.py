@@ -10,8 +10,7 @@ does not define it never turns auto-plot on.
 from __future__ import annotations
 
 import functools
-import importlib.metadata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -59,14 +58,15 @@ class Registry:
         return self.recipes.get(name)
 
 
-def _settings(data: dict[str, Any], label: str) -> dict[str, Any]:
+def _settings(data: dict[str, Any], label: str,
+              typed: Callable[[Any, Any], Any] = type_plain) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, raw in data.items():
         if key not in F.FIELDS_BY_KEY:
             raise ConfigErrors([ConfigError("unknown-key", f"unknown field '{key}'", label,
                                             key=key)])
         try:
-            out[key] = type_plain(F.field(key).kind, raw)
+            out[key] = typed(F.field(key).kind, raw)
         except ValueError as e:
             raise ConfigErrors([ConfigError("wrong-type", str(e), label, key=key)]) from None
     return out
@@ -76,25 +76,34 @@ def _requires(groups: Iterable[str]) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(part.strip() for part in g.split("|")) for g in groups)
 
 
-def load_builtin(path: Path) -> list[Recipe]:
-    """The recipes declared in ``path`` (``rules/recipes.yaml``)."""
-    label = f"rules/{path.name}"
-    doc = sy.load(path.read_text(encoding="utf-8"), _RECIPES, label=label)
+def _parse_recipes(text: str, label: str) -> dict[str, Any]:
+    """strictyaml's reading of ``rules/recipes.yaml``, as plain data."""
+    return sy.load(text, _RECIPES, label=label).data
+
+
+def _build_recipes(doc: dict[str, Any], label: str,
+                   typed: Callable[[Any, Any], Any] = type_plain) -> list[Recipe]:
     out = []
     # Plain data, not strictyaml nodes: walking nodes of a large document is slow.
-    for data in doc.data["recipes"]:
+    for data in doc["recipes"]:
         out.append(
             Recipe(
                 name=data["name"],
                 description=data["description"],
                 auto_plot_default=data.get("auto_plot_default"),
-                settings=_settings(data.get("settings", {}), label),
+                settings=_settings(data.get("settings", {}), label, typed),
                 requires=_requires(data.get("requires", [])),
                 requires_streaming=data.get("requires_streaming", False),
                 sweeps=tuple(data.get("sweeps", [])),
             )
         )
     return out
+
+
+def load_builtin(path: Path) -> list[Recipe]:
+    """The recipes declared in ``path`` (``rules/recipes.yaml``)."""
+    label = f"rules/{path.name}"
+    return _build_recipes(_parse_recipes(path.read_text(encoding="utf-8"), label), label)
 
 
 def from_plugin(obj: Any, entry_name: str, dist: str) -> Recipe:
@@ -117,6 +126,8 @@ def from_plugin(obj: Any, entry_name: str, dist: str) -> Recipe:
 
 def discover_plugins() -> tuple[list[Recipe], list[str]]:
     """Recipes from installed packages, and a line for each one that failed to load."""
+    import importlib.metadata  # only here: importing it costs a CLI start ~10 ms
+
     recipes, failures = [], []
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         dist = ep.dist.name if ep.dist is not None else ep.module
@@ -144,8 +155,20 @@ def build_registry(builtin: Iterable[Recipe], plugins: Iterable[Recipe] = (),
 
 @functools.cache
 def builtin_registry() -> Registry:
-    """Only the built-in recipes (no entry-point scan, which is slow)."""
-    return build_registry(load_builtin(rules_dir() / "recipes.yaml"))
+    """Only the built-in recipes (no entry-point scan, which is slow).
+
+    The same recipes as ``load_builtin(rules_dir() / "recipes.yaml")``, with strictyaml's
+    results for the file taken from the on-disk cache when it matches the file.
+    """
+    from aiperf.config.rulebook import ParseCache
+
+    path = rules_dir() / "recipes.yaml"
+    label = f"rules/{path.name}"
+    cache = ParseCache("recipes", [(label, path.read_text(encoding="utf-8"))], _RECIPES)
+    [doc] = cache.parse(_parse_recipes)
+    registry = build_registry(_build_recipes(doc, label, cache.typed))
+    cache.save()
+    return registry
 
 
 @functools.cache
