@@ -17,6 +17,7 @@ from aiperf.config.layer import Origin
 from aiperf.config.plot_config import PLOT_FIELDS, PlotEnvelopeSpec
 from aiperf.config.provenance import Consideration, Provenance, Resolved
 from aiperf.config.resolve import show
+from aiperf.config.schema import yaml_quote
 
 REDACTED = "***"
 EXPLAIN_JSON_VERSION = 1
@@ -134,7 +135,7 @@ def _yaml_scalar(value: Any) -> str:
     if isinstance(value, int | float):
         return repr(value)
     # Escape references so that reading the file back yields the text, not the variable.
-    return json.dumps(str(value).replace("${", "$${"))
+    return yaml_quote(str(value).replace("${", "$${"))
 
 
 def _comment(p: Provenance) -> str:
@@ -148,7 +149,7 @@ def _emit_value(lines: list[str], indent: str, name: str, value: Any, comment: s
             return
         lines.append(f"{indent}{name}:{comment}")
         for k, v in value.items():
-            _emit_value(lines, indent + "  ", str(k), v, "")
+            _emit_value(lines, indent + "  ", yaml_quote(str(k)), v, "")
     elif isinstance(value, list | tuple):
         lines.append(f"{indent}{name}:{comment}")
         for item in value:
@@ -159,7 +160,7 @@ def _emit_value(lines: list[str], indent: str, name: str, value: Any, comment: s
                     if isinstance(v, dict):
                         lines.append(f"{prefix}{k}:")
                         for kk, vv in v.items():
-                            _emit_value(lines, indent + "      ", str(kk), vv, "")
+                            _emit_value(lines, indent + "      ", yaml_quote(str(kk)), vv, "")
                     else:
                         lines.append(f"{prefix}{k}: {_yaml_scalar(v)}")
                     first = False
@@ -200,12 +201,8 @@ def explain_yaml(resolved: Resolved, comments: bool = True, only_changed: bool =
     emitted_parents: set[tuple[str, ...]] = set()
     for f in F.FIELDS:
         p = resolved.provenance[f.key]
-        if f.key not in chosen:
-            continue
-        if f.key == "plot":
-            if p.value is not None:
-                lines += _plot_lines(p, comments)
-            continue
+        if f.key not in chosen or f.key == "plot":
+            continue  # plot: is a top-level block of its own, written last
         *parents, name = f.yaml_path
         present = p.value is not None and not f.secret and p.value != {}
         if not present and not comments:
@@ -224,6 +221,14 @@ def explain_yaml(resolved: Resolved, comments: bool = True, only_changed: bool =
                 why = "(empty)"
             label = ".".join(f.yaml_path)
             lines.append(f"# {label}: {why}{_comment(p)}")
+    plot = resolved.provenance["plot"]
+    if plot.value is not None and "plot" in chosen:
+        lines += _plot_lines(plot, comments)
+    elif not emitted_parents:
+        # Nothing but comments would not load back; one real value keeps it a config.
+        p = resolved.provenance["benchmark.endpoint.url"]
+        lines += ["benchmark:", "  endpoint:"]
+        _emit_value(lines, "    ", "url", p.value, _comment(p) if comments else "")
     if comments:
         for note in resolved.notes:
             lines.append(f"# {note.level}: {note.message}")

@@ -49,6 +49,12 @@ def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
 
 
 @pytest.fixture
+def home(_isolated_environment: Path) -> Path:
+    """The isolated home folder (``~``) of this test."""
+    return _isolated_environment
+
+
+@pytest.fixture
 def write_yaml(tmp_path: Path) -> WriteYaml:
     """A factory: ``write_yaml(text, name="config.yaml") -> Path``.
 

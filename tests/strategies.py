@@ -187,8 +187,10 @@ def values_of(kind: Any, *, file_relative: bool = False,
         # Required members always; an empty ``values`` mapping cannot be written in YAML.
         members = dict(kind.members)
         return st.fixed_dictionaries({
-            name: (st.dictionaries(map_keys(style), values_of(members[name].value, style=style),
-                                   min_size=1, max_size=2)
+            name: (st.dictionaries(
+                       st.sampled_from(members[name].keys) if members[name].keys is not None
+                       else map_keys(style),
+                       values_of(members[name].value, style=style), min_size=1, max_size=2)
                    if isinstance(members[name], MapKind)
                    else values_of(members[name], style=style))
             for name in kind.required

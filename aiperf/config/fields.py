@@ -76,7 +76,7 @@ def _f(key: str, kind: Any, default: Any, doc: str, **kw: Any) -> Field:
     return Field(key=key, kind=kind, default=default, doc=doc, **kw)
 
 
-FIELDS: tuple[Field, ...] = (
+_SETTINGS: tuple[Field, ...] = (
     # endpoint
     _f("benchmark.endpoint.url", StrKind(), "http://localhost:8000",
        "Server base URL; sim:// runs the built-in simulator in-process.",
@@ -183,15 +183,10 @@ FIELDS: tuple[Field, ...] = (
        flag="--profile-run-cooldown-seconds"),
     _f("benchmark.runs.confidence_level", FloatKind(gt=0, lt=1), 0.95,
        "Confidence level of the trial aggregate.", flag="--confidence-level"),
-    # sweeps
-    _f("benchmark.sweep.type", EnumKind(SWEEP_TYPES), "grid",
-       "grid (Cartesian product), zip (lock step) or scenarios."),
-    _f("benchmark.sweep.parameters", MapKind(ListKind(FloatKind(), min_len=1)), {},
-       "Field key -> list of values to sweep."),
-    _f("benchmark.sweep.scenarios",
-       ListKind(RecordKind((("name", StrKind()), ("values", MapKind(ScalarKind()))),
-                           required=("name", "values")), min_len=1),
-       None, "Named cells, each a mapping of field key -> value."),
+)
+
+#: What a run writes and shows.
+_OUTPUTS: tuple[Field, ...] = (
     # artifacts
     _f("benchmark.artifacts.dir", StrKind(), "artifacts",
        "Artifact directory (relative to the working directory).",
@@ -214,6 +209,36 @@ FIELDS: tuple[Field, ...] = (
     # the plot envelope
     _f("plot", EnvelopeKind(), None,
        "Plot config for this run: an inline mapping or a path relative to the YAML file."),
+)
+
+_SETTINGS = _SETTINGS + _OUTPUTS
+
+#: Fields a sweep may vary across cells: the numeric load and dataset settings.
+SWEEPABLE = tuple(
+    f.key for f in _SETTINGS
+    if f.key.startswith(("benchmark.load.", "benchmark.dataset."))
+    and isinstance(f.kind, IntKind | FloatKind)
+)
+#: Fields a named scenario may set (everything a run is made of, not the sweep itself).
+SCENARIO_SETTABLE = tuple(
+    f.key for f in _SETTINGS
+    if f.key.startswith(("benchmark.endpoint.", "benchmark.load.", "benchmark.dataset."))
+    and not isinstance(f.kind, MapKind)
+)
+
+FIELDS: tuple[Field, ...] = (
+    *_SETTINGS[: -len(_OUTPUTS)],
+    _f("benchmark.sweep.type", EnumKind(SWEEP_TYPES), "grid",
+       "grid (Cartesian product), zip (lock step) or scenarios."),
+    _f("benchmark.sweep.parameters",
+       MapKind(ListKind(FloatKind(), min_len=1), keys=SWEEPABLE), {},
+       "Field key -> list of values to sweep."),
+    _f("benchmark.sweep.scenarios",
+       ListKind(RecordKind((("name", StrKind()),
+                            ("values", MapKind(ScalarKind(), keys=SCENARIO_SETTABLE))),
+                           required=("name", "values")), min_len=1),
+       None, "Named cells, each a mapping of field key -> value."),
+    *_OUTPUTS,
 )
 
 FIELDS_BY_KEY: Mapping[str, Field] = MappingProxyType({f.key: f for f in FIELDS})

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 
 import attrs
 
-_REF = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::([^}]*))?\}")
+# One left-to-right scan: an escaped ``$${``, a well-formed reference, or a stray ``${``.
+_REF = re.compile(r"(\$\$\{)|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::([^}]*))?\}|(\$\{)")
 
 
 @attrs.frozen
@@ -32,9 +33,20 @@ def interpolate(text: str, environ: Mapping[str, str]) -> str:
     """Replace every reference in ``text`` with its value from ``environ``."""
 
     def replace(match: re.Match[str]) -> str:
-        if match.group(0) == "$${":
+        escaped, name, default, stray = match.groups()
+        if escaped:
             return "${"
-        name, default = match.group(1), match.group(2)
+        if stray:
+            bad = text[match.start() :]
+            raise InterpolationError(
+                f"malformed environment reference {bad!r}",
+                hint="write ${NAME} or ${NAME:default}; use $${ for a literal ${",
+            )
+        if default is not None and "${" in default:
+            raise InterpolationError(
+                f"nested environment reference in the default of ${{{name}}}",
+                hint="defaults are plain text; set the variable instead of nesting",
+            )
         if name in environ:
             return environ[name]
         if default is not None:
@@ -44,10 +56,4 @@ def interpolate(text: str, environ: Mapping[str, str]) -> str:
             hint=f"export {name}=..., or write ${{{name}:default}}",
         )
 
-    if "${" in _REF.sub("", text):
-        bad = text[text.index("${") :]
-        raise InterpolationError(
-            f"malformed environment reference {bad!r}",
-            hint="write ${NAME} or ${NAME:default}; use $${ for a literal ${",
-        )
     return _REF.sub(replace, text)

@@ -136,6 +136,9 @@ class EnumKind:
 
     @property
     def expected(self) -> str:
+        if len(self.choices) > 6:
+            # A long list goes in the hint, not in the one-line message.
+            return f"one of {len(self.choices)} known names"
         return "one of " + ", ".join(self.choices)
 
     def validator(self) -> sy.Validator:

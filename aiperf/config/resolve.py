@@ -68,10 +68,11 @@ def _take(rule: Rule, facts: Facts, field: F.Field, default: Value) -> tuple[Any
     assert take is not None
     if take.how == "given":
         scope = dict(rule.when)["given_in"]
-        layer, value = facts.given_in(scope)  # type: ignore[misc]
+        # The winner is the last layer of that scope (a later -f file beats an earlier).
+        upto = max(i for i, (g, _) in enumerate(facts.given) if g.scope == scope) + 1
+        layer, value = facts.given[upto - 1]
         if isinstance(field.kind, MapKind):
             # Mappings merge key by key, up to and including the winning layer.
-            upto = facts.given.index((layer, value)) + 1
             merged: dict[str, Any] = {}
             for _, v in facts.given[:upto]:
                 merged.update(v.value)
@@ -160,7 +161,9 @@ def _template_values(
         values.setdefault(f"{short}_origin", prov.origin.describe())
     if field is not None:
         values.update(field=field.key, flag=field.flag or "(no flag)", value=show(value),
-                      origin=origin.describe() if origin else "")
+                      origin=origin.describe() if origin else "",
+                      override=f"pass {field.flag}" if field.flag
+                      else "set it in a later -f file")
     return values
 
 

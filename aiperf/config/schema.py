@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -20,6 +21,7 @@ from aiperf.config.errors import did_you_mean
 from aiperf.config.interpolate import InterpolationError, has_reference, interpolate
 from aiperf.config.kinds import (
     SCALAR_KINDS,
+    ScalarKind,
     EnvelopeKind,
     ListKind,
     MapKind,
@@ -40,31 +42,58 @@ class NodeProblem:
 
 
 @attrs.frozen
+class Node:
+    """One node of a parsed document: its data and where it starts (1-based).
+
+    ``data`` is what strictyaml's parser built with the ``Any`` schema: a mapping, a
+    list, or a string. Positions come from the parser's own marks, which stay cheap
+    however large the document is (strictyaml's ``start_line`` re-serialises it).
+    """
+
+    data: Any
+    line: int
+    column: int
+
+    def is_mapping(self) -> bool:
+        return isinstance(self.data, dict)
+
+    def is_sequence(self) -> bool:
+        return isinstance(self.data, list)
+
+    def is_scalar(self) -> bool:
+        return not (self.is_mapping() or self.is_sequence())
+
+    def items(self) -> Iterator[tuple[Node, Node]]:
+        """(key, value) nodes of a mapping, in document order."""
+        for key, value in self.data.items():
+            kl, kc = self.data.lc.key(key)
+            vl, vc = self.data.lc.value(key)
+            yield Node(key, kl + 1, kc + 1), Node(value, vl + 1, vc + 1)
+
+    def __iter__(self) -> Iterator[Node]:
+        """The item nodes of a list."""
+        for i, item in enumerate(self.data):
+            line, col = self.data.lc.item(i)
+            yield Node(item, line + 1, col + 1)
+
+
+def root_node(doc: sy.YAML) -> Node:
+    """The top of a document parsed by strictyaml."""
+    return Node(doc.as_marked_up(), 1, 1)
+
+
+@attrs.frozen
 class Leaf:
-    """A node that sits exactly at a field's path."""
+    """A node that sits exactly at a field's path; ``line``/``column`` are its key's."""
 
     path: tuple[str, ...]
     kind: Any
-    node: sy.YAML
+    node: Node
     line: int
     column: int
 
 
-class SourceText:
-    """The lines of a document, to find the column a key starts at."""
-
-    def __init__(self, text: str) -> None:
-        self._lines = text.splitlines()
-
-    def column(self, line: int, word: str) -> int:
-        if 1 <= line <= len(self._lines):
-            found = self._lines[line - 1].find(word)
-            if found >= 0:
-                return found + 1
-        return 1
-
-
-def kind_name(node: sy.YAML) -> str:
+def kind_name(node: Node) -> str:
     """How a node looks to a person: a mapping, a list or a scalar."""
     if node.is_mapping():
         return "a mapping"
@@ -74,42 +103,74 @@ def kind_name(node: sy.YAML) -> str:
 
 
 def walk(
-    root: sy.YAML,
+    root: Node,
     kind_at: Callable[[tuple[str, ...]], Any],
     children: Callable[[tuple[str, ...]], set[str]],
-    text: SourceText,
     prefix: tuple[str, ...] = (),
+    base: int = 0,
 ) -> Iterator[Leaf | NodeProblem]:
-    """Yield every field leaf below ``root`` and every shape problem on the way."""
-    for key_node, value in root.items():
-        name = str(key_node.data)
+    """Yield every field leaf below ``root`` and every shape problem on the way.
+
+    Paths are reported in full (``prefix``); the field table is asked about them from
+    position ``base`` on, so a table can describe a sub-document such as ``plot:``.
+    """
+    for key, value in root.items():
+        name = str(key.data)
         path = (*prefix, name)
-        line = key_node.start_line
-        col = text.column(line, name)
-        kind = kind_at(path)
+        kind = kind_at(path[base:])
         if kind is not None:
-            yield Leaf(path, kind, value, line, col)
+            yield Leaf(path, kind, value, key.line, key.column)
             continue
-        allowed = children(path)
+        allowed = children(path[base:])
         if not allowed:
-            known = sorted(children(prefix))
+            known = sorted(children(prefix[base:]))
             hint = did_you_mean(name, known) or "known keys here: " + ", ".join(known)
-            yield NodeProblem("unknown-key", path, f"unknown key '{name}'", line, col, hint)
+            yield NodeProblem("unknown-key", path, f"unknown key '{name}'", key.line,
+                              key.column, hint)
             continue
         if not value.is_mapping():
             yield NodeProblem(
-                "wrong-type", path, f"expected a mapping, found {kind_name(value)}", line, col,
-                "known keys here: " + ", ".join(sorted(allowed)),
+                "wrong-type", path, f"expected a mapping, found {kind_name(value)}", key.line,
+                key.column, "known keys here: " + ", ".join(sorted(allowed)),
             )
             continue
-        yield from walk(value, kind_at, children, text, path)
+        yield from walk(value, kind_at, children, path, base)
+
+
+#: Characters YAML cannot carry literally inside a double-quoted scalar.
+# (plus the characters YAML reads as line breaks, which a quoted scalar would fold).
+_UNPRINTABLE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+
+
+def yaml_quote(text: str) -> str:
+    """``text`` as a YAML double-quoted scalar that reads back as exactly ``text``."""
+    quoted = json.dumps(text, ensure_ascii=False)
+    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)
 
 
 @functools.lru_cache(maxsize=4096)
 def _scalar(kind: Any, text: str) -> Any:
-    # A one-line document per scalar keeps typing inside strictyaml; json quoting means
-    # the text can never be read as structure. Cached because strictyaml is slow.
-    return sy.load("v: " + json.dumps(text), sy.Map({"v": kind.validator()})).data["v"]
+    # A one-line document per scalar keeps typing inside strictyaml; quoting means the
+    # text can never be read as structure. Cached because strictyaml is slow.
+    return sy.load("v: " + yaml_quote(text), sy.Map({"v": kind.validator()})).data["v"]
+
+
+def _typed_scalar(kind: Any, text: str) -> Any:
+    """strictyaml's reading of ``text`` as ``kind``; _Bad when it does not fit."""
+    if text == "" and isinstance(kind, ScalarKind):
+        return ""  # strictyaml's number validators raise on empty text instead of passing
+    try:
+        value = _scalar(kind, text)
+    except (sy.YAMLValidationError, ValueError):
+        # strictyaml raises ValueError itself for some inputs (an empty number).
+        hint = None
+        if hasattr(kind, "choices"):
+            hint = did_you_mean(text, kind.choices) or "known: " + ", ".join(kind.choices)
+        raise _Bad(f"expected {kind.expected}, found {text!r}", hint=hint) from None
+    problem = kind.check(value)
+    if problem:
+        raise _Bad(problem, code="out-of-range")
+    return value
 
 
 class _Bad(Exception):
@@ -119,8 +180,8 @@ class _Bad(Exception):
         self.message, self.line, self.hint, self.code = message, line, hint, code
 
 
-def _type(kind: Any, node: sy.YAML, environ: Mapping[str, str]) -> Any:
-    line = node.start_line
+def _type(kind: Any, node: Node, environ: Mapping[str, str]) -> Any:
+    line = node.line
     if isinstance(kind, SCALAR_KINDS):
         if not node.is_scalar():
             raise _Bad(f"expected {kind.expected}, found {kind_name(node)}", line)
@@ -131,18 +192,14 @@ def _type(kind: Any, node: sy.YAML, environ: Mapping[str, str]) -> Any:
             except InterpolationError as e:
                 raise _Bad(e.message, line, e.hint, code="env-reference") from None
         try:
-            value = _scalar(kind, text)
-        except sy.YAMLValidationError:
-            hint = did_you_mean(text, kind.choices) if hasattr(kind, "choices") else None
-            raise _Bad(f"expected {kind.expected}, found {text!r}", line, hint) from None
-        problem = kind.check(value)
-        if problem:
-            raise _Bad(problem, line, code="out-of-range")
-        return value
+            return _typed_scalar(kind, text)
+        except _Bad as bad:
+            bad.line = line
+            raise
     if isinstance(kind, ListKind):
         if not node.is_sequence():
             raise _Bad(f"expected {kind.expected}, found {kind_name(node)}", line)
-        value = [_type(kind.item, item, environ) for item in node]
+        value: Any = [_type(kind.item, item, environ) for item in node]
     elif isinstance(kind, MapKind):
         if not node.is_mapping():
             raise _Bad(f"expected {kind.expected}, found {kind_name(node)}", line)
@@ -151,7 +208,7 @@ def _type(kind: Any, node: sy.YAML, environ: Mapping[str, str]) -> Any:
             name = str(k.data)
             if kind.keys is not None and name not in kind.keys:
                 hint = did_you_mean(name, kind.keys) or "known: " + ", ".join(kind.keys)
-                raise _Bad(f"unknown name '{name}'", k.start_line, hint, code="unknown-key")
+                raise _Bad(f"unknown name '{name}'", k.line, hint, code="unknown-key")
             value[name] = _type(kind.value, v, environ)
     elif isinstance(kind, RecordKind):
         if not node.is_mapping():
@@ -162,7 +219,7 @@ def _type(kind: Any, node: sy.YAML, environ: Mapping[str, str]) -> Any:
             name = str(k.data)
             if name not in members:
                 hint = did_you_mean(name, members) or "known: " + ", ".join(members)
-                raise _Bad(f"unknown key '{name}'", k.start_line, hint, code="unknown-key")
+                raise _Bad(f"unknown key '{name}'", k.line, hint, code="unknown-key")
             value[name] = _type(members[name], v, environ)
         missing = [m for m in kind.required if m not in value]
         if missing:
@@ -184,7 +241,9 @@ def type_node(
     try:
         return _type(leaf.kind, leaf.node, environ), None
     except _Bad as bad:
-        line = bad.line if bad.line is not None else leaf.line
+        # A scalar is reported at its key, like every key error; a problem deeper inside
+        # a list or mapping at its own line.
+        line = leaf.line if leaf.node.is_scalar() or bad.line is None else bad.line
         col = leaf.column if line == leaf.line else None
         return None, NodeProblem(bad.code, leaf.path, bad.message, line, col, bad.hint)
 
@@ -195,13 +254,9 @@ def type_text(kind: Any, text: str) -> Any:
     Raises ValueError with a user-facing message when it does not fit.
     """
     try:
-        value = _scalar(kind, text)
-    except sy.YAMLValidationError:
-        raise ValueError(f"expected {kind.expected}, found {text!r}") from None
-    problem = kind.check(value)
-    if problem:
-        raise ValueError(problem)
-    return value
+        return _typed_scalar(kind, text)
+    except _Bad as bad:
+        raise ValueError(bad.message + (f" ({bad.hint})" if bad.hint else "")) from None
 
 
 def type_plain(kind: Any, data: Any) -> Any:

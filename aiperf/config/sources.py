@@ -9,6 +9,7 @@ are raised together.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,20 @@ import strictyaml as sy
 
 from aiperf.config import fields as F
 from aiperf.config.errors import ConfigError, ConfigErrors
+from aiperf.config.interpolate import InterpolationError, has_reference, interpolate
 from aiperf.config.kinds import SCALAR_KINDS, EnvelopeKind
 from aiperf.config.layer import Layer, Origin, Value
 from aiperf.config.plot_config import PlotEnvelopeSpec, plot_children, plot_kind_at
-from aiperf.config.schema import Leaf, NodeProblem, SourceText, kind_name, type_node, type_text, walk
+from aiperf.config.schema import (
+    Leaf,
+    Node,
+    NodeProblem,
+    kind_name,
+    root_node,
+    type_node,
+    type_text,
+    walk,
+)
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 #: Deeper than any real config; guards the recursive parser against hostile input.
@@ -28,7 +39,7 @@ MAX_INDENT = 200
 
 
 
-def _describe_yaml_error(e: Exception) -> tuple[str, str, str | None]:
+def _describe_yaml_error(e: Exception, lines: list[str]) -> tuple[str, str, str | None]:
     """(code, message, hint) for a strictyaml/ruamel parse error, in our own words."""
     problem = str(getattr(e, "problem", None) or getattr(e, "context", None) or e).strip()
     if isinstance(e, sy.exceptions.DuplicateKeysDisallowed):
@@ -44,8 +55,13 @@ def _describe_yaml_error(e: Exception) -> tuple[str, str, str | None]:
         return ("tag", "type tags (!!type) are not allowed", "remove the tag; the schema "
                 "decides types")
     if "'\\t'" in problem or "\t" in problem:
-        return ("tab-indent", "tab character used for indentation",
-                "indent with spaces; YAML does not allow tabs")
+        mark = getattr(e, "problem_mark", None)
+        line = lines[mark.line] if mark is not None and mark.line < len(lines) else ""
+        if mark is not None and not line[: mark.column].strip():
+            return ("tab-indent", "tab character used for indentation",
+                    "indent with spaces; YAML does not allow tabs")
+        return ("tab", "tab character where YAML does not allow one",
+                "replace it with spaces, or quote the value")
     return ("malformed-yaml", f"malformed YAML: {problem}", None)
 
 
@@ -83,23 +99,36 @@ def read_text(path: Path, label: str, what: str = "config file") -> tuple[str | 
 def parse_yaml(text: str, label: str) -> tuple[sy.YAML | None, list[ConfigError]]:
     """Parse ``text`` with strictyaml (no schema yet), keeping line numbers."""
     def err(code: str, message: str, line: int | None = None, col: int | None = None,
-            hint: str | None = None):
-        return None, [ConfigError(code, message, label, line, col, None, hint)]
+            hint: str | None = None, key: str | None = None):
+        return None, [ConfigError(code, message, label, line, col, key, hint)]
 
-    for n, line in enumerate(text.splitlines(), 1):
+    # split("\n"), not splitlines(): the latter also splits on characters such as
+    # U+001E that YAML refuses, and so would hide them from the check below.
+    lines = text.split("\n")
+    for n, line in enumerate(lines, 1):
         if len(line) - len(line.lstrip(" ")) > MAX_INDENT:
             return err("too-deep", "document is nested too deeply", n, None,
                        "a config needs a handful of levels; check the indentation")
+        bad = _NOT_YAML.search(line)
+        if bad:
+            # strictyaml fails on these with an internal error, so find them first.
+            return err("control-character",
+                       f"control character U+{ord(bad.group()):04X} is not allowed in YAML",
+                       n, bad.start() + 1, "remove it, or write it as an escape in a "
+                       "double-quoted string (\\u0001)")
     try:
         doc = sy.load(text, sy.Any(), label=label)
     except RecursionError:
         return err("too-deep", "document is nested too deeply")
     except sy.ruamel.error.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
-        code, problem, hint = _describe_yaml_error(e)
+        code, problem, hint = _describe_yaml_error(e, lines)
         line = mark.line + 1 if mark else None
         col = mark.column + 1 if mark else None
-        return err(code, problem, line, col, hint)
+        key = None
+        if isinstance(e, sy.exceptions.DuplicateKeysDisallowed) and line is not None:
+            key, col = _key_at(lines, line)
+        return err(code, problem, line, col, hint, key)
     if not text.strip() or (doc.is_scalar() and not str(doc.data).strip()) or (
         doc.is_scalar() and str(doc.data).lstrip().startswith("#")
     ):
@@ -112,18 +141,50 @@ def parse_yaml(text: str, label: str) -> tuple[sy.YAML | None, list[ConfigError]
     return doc, []
 
 
+#: Characters YAML does not allow in a document (tab and line breaks are fine).
+_NOT_YAML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
+
+
+def _key_at(lines: list[str], line: int) -> tuple[str | None, int | None]:
+    """The dotted key path written at ``line`` and its column, from indentation alone."""
+    def key_of(text: str) -> tuple[int, str] | None:
+        body = text.lstrip(" ")
+        if body[:1] in ("'", '"'):
+            # A quoted key may hold a colon: the key ends at its closing quote.
+            end = body.find(body[0], 1)
+            if end < 0 or not body[end + 1 :].lstrip().startswith(":"):
+                return None
+            return len(text) - len(body), body[1:end]
+        name, colon, _ = body.partition(":")
+        if not colon or body.startswith(("#", "-")):
+            return None
+        return len(text) - len(body), name.strip()
+
+    here = key_of(lines[line - 1]) if 0 < line <= len(lines) else None
+    if here is None:
+        return None, None
+    indent, name = here
+    path = [name]
+    for text in reversed(lines[: line - 1]):
+        found = key_of(text)
+        if found is not None and found[0] < indent:
+            indent = found[0]
+            path.insert(0, found[1])
+    return ".".join(path), here[0] + 1
+
+
 def _kind_at(path: tuple[str, ...]) -> Any:
     f = F.field_at(path)
     return f.kind if f else None
 
 
 def read_plot_config(
-    doc: sy.YAML, label: str, environ: Mapping[str, str], lines: SourceText
+    doc: Node, label: str, environ: Mapping[str, str], prefix: tuple[str, ...] = ()
 ) -> tuple[dict[str, Any], list[ConfigError]]:
-    """Typed settings of one plot-config mapping (inline or from its own file)."""
+    """Typed settings of one plot-config mapping (inline, under ``prefix``, or a file)."""
     settings: dict[str, Any] = {}
     errors: list[ConfigError] = []
-    for item in walk(doc, plot_kind_at, plot_children, lines):
+    for item in walk(doc, plot_kind_at, plot_children, prefix, base=len(prefix)):
         if isinstance(item, NodeProblem):
             errors.append(_problem(label, item))
             continue
@@ -131,21 +192,27 @@ def read_plot_config(
         if problem:
             errors.append(_problem(label, problem))
         else:
-            settings[item.path[0]] = value
+            settings[item.path[-1]] = value
     return settings, errors
 
 
 def _envelope(
-    leaf: Leaf, label: str, base: Path, environ: Mapping[str, str], lines: SourceText
+    leaf: Leaf, label: str, base: Path, environ: Mapping[str, str]
 ) -> tuple[Value | None, list[ConfigError]]:
     """The ``plot:`` envelope: an inline mapping, or a path relative to the YAML file."""
     origin = Origin("envelope", label, leaf.line, leaf.column)
     node = leaf.node
     if node.is_mapping():
-        settings, errors = read_plot_config(node, label, environ, lines)
+        settings, errors = read_plot_config(node, label, environ, ("plot",))
         return (None if errors else Value(PlotEnvelopeSpec(None, settings), origin)), errors
     if node.is_scalar() and str(node.data).strip():
         raw = str(node.data).strip()
+        if has_reference(raw):
+            try:
+                raw = interpolate(raw, environ)
+            except InterpolationError as e:
+                return None, [ConfigError("env-reference", e.message, label, leaf.line,
+                                          leaf.column, "plot", e.hint)]
         target = Path(os.path.expanduser(raw))
         if not target.is_absolute():
             target = base / target
@@ -164,7 +231,7 @@ def _envelope(
         if errors:
             return None, errors
         assert doc is not None
-        settings, errors = read_plot_config(doc, plot_label, environ, SourceText(text))
+        settings, errors = read_plot_config(root_node(doc), plot_label, environ)
         if errors:
             return None, errors
         return Value(PlotEnvelopeSpec(str(target), settings), origin), []
@@ -184,15 +251,14 @@ def read_config_file(path: Path, environ: Mapping[str, str], label: str | None =
     if errors:
         raise ConfigErrors(errors)
     assert doc is not None
-    lines = SourceText(text)
     values: dict[str, Value] = {}
-    for item in walk(doc, _kind_at, F.children, lines):
+    for item in walk(root_node(doc), _kind_at, F.children):
         if isinstance(item, NodeProblem):
             errors.append(_problem(label, item))
             continue
         key = ".".join(item.path)
         if isinstance(item.kind, EnvelopeKind):
-            value, problems = _envelope(item, label, path.parent, environ, lines)
+            value, problems = _envelope(item, label, path.parent, environ)
             errors.extend(problems)
             if value is not None:
                 values[key] = value

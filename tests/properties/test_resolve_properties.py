@@ -323,7 +323,7 @@ def reload(text: str) -> Resolved:
 
 
 @settings(max_examples=25, deadline=None)  # reading a file is slow (see the report)
-@given(S.stacks(text=S.BMP_TEXT))  # beyond the BMP: see the xfail test at the end
+@given(S.stacks(text=S.BMP_TEXT))
 def test_resolved_config_written_as_yaml_resolves_to_the_same_values(stack: S.Stack) -> None:
     """The resolved values, written as one YAML file and loaded again, are the same values."""
     resolved = run(stack)
@@ -381,14 +381,13 @@ SECRETS = frozenset(f.key for f in F.FIELDS if f.secret)
 
 
 @settings(max_examples=15, deadline=None)  # reading a file is slow (see the report)
-@given(S.stacks(text=S.PLAIN_KEYS))  # odd mapping keys: see the xfail test below
+@given(S.stacks(text=S.PLAIN_KEYS))
 def test_explain_yaml_resolves_to_the_same_values(stack: S.Stack) -> None:
     """``explain --format yaml`` output, loaded as a config file, gives the same non-secret values.
 
     Secrets are left out of that output by design, so they are not compared.
     """
     resolved = run(stack)
-    # A file of nothing but comments does not load: see the xfail test below.
     assume(any(p.changed for k, p in resolved.provenance.items() if k not in SECRETS))
     again = reload(explain_yaml(resolved, only_changed=True))
 
@@ -403,10 +402,6 @@ def test_full_explain_yaml_resolves_to_the_same_values() -> None:
     same_values(resolved.values(), again.values(), skip=SECRETS)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: explain.py:187 explain_yaml(only_changed=True) on a resolution where nothing (but a "
-    "secret) changed writes only comment lines, and loading that file fails with 'file is empty' "
-    "(sources.py parse_yaml); it should write a loadable document"))
 def test_explain_yaml_of_nothing_changed_is_loadable() -> None:
     """``explain --format yaml --only-changed`` with nothing changed still loads as a config."""
     resolved = run(S.Stack(defaults_layer(), (), None, None))
@@ -421,10 +416,6 @@ def _cli_stack(key: str, value: Any) -> S.Stack:
                    Layer("cli", "command line", {key: Value(value, Origin("cli", flag))}))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: explain.py:151 _emit_value writes mapping keys bare (f'{name}:'), so a key such as "
-    "'a: b' or '# c' (legal in a YAML file when quoted) makes the output invalid YAML "
-    "(or a different key)"))
 @pytest.mark.parametrize("key", ["a: b", "# c", "- x", " pad "])
 def test_explain_yaml_quotes_mapping_keys(key: str) -> None:
     """A mapping key that needs quoting survives ``explain --format yaml``."""
@@ -500,10 +491,6 @@ def _headers_stack() -> S.Stack:
     return S.Stack(defaults_layer(), (a, b, a), None, None)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: resolve.py:74 finds the winning layer with facts.given.index((layer, value)), "
-    "which matches an earlier equal layer; `-f a.yaml -f b.yaml -f a.yaml` drops b.yaml's "
-    "mapping keys"))
 @example(_headers_stack())
 @given(S.stacks().map(lambda s: S.Stack(s.defaults, (*s.files, *s.files[:1]), s.env, s.cli)))
 def test_a_file_given_twice_merges_mappings_like_the_oracle(stack: S.Stack) -> None:
@@ -511,10 +498,6 @@ def test_a_file_given_twice_merges_mappings_like_the_oracle(stack: S.Stack) -> N
     assert oracle(stack) == run(stack).values()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: schema.py:135 (and type_text, :199) catch only YAMLValidationError; strictyaml's "
-    "Float raises a bare ValueError for empty text, so `extra_inputs: {k: \"\"}` crashes "
-    "load() with ValueError instead of a ConfigError"))
 @example("")
 @given(st.text(max_size=4))
 def test_any_quoted_text_in_a_free_typed_mapping_loads_or_is_reported(text: str) -> None:
@@ -529,10 +512,6 @@ def test_any_quoted_text_in_a_free_typed_mapping_loads_or_is_reported(text: str)
             pass
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: interpolate.py:47 checks for malformed references in _REF.sub('', text), which "
-    "joins the text around a removed `$${` escape: '$$${{' (a '$' then an escaped '${' "
-    "then '{') is refused as malformed"))
 @example("$${{")
 @given(st.text(alphabet="${}x:", max_size=8))
 def test_escaping_every_reference_reads_back_the_literal_text(text: str) -> None:
@@ -540,11 +519,6 @@ def test_escaping_every_reference_reads_back_the_literal_text(text: str) -> None
     assert text == interpolate(text.replace("${", "$${"), {})
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: schema.py:112 _scalar types text through sy.load('v: ' + json.dumps(text)); "
-    "json.dumps escapes a character beyond the BMP as a JSON surrogate pair, which the YAML "
-    "reader keeps as two lone surrogates: YAML `model: \"\U0001F600\"` (or "
-    "AIPERF_MODEL=\U0001F600) resolves to '\\ud83d\\ude00', which cannot be encoded as UTF-8"))
 @example("\U0001F600")
 @given(S.texts())
 def test_text_beyond_the_bmp_survives_a_yaml_file(text: str) -> None:
@@ -558,11 +532,6 @@ def test_text_beyond_the_bmp_survives_a_yaml_file(text: str) -> None:
     assert text == value
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: sources.py:97 parse_yaml catches only MarkedYAMLError; a raw non-printable "
-    "character (DEL 0x7F, C1 controls) makes strictyaml's reader raise ReaderError, on which "
-    "strictyaml itself fails with AttributeError ('ReaderError' object has no attribute "
-    "'context_mark'), so load() crashes instead of reporting ConfigErrors"))
 @example("\x7f")
 @given(st.text(st.characters(max_codepoint=0xFF, exclude_categories=("Cs",)), max_size=3))
 def test_any_text_in_a_yaml_file_loads_or_is_reported(text: str) -> None:

@@ -123,7 +123,7 @@ def test_rules_example(table, example):
     assert expected == actual
 
 
-# --- coverage of the tables by their examples ---------------------------------------------------
+# --- coverage of the tables by their examples -------------------------------------------------
 
 
 @pytest.mark.parametrize("table", RULEBOOK.tables, ids=lambda t: t.name)
@@ -144,22 +144,10 @@ def _claimed(table) -> set[str]:
     return out
 
 
-_MISSING_EXAMPLES = {
-    ("auto-plot", "auto-plot-environment"):
-        "gap: rules/auto-plot.yaml has no example where AIPERF_AUTO_PLOT (env) decides",
-    ("constraints", "isl-bounds-inverted"):
-        "gap: rules/constraints.yaml has no example for inverted isl_min/isl_max",
-    ("constraints", "osl-bounds-inverted"):
-        "gap: rules/constraints.yaml has no example for inverted osl_min/osl_max",
-}
-
-
 def _rule_params(tables):
     for table in tables:
         for rule in table.rules:
-            reason = _MISSING_EXAMPLES.get((table.name, rule.id))
-            marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-            yield pytest.param(table, rule.id, id=f"{table.name}: {rule.id}", marks=marks)
+            yield pytest.param(table, rule.id, id=f"{table.name}: {rule.id}")
 
 
 @pytest.mark.parametrize(("table", "rule_id"), list(_rule_params(RULEBOOK.field_tables)))

@@ -28,8 +28,8 @@ from aiperf.config.table import Rule, RuleRef, Table, Take
 RULEBOOK = load_rulebook()
 
 #: What the engine fills in for a field table's row (see resolve.decide).
-FIELD_PLACEHOLDERS = frozenset({"value", "origin", "field", "flag", "recipe", "envelope",
-                                "missing"})
+FIELD_PLACEHOLDERS = frozenset({"value", "origin", "field", "flag", "override", "recipe",
+                                "envelope", "missing"})
 #: What the engine fills in for every template (see resolve._template_values).
 ENGINE_PLACEHOLDERS = frozenset({"recipe", "envelope", "missing"})
 #: Predicates whose argument names a field (or a list / mapping of fields).
@@ -143,7 +143,7 @@ def lint_placeholders(tables: Iterable[Table]) -> list[str]:
     return problems
 
 
-# --- the shipped tables pass the lint ------------------------------------------------------------
+# --- the shipped tables pass the lint ---------------------------------------------------------
 
 
 def test_every_field_decided_by_exactly_one_table_with_fallback():
@@ -194,7 +194,7 @@ def test_note_and_constraint_rows_name_what_they_are_about():
     assert [] == [r.id for r in rows if r.about is None]
 
 
-# --- the lint's picture of the engine matches the engine -----------------------------------------
+# --- the lint's picture of the engine matches the engine --------------------------------------
 
 
 def test_field_placeholders_match_the_engine():
@@ -213,12 +213,9 @@ def test_resolution_placeholders_match_the_engine():
     assert set(resolution_placeholders()) == set(values)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: rules/precedence.yaml hints say 'pass {flag}', "
-                   "and the engine fills {flag} with '(no flag)' for fields that have none "
-                   "(plot, benchmark.sweep.*): 'edit x.yaml:1:1, or pass (no flag) to "
-                   "override it'")
 def test_flag_placeholder_only_for_fields_with_a_flag():
-    """A row whose hint says 'pass {flag}' only decides fields that have a flag."""
+    """A row that says 'pass {flag}' only decides fields that have a flag ({override}
+    says the right thing for every field)."""
     flagless = [f.key for f in F.FIELDS if f.flag is None]
     offenders = sorted(
         (t.name, r.id)
@@ -230,7 +227,7 @@ def test_flag_placeholder_only_for_fields_with_a_flag():
     assert [] == offenders
 
 
-# --- the lint fails where it should -----------------------------------------------------------------
+# --- the lint fails where it should -----------------------------------------------------------
 
 
 def _row(rule_id: str, line: int, when=(), take: str = "given", because: str = "x") -> Rule:
