@@ -160,7 +160,7 @@ def builtin_registry() -> Registry:
     The same recipes as ``load_builtin(rules_dir() / "recipes.yaml")``, with strictyaml's
     results for the file taken from the on-disk cache when it matches the file.
     """
-    from aiperf.config.rulebook import ParseCache
+    from aiperf.config.parse_cache import ParseCache
 
     path = rules_dir() / "recipes.yaml"
     label = f"rules/{path.name}"

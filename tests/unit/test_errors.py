@@ -264,6 +264,22 @@ def test_unreadable_file(write_yaml):
         path.chmod(0o644)
 
 
+def test_file_that_cannot_be_read_even_by_root(tmp_path):
+    """A path the OS refuses to read (a Unix socket) is an 'unreadable' error for every user."""
+    import socket
+
+    path = tmp_path / "sock.yaml"
+    server = socket.socket(socket.AF_UNIX)
+    try:
+        server.bind(str(path))
+        e = the_error(path)
+    finally:
+        server.close()
+
+    assert ("unreadable", str(path)) == (e.code, e.file)
+    assert is_short(e.message) and e.message.startswith("cannot read config file")
+
+
 def test_file_over_10_mb(tmp_path):
     """A file over 10 MB is refused before it is parsed."""
     path = write_bytes(tmp_path, "big.yaml", b"benchmark:\n  ui: auto\n" + b"#" * (10 * 2**20))

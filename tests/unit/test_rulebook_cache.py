@@ -19,6 +19,7 @@ import pytest
 
 from aiperf._resources import cache_dir, rules_dir
 from aiperf.config import recipes as recipes_mod
+from aiperf.config import parse_cache as pc
 from aiperf.config import rulebook as rb
 from aiperf.config.errors import ConfigErrors
 
@@ -221,7 +222,7 @@ def test_a_bad_rule_is_reported_the_same_from_a_cache_hit(cache_home, rules_copy
 
 def test_old_entries_are_pruned(cache_home, rules_copy):
     cache_home.mkdir(parents=True)
-    for i in range(rb.CACHE_KEEP + 3):
+    for i in range(pc.CACHE_KEEP + 3):
         stale = cache_home / f"rulebook-{i:064x}.json"
         stale.write_text("old", encoding="utf-8")
         os.utime(stale, (1_000_000 + i, 1_000_000 + i))
@@ -230,7 +231,7 @@ def test_old_entries_are_pruned(cache_home, rules_copy):
     os.utime(leftover, (1_000_000, 1_000_000))
     rb.load_rulebook()
     kept = entries(cache_home)
-    assert len(kept) == rb.CACHE_KEEP
+    assert len(kept) == pc.CACHE_KEEP
     assert not leftover.exists()
     assert repr(fresh_rulebook()) == reference()  # the newest entry, ours, was kept
 
@@ -242,7 +243,7 @@ def test_threads_writing_at_once_leave_a_valid_entry(cache_home):
 
     def write() -> None:
         try:
-            cache = rb.ParseCache("rulebook", docs, rb._TABLE)
+            cache = pc.ParseCache("rulebook", docs, rb._TABLE)
             cache._docs = None  # force a parse and a write, even after another thread's
             cache.parse(rb._parse_table)
             barrier.wait()
@@ -258,7 +259,7 @@ def test_threads_writing_at_once_leave_a_valid_entry(cache_home):
     assert errors == []
     assert len(entries(cache_home)) == 1
     assert list(cache_home.glob("*.tmp")) == []
-    assert rb.ParseCache("rulebook", docs, rb._TABLE).hit
+    assert pc.ParseCache("rulebook", docs, rb._TABLE).hit
 
 
 def test_processes_writing_at_once_all_succeed(cache_home, tmp_path):
@@ -282,7 +283,7 @@ def test_typed_values_are_only_kept_when_json_carries_them_exactly(cache_home):
 
     from aiperf.config.kinds import IntKind, ScalarKind
 
-    cache = rb.ParseCache("rulebook-test", [("x", "")], rb._TABLE)
+    cache = pc.ParseCache("rulebook-test", [("x", "")], rb._TABLE)
     assert cache.typed(IntKind(), "3") == 3
     assert cache.typed(ScalarKind(), "true") is True
     assert math.isnan(cache.typed(ScalarKind(), "nan"))  # NaN != NaN: never served from JSON
@@ -290,7 +291,7 @@ def test_typed_values_are_only_kept_when_json_carries_them_exactly(cache_home):
         cache.typed(IntKind(min=5), "3")  # the same error as type_plain, and not kept
     cache.parse(lambda text, label: {})
     cache.save()
-    again = rb.ParseCache("rulebook-test", [("x", "")], rb._TABLE)
+    again = pc.ParseCache("rulebook-test", [("x", "")], rb._TABLE)
     assert again.hit
     assert sorted(again._typed) == sorted(['IntKind(min=None, max=None)\n"3"',
                                            'ScalarKind()\n"true"'])
