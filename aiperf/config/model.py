@@ -29,7 +29,7 @@ class Load:
     concurrency: int
     request_rate: float | None
     arrival: str
-    request_count: int
+    request_count: int | None
     duration: float | None
     warmup_request_count: int
 

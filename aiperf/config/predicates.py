@@ -13,7 +13,7 @@ from typing import Any
 import attrs
 
 from aiperf.config.kinds import BoolKind, EnumKind, ListKind, MapKind, ScalarKind, StrKind
-from aiperf.config.layer import SCOPES, Layer, Value
+from aiperf.config.layer import SCOPES, Layer, Origin, Value
 from aiperf.config.recipe import Recipe
 
 
@@ -27,6 +27,9 @@ class Facts:
     envelope: Value | None
     recipe: Recipe | None
     resolved: Mapping[str, Any] = attrs.field(factory=dict)
+    #: Every field the user set in a file, the environment or on the command line, with
+    #: the origin of the value that outranks the others.
+    explicit: Mapping[str, Origin] = attrs.field(factory=dict)
 
     def given_in(self, scope: str) -> tuple[Layer, Value] | None:
         """The highest-precedence layer of ``scope`` that gives the field."""
@@ -36,6 +39,10 @@ class Facts:
 
 def _given_in(facts: Facts, scope: str) -> bool:
     return facts.given_in(scope) is not None
+
+
+def _explicitly_set(facts: Facts, key: str) -> bool:
+    return key in facts.explicit
 
 
 def _envelope_present(facts: Facts, want: bool) -> bool:
@@ -97,6 +104,8 @@ PREDICATES: Mapping[str, Predicate] = {
     for p in (
         Predicate("given_in", EnumKind(SCOPES), _given_in,
                   "a layer of this scope gives the field"),
+        Predicate("explicitly_set", StrKind(), _explicitly_set,
+                  "the user set this (other) field in a file, the environment or a flag"),
         Predicate("envelope_present", BoolKind(), _envelope_present,
                   "a plot: envelope is (or is not) present"),
         Predicate("recipe_attribute", StrKind(), _recipe_attribute,

@@ -54,7 +54,11 @@ def order_layers(layers: Sequence[Layer]) -> list[Layer]:
 
 
 def _implied_origin(rule: Rule, facts: Facts) -> Origin:
+    """Where an implied value comes from: the fact the rule's condition names."""
     names = {name for name, _ in rule.when}
+    for name, arg in rule.when:
+        if name == "explicitly_set" and arg in facts.explicit:
+            return facts.explicit[arg]
     if "envelope_present" in names and facts.envelope is not None:
         return facts.envelope.origin
     if facts.recipe is not None and any(n.startswith("recipe_") for n in names):
@@ -80,6 +84,8 @@ def _take(rule: Rule, facts: Facts, field: F.Field, default: Value) -> tuple[Any
         return value.value, value.origin, [layer]
     if take.how == "default":
         return default.value, default.origin, []
+    if take.how == "unset":
+        return None, _implied_origin(rule, facts), []
     if take.how == "value":
         return take.arg, _implied_origin(rule, facts), []
     assert facts.recipe is not None
@@ -169,7 +175,7 @@ def _template_values(
 
 def decide(
     field: F.Field, layers: Sequence[Layer], table: Table, envelope: Value | None,
-    recipe: Recipe | None,
+    recipe: Recipe | None, explicit: Mapping[str, Origin] | None = None,
 ) -> Provenance:
     """Run ``field``'s decision table over the layers and record why."""
     key = field.key
@@ -180,7 +186,7 @@ def decide(
         for layer in layers
         if layer.scope != "default" and key in layer.values
     )
-    facts = Facts(key, given, envelope, recipe)
+    facts = Facts(key, given, envelope, recipe, explicit=explicit or {})
     rule = table.first(facts)
     if rule is None:
         raise LookupError(f"{table.file}: no row decides {key}; the table needs a fallback row")
@@ -242,10 +248,16 @@ def resolve(layers: Sequence[Layer], registry: Mapping[str, Recipe], rulebook: R
         Value(envelope_prov.value, envelope_prov.origin)
         if envelope_prov.value is not None else None
     )
+    # Layers are in increasing precedence, so the last origin seen for a key wins.
+    explicit = {
+        key: value.origin
+        for layer in ordered if layer.scope not in ("default", "recipe")
+        for key, value in layer.values.items()
+    }
     provenance: dict[str, Provenance] = {}
     for field in F.FIELDS:
         provenance[field.key] = decide(field, ordered, rulebook.table_for(field.key),
-                                       envelope, recipe)
+                                       envelope, recipe, explicit)
     values = {k: p.value for k, p in provenance.items()}
     facts = Facts(None, (), envelope, recipe, values)
     tv = _template_values(None, None, None, facts, provenance)

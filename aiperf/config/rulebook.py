@@ -38,7 +38,7 @@ _RULE = sy.Map(
         sy.Optional("about"): sy.Str(),
         sy.Optional("level"): sy.Enum(["info", "warning"]),
         "when": sy.Enum(["always"]) | sy.MapPattern(sy.Str(), sy.Any()),
-        sy.Optional("take"): sy.Enum(["given", "default"])
+        sy.Optional("take"): sy.Enum(["given", "default", "unset"])
         | sy.Map({sy.Optional("value"): sy.Any(), sy.Optional("recipe_attribute"): sy.Str()}),
         "because": sy.Str(),
         sy.Optional("hint"): sy.Str(),

@@ -76,7 +76,9 @@ def _outer_sys_path(cwd: Path, env: dict[str, str]) -> list[str]:
     kept = []
     for entry in entries:
         path = Path(entry)
-        if entry and path.is_dir() and not path.resolve().is_relative_to(REPO):
+        # Drop only the checkout root (where an editable install points), not everything
+        # below it: the README puts its virtual environment in ./.venv inside the clone.
+        if entry and path.is_dir() and path.resolve() != REPO:
             kept.append(str(path.resolve()))
     return kept
 

@@ -1,7 +1,7 @@
 """Every ``examples:`` entry of every rules table, run through the resolution engine.
 
 An example says what a user gives (``files``, ``env``, ``cli``, ``recipe``,
-``plugin_recipe``) and what must come out (``expect``, the deciding ``rule`` of the
+``plugin_recipe`` with its ``plugin_settings``) and what must come out (``expect``, the deciding ``rule`` of the
 ``decides`` field, ``notes``, ``errors``). Values are strictyaml strings; they are typed
 with the field's kind. Layers are built directly and handed to ``resolve()``, so these
 tests exercise the tables and the engine without the file reader.
@@ -27,7 +27,8 @@ from aiperf.config.schema import type_text
 from aiperf.config.sources import defaults_layer
 
 RECIPE_KEY = "benchmark.search.recipe"
-INPUT_KEYS = {"name", "files", "env", "cli", "recipe", "plugin_recipe", "decides"}
+INPUT_KEYS = {"name", "files", "env", "cli", "recipe", "plugin_recipe", "plugin_settings",
+              "decides"}
 CHECK_KEYS = {"expect", "rule", "notes", "errors"}
 
 #: The shipped tables with their examples (the engine's own load_rulebook() skips them).
@@ -42,7 +43,10 @@ EXAMPLES = [
 
 
 def typed(key: str, raw: Any) -> Any:
-    """An example's string value typed with the field's kind (lists item by item)."""
+    """An example's string value typed with the field's kind (lists item by item);
+    the word ``none`` is an unset value."""
+    if raw == "none":
+        return None
     kind = F.field(key).kind
     if isinstance(kind, ListKind):
         return [type_text(kind.item, str(item)) for item in raw]
@@ -72,7 +76,9 @@ def example_inputs(example: Mapping[str, Any]) -> tuple[list[Layer], dict]:
         cli[RECIPE_KEY] = example["recipe"]
     if "plugin_recipe" in example:
         name = example["plugin_recipe"]
-        plugin = SimpleNamespace(name=name, description="a plugin recipe without auto_plot_default")
+        settings = {k: typed(k, v) for k, v in (example.get("plugin_settings") or {}).items()}
+        plugin = SimpleNamespace(name=name, description="a plugin recipe without auto_plot_default",
+                                 settings=settings)
         plugins.append(from_plugin(plugin, name, "example-plugin"))
         cli[RECIPE_KEY] = name
     layers = [defaults_layer()]
