@@ -8,19 +8,26 @@ described by ``schemas/explain.schema.json``. Secrets never appear in any of the
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import attrs
+
 from aiperf.config import fields as F
+from aiperf.config.errors import ConfigError
 from aiperf.config.errors import did_you_mean
 from aiperf.config.layer import Origin
 from aiperf.config.plot_config import PLOT_FIELDS, PlotEnvelopeSpec
-from aiperf.config.provenance import Consideration, Provenance, Resolved
+from aiperf.config.provenance import Consideration, Note, Provenance, Resolved
+from aiperf.config.recipe import Recipe
+from aiperf.config.table import RuleRef
 from aiperf.config.resolve import show
 from aiperf.config.schema import yaml_quote
 
 REDACTED = "***"
 EXPLAIN_JSON_VERSION = 1
+#: What a run writes into its artifact directory so ``config explain DIR`` can explain it.
+RUN_EXPLAIN_FILE = "explain.json"
 
 
 class UnknownKey(ValueError):
@@ -71,7 +78,7 @@ def _text_value(key: str, value: Any) -> str:
 def _consideration_line(key: str, c: Consideration) -> str:
     value = "" if c.value is None and c.status != "won" else _text_value(key, c.value)
     where = f"  ({c.origin.describe()})" if c.origin and c.origin.scope in ("file", "envelope") else ""
-    return f"    {c.label:<34} {c.status:<20} {value}{where}".rstrip()
+    return f"    {c.label:<44} {c.status:<20} {value}{where}".rstrip()
 
 
 def explain_one(resolved: Resolved, p: Provenance) -> str:
@@ -83,7 +90,7 @@ def explain_one(resolved: Resolved, p: Provenance) -> str:
         "  considered   (highest precedence first)",
     ]
     if not any(c.scope == "file" for c in p.considered):
-        lines.append(f"    {'config files (-f)':<34} {'none given'}")
+        lines.append(f"    {'config files (-f)':<44} {'none given'}")
     lines += [_consideration_line(p.key, c) for c in p.considered]
     if p.hint:
         lines.append(f"  to change    {p.hint}")
@@ -278,6 +285,11 @@ def explain_json(resolved: Resolved, keys: Sequence[str] = (), only_changed: boo
     doc = {
         "version": EXPLAIN_JSON_VERSION,
         "recipe": resolved.recipe.name if resolved.recipe else None,
+        "recipe_detail": None if resolved.recipe is None else {
+            "name": resolved.recipe.name, "source": resolved.recipe.source,
+            "description": resolved.recipe.description,
+            "auto_plot_default": resolved.recipe.auto_plot_default,
+        },
         "fields": fields,
         "notes": [
             {"id": n.id, "level": n.level, "about": n.about, "message": n.message,
@@ -294,12 +306,65 @@ def explain_json(resolved: Resolved, keys: Sequence[str] = (), only_changed: boo
     return json.dumps(doc, indent=2)
 
 
+# ---- a past run, from the explain.json it wrote ----
+
+
+@attrs.frozen
+class PastRun:
+    """What a run recorded about its configuration: enough to explain it again later."""
+
+    provenance: Mapping[str, Provenance]
+    notes: tuple[Note, ...]
+    problems: tuple[ConfigError, ...]
+    recipe: Recipe | None
+
+    def notes_about(self, key: str) -> list[Note]:
+        return [n for n in self.notes if n.about == key]
+
+
+def _origin_from(data: Mapping[str, Any] | None) -> Origin | None:
+    if data is None:
+        return None
+    return Origin(data["scope"], data["source"], data["line"], data["column"])
+
+
+def _rule_from(data: Mapping[str, Any]) -> RuleRef:
+    return RuleRef(data["table"], data["id"], data["file"], data["line"])
+
+
+def past_run(doc: Mapping[str, Any]) -> PastRun:
+    """Rebuild what ``explain`` needs from an ``explain.json`` written by a run."""
+    provenance = {
+        f["key"]: Provenance(
+            key=f["key"], value=f["value"], origin=_origin_from(f["origin"]),
+            rule=_rule_from(f["rule"]), because=f["because"], hint=f["hint"],
+            considered=tuple(
+                Consideration(c["scope"], c["label"], c["status"], c["value"],
+                              _origin_from(c["origin"]))
+                for c in f["considered"]
+            ),
+        )
+        for f in doc["fields"]
+    }
+    notes = tuple(Note(n["id"], n["level"], n["about"], n["message"], n["hint"],
+                       _rule_from(n["rule"])) for n in doc["notes"])
+    problems = tuple(ConfigError(**e) for e in doc["problems"])
+    detail = doc.get("recipe_detail")
+    recipe = None if detail is None else Recipe(
+        name=detail["name"], description=detail["description"],
+        auto_plot_default=detail["auto_plot_default"], source=detail["source"])
+    return PastRun(provenance, notes, problems, recipe)
+
+
 def render(resolved: Resolved, fmt: str, keys: Iterable[str] = (), only_changed: bool = False) -> str:
     """Dispatch on ``--format``."""
     keys = list(keys)
     if fmt == "json":
         return explain_json(resolved, keys, only_changed)
     if fmt == "yaml":
+        if isinstance(resolved, PastRun):
+            raise UnknownKey("--format yaml is not available for a past run; its "
+                             "resolved_config.yaml is that file")
         select(resolved, keys)  # reject unknown keys the same way
         return explain_yaml(resolved, comments=True, only_changed=only_changed)
     return explain_text(resolved, keys, only_changed)

@@ -40,17 +40,42 @@ def explain(
         "--only-changed", help="Only fields not at their built-in default.")] = False,
     cli: dict[str, Any] | None = None,
 ) -> None:
-    """Show each setting's value, the rule that decided it, and why."""
+    """Show each setting's value, the rule that decided it, and why.
+
+    Give an artifact directory as the first argument to explain a past run instead.
+    """
     from aiperf import explain as ex
 
-    resolved = _resolve(config, cli or {})
+    keys = list(keys or [])
+    if keys and Path(keys[0]).is_dir():
+        resolved = _past_run(Path(keys.pop(0)), config, cli or {})
+    else:
+        resolved = _resolve(config, cli or {})
     try:
-        out = ex.render(resolved, format.value, keys or [], only_changed)
+        out = ex.render(resolved, format.value, keys, only_changed)
     except ex.UnknownKey as e:
         raise fail(str(e), "run `aiperf config explain` without a key to list them all") from None
     typer.echo(out)
     if resolved.problems:
         raise typer.Exit(2)
+
+
+def _past_run(run_dir: Path, files: list[Path] | None, cli: dict[str, Any]):
+    import json
+
+    from aiperf.explain import RUN_EXPLAIN_FILE, past_run
+
+    if files or cli:
+        raise fail("explaining a past run takes no -f files or profile flags",
+                   f"aiperf config explain {run_dir} [KEY]...")
+    path = run_dir / RUN_EXPLAIN_FILE
+    if not path.is_file():
+        raise fail(f"{run_dir} is not an aiperf run directory (no {RUN_EXPLAIN_FILE})",
+                   "give the directory a run wrote, e.g. artifacts/<model>-concurrency16")
+    try:
+        return past_run(json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, KeyError, TypeError) as e:
+        raise fail(f"{path} is damaged: {e}") from None
 
 
 @app.command()

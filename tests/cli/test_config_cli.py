@@ -311,3 +311,41 @@ def test_every_boolean_flag_has_a_negative_spelling():
                and not f.negative_flag]
 
     assert [] == missing
+
+
+def test_explain_a_past_run_from_its_explain_json(x_yaml, tmp_path):
+    """config explain DIR KEY explains a run from the explain.json it wrote, origins intact."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    recorded = run("config", "explain", "-f", "x.yaml", "--search-recipe", "concurrency-ramp",
+                   "--format", "json").output
+    (run_dir / "explain.json").write_text(recorded, encoding="utf-8")
+
+    out = run("config", "explain", str(run_dir), "benchmark.artifacts.auto_plot").output
+
+    assert out.startswith("benchmark.artifacts.auto_plot = true")
+    assert "envelope is present at x.yaml:7" in out
+    assert "recipe: concurrency-ramp (built-in)" in out
+
+
+def test_explain_a_past_run_json_round_trips(x_yaml, tmp_path):
+    """A past run's JSON explanation equals the one recorded at run time."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    recorded = run("config", "explain", "-f", "x.yaml", "--api-key", "sk-x", "--format",
+                   "json").output
+    (run_dir / "explain.json").write_text(recorded, encoding="utf-8")
+
+    again = run("config", "explain", str(run_dir), "--format", "json").output
+
+    assert json.loads(recorded) == json.loads(again)
+    assert "sk-x" not in again
+
+
+def test_a_folder_that_is_not_a_run_is_a_clear_error(tmp_path, monkeypatch):
+    """A directory without explain.json is refused with exit 2 and a hint."""
+    monkeypatch.chdir(tmp_path)
+    result = run("config", "explain", str(tmp_path))
+
+    assert 2 == result.exit_code
+    assert "is not an aiperf run directory" in result.output
