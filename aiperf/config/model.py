@@ -26,7 +26,7 @@ class Endpoint:
 
 @attrs.frozen
 class Load:
-    concurrency: int
+    concurrency: int | None
     request_rate: float | None
     arrival: str
     request_count: int | None

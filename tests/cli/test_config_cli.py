@@ -117,7 +117,7 @@ def test_explain_yaml_has_an_origin_comment_per_value(x_yaml):
 
     assert len(field_lines) > 20
     assert all("  # " in line for line in field_lines)
-    assert "    concurrency: 8  # x.yaml:5:5 [config-file]" in lines
+    assert "    concurrency: 8  # x.yaml:5:5 [concurrency-yaml]" in lines
 
 
 def test_secrets_are_never_shown(tmp_path, monkeypatch):

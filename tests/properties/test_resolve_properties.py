@@ -460,6 +460,10 @@ def oracle(stack: S.Stack) -> dict[str, Any]:
     count_set = given_chain(stack, count) or (recipe is not None and count in recipe.settings)
     if not count_set and given_chain(stack, "benchmark.load.duration"):
         out[count] = None  # a duration bounds the run instead
+    cap = "benchmark.load.concurrency"
+    cap_set = given_chain(stack, cap) or (recipe is not None and cap in recipe.settings)
+    if not cap_set and given_chain(stack, "benchmark.load.request_rate"):
+        out[cap] = None  # a request rate runs uncapped
     return out
 
 

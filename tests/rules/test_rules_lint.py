@@ -199,7 +199,7 @@ def test_note_and_constraint_rows_name_what_they_are_about():
 
 def test_field_placeholders_match_the_engine():
     """The names the lint allows in field rows are exactly those the engine fills in."""
-    field = F.field("benchmark.load.concurrency")
+    field = F.field("benchmark.load.warmup_request_count")
     values = _template_values(field, 1, None, Facts(field.key, (), None, None), {})
     assert FIELD_PLACEHOLDERS == set(values)
 
@@ -235,7 +235,7 @@ def _row(rule_id: str, line: int, when=(), take: str = "given", because: str = "
                 because=because, take=Take(take))
 
 
-def _table(*rules: Rule, applies_to=("benchmark.load.concurrency",), role="field",
+def _table(*rules: Rule, applies_to=("benchmark.load.warmup_request_count",), role="field",
            hit_policy="first") -> Table:
     return Table(name="bad", hit_policy=hit_policy, role=role, applies_to=applies_to,
                  rules=rules, file="rules/bad.yaml")
@@ -263,7 +263,7 @@ def test_lint_catches_a_missing_fallback():
     """A field table whose last row has a condition leaves fields undecided."""
     bad = _table(_row("from-cli", 1, [("given_in", "cli")]))
     problems = lint_coverage([*RULEBOOK.field_tables, bad])
-    expected = ["rules/bad.yaml: last row of the table deciding benchmark.load.concurrency "
+    expected = ["rules/bad.yaml: last row of the table deciding benchmark.load.warmup_request_count "
                 "is not a fallback (when: always)"]
     assert expected == problems
 
@@ -272,7 +272,7 @@ def test_lint_catches_two_tables_for_one_field():
     """Two specific tables claiming the same field are reported."""
     fine = _table(_row("fallback", 1, take="default"))
     problems = lint_coverage([*RULEBOOK.field_tables, fine, attrs.evolve(fine, name="again")])
-    assert ["benchmark.load.concurrency is decided by 2 tables (bad, again)"] == problems
+    assert ["benchmark.load.warmup_request_count is decided by 2 tables (bad, again)"] == problems
 
 
 def test_lint_catches_a_field_no_table_decides():

@@ -102,6 +102,6 @@ def test_plugin_recipe_settings_form_the_recipe_layer(tmp_path, monkeypatch):
         recipes.load_registry.cache_clear()
 
     assert 3 == resolved.value("benchmark.load.concurrency")
-    assert "recipe-setting" == resolved.provenance["benchmark.load.concurrency"].rule.id
+    assert "concurrency-recipe" == resolved.provenance["benchmark.load.concurrency"].rule.id
     assert resolved.value("benchmark.artifacts.auto_plot") is False
     assert "recipe-auto-plot-default" == resolved.provenance["benchmark.artifacts.auto_plot"].rule.id

@@ -296,7 +296,7 @@ def test_environment_beats_a_config_file(write_yaml):
     """An environment variable outranks a config file value."""
     path = write_yaml("benchmark:\n  load:\n    concurrency: 4\n")
     p = load([path], environ={"AIPERF_CONCURRENCY": "8"}).provenance[CONCURRENCY]
-    assert (8, "env", "environment") == (p.value, p.origin.scope, p.rule.id)
+    assert (8, "env", "concurrency-environment") == (p.value, p.origin.scope, p.rule.id)
 
 
 # --- command-line values ----------------------------------------------------------------------
