@@ -306,6 +306,13 @@ def explain_json(resolved: Resolved, keys: Sequence[str] = (), only_changed: boo
     return json.dumps(doc, indent=2)
 
 
+def redacted_values(resolved: Resolved) -> dict[str, Any]:
+    """The resolved configuration as nested plain data, secrets shown as ``***``."""
+    from aiperf.config.structure import nest
+
+    return nest({p.key: _jsonable(shown(p.key, p.value)) for p in resolved.provenance.values()})
+
+
 # ---- a past run, from the explain.json it wrote ----
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from aiperf.cli import config, recipes
+from aiperf.cli import config, profile, recipes, sim
 
 app = typer.Typer(
     name="aiperf",
@@ -12,8 +12,10 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.command("profile")(profile.profile)
 app.add_typer(config.app, name="config")
 app.add_typer(recipes.app, name="recipes")
+app.add_typer(sim.app, name="sim")
 
 
 def main() -> None:

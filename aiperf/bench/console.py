@@ -1,0 +1,152 @@
+"""What a person sees while a run goes and when it ends.
+
+A rich progress bar (requests done, errors, req/s, elapsed and ETA) that is shown only
+on a terminal (or with ``--ui progress``), and a summary table in the reference tool's
+metric order followed by the client's own health and the artifact directory.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from aiperf.bench.metrics import RunMetrics, metric_info
+from aiperf.bench.records import RequestRecord
+
+#: The reference's "LLM Metrics" rows, in its order: distributions, then scalars.
+SUMMARY_DISTRIBUTIONS = (
+    "time_to_first_token",
+    "time_to_second_token",
+    "time_to_first_output_token",
+    "request_latency",
+    "decode_duration",
+    "inter_token_latency",
+    "output_token_throughput_per_user",
+    "e2e_output_token_throughput",
+    "output_sequence_length",
+    "input_sequence_length",
+)
+SUMMARY_SCALARS = (
+    "output_token_throughput",
+    "input_token_throughput",
+    "request_throughput",
+    "completed_request_count",
+    "request_error_rate",
+    "request_count",
+    "error_request_count",
+    "goodput",
+    "good_request_fraction",
+)
+HEALTH_DISTRIBUTIONS = ("scheduling_lag", "event_loop_lag")
+STAT_COLUMNS = ("avg", "min", "max", "p99", "p90", "p50", "std")
+
+
+def show_progress(ui: str, console: Console) -> bool:
+    """Whether to draw a progress bar: ``auto`` draws one only on a terminal."""
+    return ui == "progress" or (ui == "auto" and console.is_terminal)
+
+
+class RunProgress:
+    """A live progress bar fed one record at a time (a no-op when switched off)."""
+
+    def __init__(self, console: Console, enabled: bool, total: int | None,
+                 duration_s: float | None) -> None:
+        self.enabled = enabled
+        self.total = total
+        self.duration_s = duration_s
+        self.done = 0
+        self.errors = 0
+        self._start = time.perf_counter()
+        self._progress: Any = None
+        self._task: Any = None
+        if enabled:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self._progress = Progress(
+                TextColumn("[bold]profiling"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("{task.fields[errors]} errors"),
+                TextColumn("{task.fields[rate]:.1f} req/s"),
+                TimeElapsedColumn(), TimeRemainingColumn(),
+                console=console, transient=True,
+            )
+            self._task = self._progress.add_task("run", total=total, errors=0, rate=0.0)
+
+    def __enter__(self) -> RunProgress:
+        if self._progress is not None:
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def on_record(self, record: RequestRecord) -> None:
+        """Count one finished request (warm-up requests are not shown)."""
+        if record.phase != "profiling":
+            return
+        self.done += 1
+        self.errors += 0 if record.ok else 1
+        if self._progress is not None:
+            elapsed = max(time.perf_counter() - self._start, 1e-9)
+            self._progress.update(self._task, completed=self.done, errors=self.errors,
+                                  rate=self.done / elapsed)
+
+
+def _number(value: float | None) -> str:
+    return "N/A" if value is None else f"{value:,.2f}"
+
+
+def _label(tag: str) -> str:
+    info = metric_info(tag)
+    return f"{info.header} ({info.unit})" if info.unit not in ("", "count") else info.header
+
+
+def _table(title: str, metrics: RunMetrics, distributions: Sequence[str],
+           scalars: Sequence[str]) -> Table | None:
+    table = Table(title=title, title_style="bold")
+    table.add_column("Metric", justify="right")
+    for name in STAT_COLUMNS:
+        table.add_column(name, justify="right")
+    rows = 0
+    for tag in distributions:
+        stats = metrics.distribution(tag)
+        if stats is not None:
+            table.add_row(_label(tag), *(_number(getattr(stats.dist, s)) for s in STAT_COLUMNS))
+            rows += 1
+    for tag in scalars:
+        scalar = metrics.scalar(tag)
+        if scalar is not None:
+            table.add_row(_label(tag), _number(scalar.value), *("N/A",) * 6)
+            rows += 1
+    return table if rows else None
+
+
+def print_summary(console: Console, metrics: RunMetrics, artifact_dir: str,
+                  status: str, reason: str | None) -> None:
+    """The end-of-run report: metrics, client health, errors, where the files are."""
+    for table in (
+        _table("aiperf | LLM Metrics", metrics, SUMMARY_DISTRIBUTIONS, SUMMARY_SCALARS),
+        _table("aiperf | Client Health", metrics, HEALTH_DISTRIBUTIONS,
+               ("achieved_request_rate",)),
+    ):
+        if table is not None:
+            console.print(table)
+    for item in metrics.errors:
+        console.print(f"[red]{item.count} request(s) failed[/red]: {item.error.type}: "
+                      f"{item.error.message}", highlight=False)
+    if metrics.health.warning:
+        console.print(f"[yellow]warning:[/yellow] {metrics.health.warning}", highlight=False)
+    if status != "complete":
+        console.print(f"[yellow]run is {status}[/yellow]: {reason}", highlight=False)
+    console.print(f"Artifacts: {artifact_dir}", highlight=False, soft_wrap=True)

@@ -1,0 +1,369 @@
+"""Write a run's artifact directory in NVIDIA AIPerf 0.13's formats, plus our manifest.
+
+:func:`export_run` writes, each atomically (temp file + rename), in this order:
+
+1. the per-request JSONL (``profile_export.jsonl``), streamed;
+2. the summary JSON (``profile_export_aiperf.json``, reference schema 1.4);
+3. the summary CSV (``profile_export_aiperf.csv``, the reference's sections);
+4. ``resolved_config.yaml`` when given;
+5. ``run.json``, our manifest;
+6. ``.aiperf_results_ready.json``, the reference's "all files are there" marker, last.
+
+The render functions are pure (they return text) so tests can compare them with the
+reference fixtures without touching the disk. Layout decisions that follow the reference
+exactly: key order of the summary and of each stat block, one key per metric tag at the
+top level, ``{unit, avg}`` for run-level values, indent 2 without a final newline; CSV
+rows sorted by tag, ``Header (unit)`` names with ``count``/``requests`` units hidden,
+2-decimal floats, ``\\r\\n`` line ends, and the (empty) GPU section header.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import uuid
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+import aiperf
+from aiperf.bench.atomic import write_chunks_atomic, write_text_atomic
+from aiperf.bench.manifest import (
+    MANIFEST_FILE,
+    READY_MARKER_FILE,
+    REFERENCE_NAMES,
+    RESOLVED_CONFIG_FILE,
+    ExportNames,
+    RecordCounts,
+    RunIdentity,
+    RunKind,
+    RunManifest,
+    Status,
+    write_manifest,
+)
+from aiperf.bench.metrics import MetricStats, RecordMetrics, RunMetrics, ScalarMetric, error_of
+from aiperf.bench.records import RequestError
+from aiperf.bench.stats import PERCENTILES
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "RunExport",
+    "export_run",
+    "new_benchmark_id",
+    "render_records",
+    "render_summary_csv",
+    "render_summary_json",
+]
+
+#: The reference's summary schema version, which our summary follows.
+SCHEMA_VERSION = "1.4"
+
+#: Metric keys the reference declares on its summary model; they come first, in this
+#: order, before the run facts. Every other metric follows the run facts.
+_DECLARED_TAGS = (
+    "request_throughput", "request_latency", "request_count", "time_to_first_token",
+    "time_to_second_token", "inter_token_latency", "output_token_throughput",
+    "output_token_throughput_per_user", "output_sequence_length", "input_sequence_length",
+    "goodput", "good_request_count", "output_token_count", "reasoning_token_count",
+    "min_request_timestamp", "max_response_timestamp", "inter_chunk_latency",
+    "total_output_tokens", "total_reasoning_tokens", "benchmark_duration", "total_isl",
+    "total_osl", "error_request_count", "error_isl", "total_error_isl",
+)
+
+#: CSV columns of the distribution section, in the reference's order.
+_CSV_STATS = ("avg", "min", "max", "sum", *(f"p{p}" for p in PERCENTILES), "std")
+_CSV_GPU_HEADER = (
+    "Endpoint", "GPU_Index", "GPU_Name", "GPU_UUID", "Platform", "Metric", *_CSV_STATS,
+)
+#: Units the reference leaves out of a CSV metric name.
+_CSV_HIDDEN_UNITS = frozenset({"count", "requests"})
+
+
+@attrs.frozen
+class RunExport:
+    """Everything the exporters need about a run besides its metrics.
+
+    ``input_config`` is the resolved configuration as plain data with secrets already
+    redacted; ``resolved_config_yaml`` the text of ``resolved_config.yaml`` (rendered by
+    the caller). ``extra_files`` maps more file names to ``(text, role)``; they are
+    written the same way and listed in the manifest. ``status`` is ``partial`` when the
+    run stopped early (say why in ``partial_reason``; set ``was_cancelled`` when the user
+    interrupted it).
+    """
+
+    benchmark_id: str
+    input_config: Mapping[str, Any]
+    names: ExportNames = REFERENCE_NAMES
+    resolved_config_yaml: str | None = None
+    cli_command: str | None = None
+    status: Status = "complete"
+    partial_reason: str | None = None
+    was_cancelled: bool = False
+    kind: RunKind = "single"
+    identity: RunIdentity = RunIdentity()
+    aiperf_version: str = aiperf.__version__
+    extra_files: Mapping[str, tuple[str, str]] = attrs.field(factory=dict)
+
+
+def new_benchmark_id() -> str:
+    """A fresh benchmark id: 12 hex digits, like the reference's."""
+    return uuid.uuid4().hex[:12]
+
+
+def export_run(run_dir: str | Path, metrics: RunMetrics, run: RunExport) -> RunManifest:
+    """Write every artifact of a run into ``run_dir`` (created if needed); return the manifest."""
+    directory = Path(run_dir)
+    names = run.names
+    # Checked before anything is written, so a bad name cannot leave half an export.
+    ours = {names.records, names.summary_json, names.summary_csv, RESOLVED_CONFIG_FILE}
+    for name in run.extra_files:
+        _check_extra_file(name, ours)
+    files: dict[str, str] = {}
+
+    write_chunks_atomic(directory / names.records, render_records(metrics))
+    files[names.records] = "records"
+    write_text_atomic(directory / names.summary_json, render_summary_json(metrics, run))
+    files[names.summary_json] = "summary_json"
+    write_text_atomic(directory / names.summary_csv, render_summary_csv(metrics))
+    files[names.summary_csv] = "summary_csv"
+    if run.resolved_config_yaml is not None:
+        write_text_atomic(directory / RESOLVED_CONFIG_FILE, run.resolved_config_yaml)
+        files[RESOLVED_CONFIG_FILE] = "resolved_config"
+    for name, (text, role) in run.extra_files.items():
+        write_text_atomic(directory / name, text)
+        files[name] = role
+    files[READY_MARKER_FILE] = "ready_marker"
+
+    manifest = RunManifest(
+        kind=run.kind,
+        status=run.status,
+        partial_reason=run.partial_reason if run.status != "complete" else None,
+        benchmark_id=run.benchmark_id,
+        aiperf_version=run.aiperf_version,
+        started=_iso_with_offset(metrics.facts.start_wall_ns),
+        ended=_iso_with_offset(metrics.facts.end_wall_ns),
+        identity=run.identity,
+        record_counts=RecordCounts(
+            profiling=len(metrics.records),
+            successful=metrics.ok_count,
+            failed=metrics.error_count,
+            warmup=metrics.warmup_count,
+        ),
+        export_names=names,
+        files=files,
+    )
+    write_manifest(directory, manifest)
+    partial = run.status != "complete"
+    marker = {"ready": True, "was_cancelled": run.was_cancelled, "partial": partial}
+    write_text_atomic(directory / READY_MARKER_FILE, json.dumps(marker, separators=(",", ":")))
+    return manifest
+
+
+def _check_extra_file(name: str, taken: set[str]) -> None:
+    """An extra file must be a plain name that no other artifact uses."""
+    reserved = {*taken, MANIFEST_FILE, READY_MARKER_FILE}
+    if not name or Path(name).name != name or name in (".", ".."):
+        msg = f"extra artifact {name!r} must be a plain file name"
+        raise ValueError(msg)
+    if name in reserved:
+        msg = f"extra artifact {name!r} would overwrite another artifact of the run"
+        raise ValueError(msg)
+
+
+# --------------------------------------------------------------------------- JSONL
+
+
+def render_records(metrics: RunMetrics) -> Iterator[str]:
+    """The JSONL export, one line per profiling request (a generator, for streaming)."""
+    for item in metrics.records:
+        yield json.dumps(_record_json(item), separators=(",", ":"), ensure_ascii=False)
+        yield "\n"
+
+
+def _record_json(item: RecordMetrics) -> dict[str, Any]:
+    record = item.record
+
+    def wall(perf_ns: int) -> int:
+        # Wall-clock instant of a perf_counter reading, anchored at the send.
+        return record.start_wall_ns + (perf_ns - record.start_perf_ns)
+
+    metadata: dict[str, Any] = {
+        "session_num": record.index,
+        "x_request_id": record.x_request_id,
+        # The reference's "credit issued" is when the scheduler released the request:
+        # our intended send time.
+        "credit_issued_ns": wall(record.intended_perf_ns),
+        "request_start_ns": record.start_wall_ns,
+    }
+    if record.ack_perf_ns is not None:
+        metadata["request_ack_ns"] = wall(record.ack_perf_ns)
+    metadata["request_end_ns"] = record.end_wall_ns
+    metadata["benchmark_phase"] = record.phase
+    # The index of the profiling phase (not of the request): a run has one, number 0.
+    metadata["profiling_index"] = 0
+    metadata["phase_name"] = record.phase
+    metadata["phase_kind"] = record.phase
+    metadata["was_cancelled"] = record.cancelled
+    if record.cancelled:
+        metadata["cancellation_time_ns"] = record.end_wall_ns
+
+    out: dict[str, Any] = {
+        "metadata": metadata,
+        "metrics": {
+            v.tag: {"value": list(v.value) if isinstance(v.value, tuple) else _finite(v.value),
+                    "unit": v.unit}
+            for v in item.values
+        },
+    }
+    if not record.ok:
+        out["error"] = _error_json(error_of(record))
+    return out
+
+
+# --------------------------------------------------------------------------- summary JSON
+
+
+def render_summary_json(metrics: RunMetrics, run: RunExport) -> str:
+    """The summary JSON in the reference's layout, with our ``statistics`` and
+    ``client_health`` appended."""
+    blocks = {d.tag: _distribution_json(d) for d in metrics.distributions}
+    blocks.update({s.tag: _scalar_json(s) for s in metrics.scalars})
+
+    out: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "aiperf_version": run.aiperf_version,
+        "benchmark_id": run.benchmark_id,
+    }
+    for tag in _DECLARED_TAGS:
+        if tag in blocks:
+            out[tag] = blocks.pop(tag)
+    out["input_config"] = run.input_config
+    run_info: dict[str, Any] = {
+        "benchmark_id": run.benchmark_id,
+        "trial": run.identity.trial if run.identity.trial is not None else 0,
+    }
+    if run.cli_command is not None:
+        run_info["cli_command"] = run.cli_command
+    out["run_info"] = run_info
+    out["was_cancelled"] = run.was_cancelled
+    out["is_complete"] = run.status == "complete"
+    if run.status != "complete" and run.partial_reason:
+        out["incomplete_reason"] = run.partial_reason
+    out["error_summary"] = [
+        {"error_details": _error_json(e.error), "count": e.count} for e in metrics.errors
+    ]
+    out["start_time"] = _naive_local_iso(metrics.facts.start_wall_ns)
+    out["end_time"] = _naive_local_iso(metrics.facts.end_wall_ns)
+    out.update(blocks)  # the remaining metrics, in catalogue order
+    out["statistics"] = dict(metrics.statistics)
+    out["client_health"] = _health_json(metrics)
+    # default=str: an odd value in input_config must not lose a finished benchmark.
+    return json.dumps(_jsonable(out), indent=2, ensure_ascii=False, allow_nan=False, default=str)
+
+
+def _error_json(error: RequestError) -> dict[str, Any]:
+    return {"code": error.code, "type": error.type, "message": error.message}
+
+
+def _distribution_json(stats: MetricStats) -> dict[str, Any]:
+    d = stats.dist
+    block: dict[str, Any] = {"unit": stats.unit, "avg": d.avg}
+    block.update({f"p{p}": d.percentile(p) for p in PERCENTILES})
+    block.update({"min": d.min, "max": d.max, "std": d.std, "count": d.count, "sum": d.sum})
+    return block
+
+
+def _scalar_json(scalar: ScalarMetric) -> dict[str, Any]:
+    return {"unit": scalar.unit, "avg": scalar.value}
+
+
+def _health_json(metrics: RunMetrics) -> dict[str, Any]:
+    health = metrics.health
+    return {
+        "client_bound": health.client_bound,
+        "warning": health.warning,
+        "scheduling_lag_p99_ms": health.scheduling_lag_p99_ms,
+        "event_loop_lag_p99_ms": health.event_loop_lag_p99_ms,
+        "client_cpu_fraction": health.client_cpu_fraction,
+        "requested_request_rate": health.requested_request_rate,
+        "achieved_request_rate": health.achieved_request_rate,
+        "thresholds": attrs.asdict(health.thresholds),
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON data: mappings become dicts, tuples lists, NaN and infinities null."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return _finite(value)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _naive_local_iso(wall_ns: int) -> str:
+    """Local wall-clock time without an offset, as the reference writes start/end times."""
+    return _local_datetime(wall_ns).replace(tzinfo=None).isoformat(timespec="microseconds")
+
+
+def _iso_with_offset(wall_ns: int) -> str:
+    """Local wall-clock time with its UTC offset (our manifest is unambiguous)."""
+    return _local_datetime(wall_ns).isoformat(timespec="microseconds")
+
+
+def _local_datetime(wall_ns: int) -> datetime:
+    # Split in integers: a float of nanoseconds since 1970 cannot hold microseconds exactly.
+    seconds, rest_ns = divmod(wall_ns, 1_000_000_000)
+    return (datetime.fromtimestamp(seconds) + timedelta(microseconds=rest_ns // 1000)).astimezone()
+
+
+# --------------------------------------------------------------------------- summary CSV
+
+
+def render_summary_csv(metrics: RunMetrics) -> str:
+    """The summary CSV: distributions, a blank line, run-level values, then the (empty)
+    GPU telemetry section header, exactly as the reference lays them out."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)  # the csv module's default "\r\n", as in the reference
+    distributions = sorted(metrics.distributions, key=lambda d: d.tag)
+    scalars = sorted(metrics.scalars, key=lambda s: s.tag)
+    if distributions:
+        writer.writerow(["Metric", *_CSV_STATS])
+        for stats in distributions:
+            d = stats.dist
+            values = (getattr(d, name) for name in _CSV_STATS)
+            writer.writerow([_csv_name(stats.info.header, stats.unit), *map(_csv_number, values)])
+        if scalars:
+            writer.writerow([])
+    if scalars:
+        writer.writerow(["Metric", "Value"])
+        for scalar in scalars:
+            writer.writerow([_csv_name(scalar.info.header, scalar.unit), _csv_number(scalar.value)])
+    # We collect no GPU telemetry; the reference still writes the section header then.
+    writer.writerow([])
+    writer.writerow([])
+    writer.writerow(_CSV_GPU_HEADER)
+    return buffer.getvalue()
+
+
+def _csv_name(header: str, unit: str) -> str:
+    return header if unit.lower() in _CSV_HIDDEN_UNITS else f"{header} ({unit})"
+
+
+def _csv_number(value: float | int | None) -> str:
+    """The reference's CSV number format: integers bare, reals with 2 decimals."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return ""
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.2f}"

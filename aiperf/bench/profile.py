@@ -1,0 +1,233 @@
+"""``aiperf profile`` from a frozen Resolved config: prepare, run, measure, export.
+
+Everything decided about the run was decided by the configuration engine; this module
+turns the resolved settings into a load plan and a target, runs them (against the
+in-process simulator for ``sim://`` URLs), and writes the artifacts. It returns the exit
+code: 0 for a finished run (even one whose requests all failed: the errors are its
+data), 130 when the user stopped it (the partial results are still written), 1 when the
+run could not start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import attrs
+from rich.console import Console
+
+from aiperf.bench.dataset import (
+    DatasetError,
+    Prompt,
+    SyntheticPrompts,
+    cycle,
+    read_prompt_file,
+)
+from aiperf.bench.naming import default_run_dir_name
+from aiperf.bench.runner import RunResult, Target
+from aiperf.bench.schedule import LoadPlan, plan_load
+from aiperf.bench.tokenizer import Tokenizer, TokenizerError, load_tokenizer
+from aiperf.config.provenance import Resolved
+
+log = logging.getLogger("aiperf.profile")
+
+EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+
+
+class ProfileError(Exception):
+    """The run cannot start; the message says why and what to do."""
+
+
+@attrs.frozen
+class Prepared:
+    """A run ready to go: its load, its target, its prompts and where results go."""
+
+    plan: LoadPlan
+    target: Target
+    prompts: Iterator[Prompt] = attrs.field(repr=False)
+    count_tokens: Tokenizer = attrs.field(repr=False)
+    run_dir: Path
+    sim_url: str | None
+
+
+def run_directory(resolved: Resolved) -> Path:
+    """The run's artifact directory: ``artifacts.dir`` as given, or the default name
+    ``<dir>/<model>-concurrency<N>`` when the user did not set the directory."""
+    cfg = resolved.config.benchmark
+    base = Path(cfg.artifacts.dir)
+    if resolved.provenance["benchmark.artifacts.dir"].explicit:
+        return base
+    model = cfg.endpoint.model or "model"
+    return base / default_run_dir_name(model, cfg.load.concurrency, cfg.load.request_rate)
+
+
+def prepare(resolved: Resolved) -> Prepared:
+    """Read everything a run needs before it starts, so a mistake costs no run time."""
+    cfg = resolved.config.benchmark
+    ep = cfg.endpoint
+    if not ep.model:
+        raise ProfileError("no model given: pass --model NAME or set benchmark.endpoint.model")
+    try:
+        count = load_tokenizer(cfg.tokenizer)
+    except TokenizerError as e:
+        raise ProfileError(str(e)) from None
+    if cfg.dataset.input_file is not None:
+        try:
+            prompts: Iterator[Prompt] = cycle(read_prompt_file(
+                Path(cfg.dataset.input_file), count, cfg.dataset.osl.mean))
+        except DatasetError as e:
+            raise ProfileError(str(e)) from None
+    else:
+        prompts = iter(SyntheticPrompts(cfg.dataset.isl.mean or 1, cfg.dataset.isl.stddev,
+                                        cfg.dataset.osl.mean, cfg.dataset.osl.stddev,
+                                        cfg.dataset.seed))
+    load = cfg.load
+    plan = plan_load(load.concurrency, load.request_rate, load.arrival, load.request_count,
+                     load.duration, load.warmup_request_count, cfg.dataset.seed)
+    sim_url = ep.url if ep.url.startswith("sim://") else None
+    if sim_url is not None:
+        from aiperf.sim.options import SimOptionsError, parse_sim_url
+
+        try:
+            parse_sim_url(sim_url)
+        except SimOptionsError as e:
+            raise ProfileError(f"--url {sim_url}: {e}") from None
+    from aiperf.bench.payloads import base_headers
+
+    target = Target(
+        url=ep.url,
+        endpoint_type=ep.type,
+        model=ep.model,
+        streaming=ep.streaming and ep.type != "embeddings",
+        headers=base_headers(api_key=ep.api_key, headers=ep.headers),
+        extra_inputs=ep.extra_inputs,
+        timeout_s=ep.timeout,
+    )
+    return Prepared(plan, target, prompts, count, run_directory(resolved), sim_url)
+
+
+def check_reachable(base_url: str, timeout_s: float = 5.0) -> None:
+    """Fail fast, naming the URL, when nothing listens there."""
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ProfileError(f"--url {base_url}: expected http://host:port (or sim://)")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=timeout_s):
+            pass
+    except OSError as e:
+        raise ProfileError(f"cannot reach {base_url}: {e.strerror or e}; is the server "
+                           "running? (try --url sim:// for the built-in simulator)") from None
+
+
+@contextlib.asynccontextmanager
+async def _endpoint(prepared: Prepared) -> AsyncIterator[str]:
+    """The base URL to send to: the in-process simulator's, or the configured one."""
+    if prepared.sim_url is None:
+        yield prepared.target.url
+        return
+    from aiperf.sim.inprocess import parse_sim_url, serve
+
+    async with serve(parse_sim_url(prepared.sim_url)) as url:
+        yield url
+
+
+async def _run(prepared: Prepared, on_record: Any) -> RunResult:
+    from aiperf.bench.client import Client, new_session
+    from aiperf.bench.payloads import endpoint_url
+    from aiperf.bench.runner import Runner
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        async with _endpoint(prepared) as base_url:
+            target = attrs.evolve(prepared.target,
+                                  url=endpoint_url(base_url, prepared.target.endpoint_type))
+            cap = prepared.plan.in_flight_cap or 0  # 0: no limit (uncapped request rate)
+            async with new_session(cap) as session:
+                client = Client(session, target.timeout_s, prepared.count_tokens)
+                runner = Runner(prepared.plan, target, prepared.prompts, client, on_record)
+                return await runner.run(stop)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)
+
+
+def _event_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+def run_profile(resolved: Resolved, console: Console) -> int:
+    """Run the benchmark ``resolved`` describes and write its artifacts; the exit code."""
+    from aiperf.bench.console import RunProgress, print_summary, show_progress
+    from aiperf.bench.export import RunExport, export_run, new_benchmark_id
+    from aiperf.bench.manifest import export_names
+    from aiperf.bench.metrics import RunFacts, compute_run_metrics
+    from aiperf.explain import RUN_EXPLAIN_FILE, explain_json, explain_yaml, redacted_values
+
+    cfg = resolved.config.benchmark
+    for note in resolved.notes:
+        log.info(note.message)
+    try:
+        prepared = prepare(resolved)
+        if prepared.sim_url is None:
+            check_reachable(prepared.target.url)
+    except ProfileError as e:
+        console.print(f"[red]error:[/red] {e}", highlight=False)
+        return EXIT_FAILED
+
+    plan = prepared.plan
+    what = (f"{plan.request_count} requests" if plan.request_count is not None
+            else f"{plan.duration_s:g} s")
+    load = (f"request rate {plan.request_rate:g}/s" if plan.mode == "request_rate"
+            else f"concurrency {plan.concurrency}")
+    console.print(f"profiling {cfg.endpoint.model} at {cfg.endpoint.url}: {load}, {what}",
+                  highlight=False)
+    progress = RunProgress(console, show_progress(cfg.ui, console), plan.request_count,
+                           plan.duration_s)
+    with progress:
+        result = _event_loop().run_until_complete(_run(prepared, progress.on_record))
+
+    # One core fully busy is 1.0: an asyncio client cannot use more than one.
+    cpu_fraction = result.cpu_s / result.wall_s if result.wall_s > 0 else None
+    facts = RunFacts(
+        start_wall_ns=result.start_wall_ns,
+        end_wall_ns=result.end_wall_ns,
+        streaming=prepared.target.streaming,
+        slos=cfg.slos,
+        requested_request_rate=plan.request_rate,
+        loop_lag_ms=result.loop_lag_ms,
+        client_cpu_fraction=cpu_fraction,
+    )
+    metrics = compute_run_metrics(result.records, facts)
+    run_dir = prepared.run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    export = RunExport(
+        benchmark_id=new_benchmark_id(),
+        input_config=redacted_values(resolved),
+        names=export_names(cfg.artifacts.export_prefix, cfg.artifacts.export_file),
+        resolved_config_yaml=explain_yaml(resolved),
+        status=result.status,
+        partial_reason=result.reason,
+        was_cancelled=result.status == "partial",
+        extra_files={RUN_EXPLAIN_FILE: (explain_json(resolved), "explain")},
+    )
+    export_run(run_dir, metrics, export)
+    print_summary(console, metrics, str(run_dir), result.status, result.reason)
+    return EXIT_INTERRUPTED if result.status == "partial" else EXIT_OK
+

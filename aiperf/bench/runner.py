@@ -1,0 +1,221 @@
+"""Drive the load: warm-up, then the measured phase, in closed loop or at a rate.
+
+The runner owns the event loop's side of a run: it paces requests (``schedule``), sends
+them (``client``), watches its own health (event-loop lag, CPU), and stops cleanly
+when asked (Ctrl-C/SIGTERM set ``stop``): in-flight requests are cancelled and kept as
+cancelled records, and the result says the run is partial. It computes no metrics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Literal
+
+import attrs
+
+from aiperf.bench.dataset import Prompt
+from aiperf.bench.payloads import RequestSpec, encode_body, request_body
+from aiperf.bench.records import Phase, RequestRecord
+from aiperf.bench.schedule import LoadPlan, arrival_offsets
+
+_perf_ns = time.perf_counter_ns
+_wall_ns = time.time_ns
+#: How often the loop-lag probe wakes up.
+LOOP_PROBE_S = 0.01
+
+
+@attrs.frozen
+class Target:
+    """Where and what to send: the endpoint and the request shape."""
+
+    url: str
+    endpoint_type: str
+    model: str | None
+    streaming: bool
+    headers: Mapping[str, str] = attrs.field(repr=False)  # may hold secrets
+    extra_inputs: Mapping[str, Any]
+    timeout_s: float | None
+
+
+@attrs.frozen
+class RunResult:
+    """What happened: every record (warm-up and measured) and the run's own health."""
+
+    records: tuple[RequestRecord, ...]
+    #: The measured phase's window (warm-up excluded): throughputs are per this window.
+    start_wall_ns: int
+    end_wall_ns: int
+    status: Literal["complete", "partial"]
+    reason: str | None
+    loop_lag_ms: tuple[float, ...]
+    cpu_s: float
+    wall_s: float
+
+    @property
+    def profiling(self) -> tuple[RequestRecord, ...]:
+        return tuple(r for r in self.records if r.phase == "profiling")
+
+
+class _Recorder:
+    """Collects records and reports each one as it lands."""
+
+    def __init__(self, on_record: Callable[[RequestRecord], None] | None) -> None:
+        self.records: list[RequestRecord] = []
+        self._on_record = on_record
+
+    def add(self, record: RequestRecord) -> None:
+        self.records.append(record)
+        if self._on_record is not None:
+            self._on_record(record)
+
+
+class Runner:
+    """One benchmark run against ``target`` with the load shape of ``plan``."""
+
+    def __init__(self, plan: LoadPlan, target: Target, prompts: Iterator[Prompt],
+                 client: Any, on_record: Callable[[RequestRecord], None] | None = None):
+        self.plan = plan
+        self.target = target
+        self.prompts = prompts
+        self.client = client
+        self.recorder = _Recorder(on_record)
+        self._run_id = uuid.uuid4().hex[:12]
+
+    def _spec(self, index: int, phase: Phase, intended_perf_ns: int) -> RequestSpec:
+        prompt = next(self.prompts)
+        t = self.target
+        body = request_body(t.endpoint_type, model=t.model, prompt=prompt.text,
+                            osl=prompt.max_tokens, streaming=t.streaming,
+                            extra_inputs=t.extra_inputs)
+        return RequestSpec(index, phase, f"{self._run_id}-{phase[0]}{index}", intended_perf_ns,
+                           t.url, encode_body(body), t.headers, prompt.input_tokens)
+
+    async def _one(self, index: int, phase: Phase, intended_perf_ns: int) -> None:
+        flight = self.client.prepare(self._spec(index, phase, intended_perf_ns))
+        try:
+            record = await self.client.run(flight)
+        except asyncio.CancelledError:
+            if flight.sent:  # a request that reached the network counts, as cancelled
+                self.recorder.add(flight.record())
+            raise
+        self.recorder.add(record)
+
+    async def _closed_loop(self, phase: Phase, count: int | None, deadline_ns: int | None,
+                           first_index: int = 0) -> None:
+        indices = itertools.count(first_index)
+        last = None if count is None else first_index + count
+
+        async def worker() -> None:
+            while True:
+                index = next(indices)
+                if last is not None and index >= last:
+                    return
+                now = _perf_ns()
+                if deadline_ns is not None and now >= deadline_ns:
+                    return
+                await self._one(index, phase, now)
+
+        # An uncapped request-rate run has no concurrency; its warm-up goes one at a time.
+        await _gather_or_cancel([worker() for _ in range(self.plan.concurrency or 1)])
+
+    async def _open_loop(self, count: int | None, deadline_ns: int | None,
+                         start_ns: int) -> None:
+        plan = self.plan
+        assert plan.request_rate is not None
+        # No concurrency means no cap: the rate alone decides.
+        cap = asyncio.Semaphore(plan.concurrency) if plan.concurrency else None
+        tasks: set[asyncio.Task[None]] = set()
+        offsets = arrival_offsets(plan.request_rate, plan.arrival, plan.seed)
+        try:
+            for index in itertools.count() if count is None else range(count):
+                due_ns = start_ns + int(next(offsets) * 1e9)
+                if deadline_ns is not None and due_ns >= deadline_ns:
+                    break
+                delay = (due_ns - _perf_ns()) / 1e9
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                # A full cap delays the send but not the due time: the wait is lag.
+                if cap is not None:
+                    await cap.acquire()
+                task = asyncio.create_task(self._one(index, "profiling", due_ns))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+                if cap is not None:
+                    task.add_done_callback(lambda _: cap.release())
+            if tasks:
+                await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def run(self, stop: asyncio.Event) -> RunResult:
+        """Warm up, run the measured phase, and stop early if ``stop`` is set."""
+        plan = self.plan
+        window: list[int] = []
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        lag: list[float] = []
+        reason = None
+
+        async def phases() -> None:
+            if plan.warmup_count:
+                await self._closed_loop("warmup", plan.warmup_count, None, first_index=0)
+            probe = asyncio.create_task(_probe_loop_lag(lag))
+            window.append(_wall_ns())
+            start_ns = _perf_ns()
+            deadline = None if plan.duration_s is None else start_ns + int(plan.duration_s * 1e9)
+            try:
+                if plan.mode == "request_rate":
+                    await self._open_loop(plan.request_count, deadline, start_ns)
+                else:
+                    await self._closed_loop("profiling", plan.request_count, deadline)
+            finally:
+                probe.cancel()
+
+        work = asyncio.create_task(phases())
+        stopper = asyncio.create_task(stop.wait())
+        await asyncio.wait({work, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if not work.done():
+            reason = "stopped by the user (Ctrl-C or SIGTERM)"
+            work.cancel()
+        stopper.cancel()
+        await asyncio.gather(work, stopper, return_exceptions=True)
+        if work.done() and not work.cancelled() and work.exception() is not None:
+            raise work.exception()  # type: ignore[misc]
+        profiling = [r for r in self.recorder.records if r.phase == "profiling"]
+        end_wall = max((r.end_wall_ns for r in profiling), default=_wall_ns())
+        return RunResult(
+            records=tuple(self.recorder.records),
+            start_wall_ns=window[0] if window else _wall_ns(),
+            end_wall_ns=end_wall,
+            status="partial" if reason else "complete",
+            reason=reason,
+            loop_lag_ms=tuple(lag),
+            cpu_s=time.process_time() - cpu0,
+            wall_s=time.perf_counter() - wall0,
+        )
+
+
+async def _gather_or_cancel(coros: list[Any]) -> None:
+    """Run ``coros`` together; if this is cancelled, cancel them and wait for them."""
+    tasks = [asyncio.create_task(c) for c in coros]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _probe_loop_lag(samples: list[float]) -> None:
+    """How late the loop wakes a sleeper: a busy client shows up here first."""
+    while True:
+        before = _perf_ns()
+        await asyncio.sleep(LOOP_PROBE_S)
+        samples.append(max(0.0, (_perf_ns() - before) / 1e6 - LOOP_PROBE_S * 1e3))
+

@@ -1,0 +1,283 @@
+"""Server-sent events: an incremental parser, and what an OpenAI stream chunk says.
+
+Pure code with no I/O, so the client can feed it whatever the socket hands over and
+tests can split a stream at every byte. The parser follows the WHATWG event-stream
+rules (``\\n``, ``\\r\\n`` and ``\\r`` line endings, ``:`` comments, ``event`` / ``data`` /
+``id`` / ``retry`` fields, multi-line data joined with ``\\n``), with one deliberate
+difference: :meth:`SSEParser.close` delivers a last event that lacks its closing blank
+line, because a benchmark should count output a sloppy server did send.
+
+:func:`interpret` turns one event of an OpenAI-compatible stream (chat or completions)
+into a :class:`ChunkInfo`. It never raises: bad JSON becomes ``malformed=True``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import attrs
+
+from aiperf.bench.records import RequestError, Usage
+
+#: Longest error message kept from a server; the rest is noise in a report.
+MAX_MESSAGE_CHARS = 500
+
+_BOM = b"\xef\xbb\xbf"
+
+
+@attrs.frozen
+class SSEEvent:
+    """One dispatched event. ``event`` is the type (``message`` unless the server named
+    one); ``id`` is the last event id seen on the stream, as the spec defines it."""
+
+    data: str
+    event: str = "message"
+    id: str | None = None
+
+    @property
+    def done(self) -> bool:
+        """The OpenAI end-of-stream sentinel, ``data: [DONE]``."""
+        return _is_done(self.data)
+
+
+def _is_done(data: str) -> bool:
+    # Length first: this runs on every event and real chunks are long.
+    return len(data) < 32 and data.strip() == "[DONE]"
+
+
+class SSEParser:
+    """Incremental event-stream parser: feed it bytes as they arrive, get whole events.
+
+    Bytes are split into lines before decoding, so a read that ends inside a multi-byte
+    UTF-8 character is harmless (line breaks never occur inside one). A ``\\r`` at the
+    end of a read is taken as a line end at once and a ``\\n`` opening the next read is
+    then skipped, so ``\\r\\n`` split across reads is one line end, not two.
+    """
+
+    __slots__ = ("_buf", "_skip_lf", "_data", "_event", "_id", "_first", "retry", "done")
+
+    def __init__(self) -> None:
+        self._buf = b""
+        self._skip_lf = False
+        self._data: list[bytes] | None = None  # None: no data field yet in this event
+        self._event: str | None = None
+        self._id: str | None = None
+        self._first = True  # the stream's first line may start with a byte-order mark
+        #: Reconnection time (ms) from the last valid ``retry:`` field, if any.
+        self.retry: int | None = None
+        #: True once a ``data: [DONE]`` event was dispatched.
+        self.done = False
+
+    def feed(self, data: bytes) -> list[SSEEvent]:
+        """Consume one read's bytes; return the events it completed (often none or one)."""
+        if self._skip_lf:
+            if not data:
+                return []
+            self._skip_lf = False
+            if data[0] == 0x0A:
+                data = data[1:]
+        if self._buf:
+            data = self._buf + data
+        if b"\r" in data:
+            if data[-1] == 0x0D:
+                self._skip_lf = True
+            data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        lines = data.split(b"\n")
+        self._buf = lines.pop()
+        return self._lines(lines) if lines else []
+
+    def close(self) -> list[SSEEvent]:
+        """End of stream: treat an unterminated last line and event as complete."""
+        lines = [self._buf, b""] if self._buf else [b""]
+        self._buf = b""
+        self._skip_lf = False
+        return self._lines(lines)
+
+    def _lines(self, lines: list[bytes]) -> list[SSEEvent]:
+        events: list[SSEEvent] = []
+        if self._first:
+            self._first = False
+            if lines[0].startswith(_BOM):
+                lines[0] = lines[0][3:]
+        for line in lines:
+            if not line:
+                if self._data is not None:
+                    events.append(self._dispatch())
+                else:
+                    self._event = None
+            elif line.startswith(b"data:"):  # the hot path: OpenAI sends nothing else
+                value = line[6:] if line[5:6] == b" " else line[5:]
+                if self._data is None:
+                    self._data = [value]
+                else:
+                    self._data.append(value)
+            elif line[0] != 0x3A:  # lines starting with ':' are comments (keep-alives)
+                self._field(line)
+        return events
+
+    def _field(self, line: bytes) -> None:
+        name, colon, value = line.partition(b":")
+        if colon and value[:1] == b" ":
+            value = value[1:]
+        if name == b"data":  # "data" with no colon: an empty data line
+            if self._data is None:
+                self._data = [value]
+            else:
+                self._data.append(value)
+        elif name == b"event":
+            self._event = value.decode("utf-8", "replace")
+        elif name == b"id":
+            if b"\0" not in value:
+                self._id = value.decode("utf-8", "replace")
+        elif name == b"retry":
+            if value.isdigit():
+                self.retry = int(value)
+        # any other field name is ignored, as the spec says
+
+    def _dispatch(self) -> SSEEvent:
+        parts = self._data
+        raw = parts[0] if len(parts) == 1 else b"\n".join(parts)
+        event = SSEEvent(raw.decode("utf-8", "replace"), self._event or "message", self._id)
+        self._data = None
+        self._event = None
+        if _is_done(event.data):
+            self.done = True
+        return event
+
+
+@attrs.frozen
+class ChunkInfo:
+    """What one stream event (or one non-streaming body) carried.
+
+    ``usage_only`` marks the trailing usage chunk (``choices == []``) that
+    ``stream_options.include_usage`` asks for. ``error`` is a ``server-error`` for an error
+    object in the stream; ``malformed`` means the data was not a JSON object of the
+    expected shape.
+    """
+
+    content: str = ""
+    reasoning: str = ""
+    usage: Usage | None = None
+    usage_only: bool = False
+    error: RequestError | None = None
+    malformed: bool = False
+    done: bool = False
+
+
+_DONE = ChunkInfo(done=True)
+_EMPTY = ChunkInfo()
+_MALFORMED = ChunkInfo(malformed=True)
+
+
+def interpret(event: SSEEvent) -> ChunkInfo:
+    """What an OpenAI stream event says: content, reasoning, usage, an error, or done.
+
+    Events that carry nothing we measure (a role-only first delta, ``finish_reason``,
+    blank keep-alive data) give an empty ChunkInfo. Never raises.
+    """
+    data = event.data
+    if event.event == "error":
+        return ChunkInfo(error=_error_from_text(data))
+    if _is_done(data):
+        return _DONE
+    if not data or data.isspace():
+        return _EMPTY
+    try:
+        obj = json.loads(data)
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError are both ValueErrors
+        return _MALFORMED
+    return interpret_object(obj)
+
+
+def interpret_object(obj: Any) -> ChunkInfo:
+    """Interpret a decoded chunk or a whole non-streaming response body.
+
+    Reads ``choices[0].delta`` (chat stream), ``choices[0].message`` (chat body) or
+    ``choices[0].text`` (completions); reasoning from ``reasoning_content`` or
+    ``reasoning``; ``usage`` with ``completion_tokens_details.reasoning_tokens``.
+    """
+    if not isinstance(obj, dict):
+        return _MALFORMED
+    try:
+        if obj.get("error") is not None or obj.get("object") == "error":
+            return ChunkInfo(error=error_from_object(obj))
+        raw_usage = obj.get("usage")
+        usage = _usage(raw_usage) if raw_usage else None
+        choices = obj.get("choices")
+        if not choices:
+            return ChunkInfo(usage=usage, usage_only=usage is not None)
+        choice = choices[0]
+        delta = choice.get("delta") or choice.get("message")
+        if delta is None:
+            content, reasoning = choice.get("text"), None
+        else:
+            content = delta.get("content")
+            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+        # Type checks inline: this runs once per streamed token.
+        if content.__class__ is not str:
+            content = _text(content)
+        if reasoning.__class__ is not str:
+            reasoning = _text(reasoning)
+    except (AttributeError, TypeError, KeyError, IndexError):
+        return _MALFORMED
+    if not content and not reasoning and usage is None:
+        return _EMPTY
+    return ChunkInfo(content, reasoning, usage)  # positional: attrs' frozen init is faster so
+
+
+def _text(value: Any) -> str:
+    """Message content as text: a string, nothing, or a list of content parts."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "".join(p["text"] for p in value if isinstance(p, dict) and "text" in p)
+    raise TypeError("content is neither text nor a list of parts")
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _usage(raw: Any) -> Usage | None:
+    if not raw or not isinstance(raw, dict):
+        return None
+    details = raw.get("completion_tokens_details")
+    reasoning = details.get("reasoning_tokens") if isinstance(details, dict) else None
+    if reasoning is None:
+        reasoning = raw.get("reasoning_tokens")  # some servers put it at the top level
+    return Usage(
+        prompt_tokens=_int(raw.get("prompt_tokens")),
+        completion_tokens=_int(raw.get("completion_tokens")),
+        reasoning_tokens=_int(reasoning),
+    )
+
+
+def error_from_object(obj: dict[str, Any]) -> RequestError:
+    """An OpenAI ``{"error": {...}}`` or vLLM ``{"object": "error", ...}`` object."""
+    err = obj.get("error")
+    if err is None:
+        err = obj  # vLLM and FastAPI put the fields at the top level
+    if not isinstance(err, dict):
+        return RequestError("server-error", truncate(str(err)))
+    message = err.get("message") or err.get("detail") or json.dumps(err)
+    code = _int(err.get("code")) or _int(err.get("status"))
+    return RequestError("server-error", truncate(str(message)), code)
+
+
+def _error_from_text(data: str) -> RequestError:
+    try:
+        obj = json.loads(data)
+    except ValueError:
+        return RequestError("server-error", truncate(data) or "error event")
+    if isinstance(obj, dict):
+        return error_from_object(obj)
+    return RequestError("server-error", truncate(data))
+
+
+def truncate(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis, whitespace runs collapsed."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

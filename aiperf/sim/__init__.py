@@ -1,0 +1,16 @@
+"""The built-in simulated OpenAI-compatible inference server.
+
+- :mod:`~aiperf.sim.options`: :class:`SimOptions`, parsed from ``sim://?...`` URLs or flags.
+- :mod:`~aiperf.sim.model`: the latency formulas (pure).
+- :mod:`~aiperf.sim.scheduler`, :mod:`~aiperf.sim.engine`: the FIFO batch and the pacing that
+  turn those formulas into token emission times under load.
+- :mod:`~aiperf.sim.inputs`, :mod:`~aiperf.sim.payloads`: reading OpenAI requests, writing
+  OpenAI responses and SSE chunks.
+- :mod:`~aiperf.sim.faults`, :mod:`~aiperf.sim.stats`: injected faults; what the server did.
+- :mod:`~aiperf.sim.server`: the aiohttp application. :mod:`~aiperf.sim.inprocess` runs it on
+  an ephemeral port inside the caller's event loop; :mod:`~aiperf.sim.standalone` in the
+  foreground for ``aiperf sim serve``.
+
+Only ``server``, ``inprocess`` and ``standalone`` import aiohttp; ``aiperf --help`` imports
+none of them.
+"""

@@ -1,0 +1,119 @@
+"""The simulated inference engine: admits sequences into the batch and paces their tokens.
+
+Every token has an absolute deadline (event-loop clock) computed from the previous one, and
+the engine sleeps until it. Sleeping *until* rather than *for* keeps timer overshoot from
+adding up over a long answer, so deterministic mode stays exact to the loop's timer
+resolution. Tokens that are already due are handed out together (one write for the caller)
+and a due token never costs a sleep: an "instant" server (``ttft_ms=0&itl_ms=0``) never
+sleeps at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import AsyncIterator
+
+from aiperf.sim import faults, model
+from aiperf.sim.options import SimOptions
+from aiperf.sim.scheduler import BatchScheduler
+
+
+class Engine:
+    """The server-wide state behind the latency model: the batch, the queue, the seeded RNG."""
+
+    def __init__(self, options: SimOptions) -> None:
+        self.options = options
+        self.rng = random.Random(options.seed)
+        # Deterministic mode promises timings unaffected by load, so nothing ever queues.
+        self.batch = BatchScheduler(None if options.deterministic else options.max_batch)
+
+    def reset(self) -> None:
+        """Re-seed the RNG and restart the observed maxima (for ``POST /sim/reset``)."""
+        self.rng.seed(self.options.seed)
+        self.batch.reset_peaks()
+
+    def draw_faults(self) -> faults.Faults:
+        """The faults of the next request."""
+        return faults.draw(self.options, self.rng)
+
+    @contextlib.asynccontextmanager
+    async def admit(self, isl: int, ready_at: float) -> AsyncIterator[Sequence]:
+        """Hold a batch slot (queueing FIFO for one) for a sequence of ``isl`` input tokens.
+
+        ``ready_at`` (event-loop time) is when the request could first have been served;
+        without a wait the sequence's clock starts there, else at admission.
+        """
+        loop = asyncio.get_running_loop()
+        queued = await self.batch.acquire()
+        try:
+            start = loop.time() if queued else ready_at
+            yield Sequence(self, isl, start, queued_s=start - ready_at)
+        finally:
+            self.batch.release()
+
+
+class Sequence:
+    """One admitted request: paces its prefill and tokens and remembers their deadlines."""
+
+    def __init__(self, engine: Engine, isl: int, start: float, queued_s: float) -> None:
+        self._engine = engine
+        self.isl = isl
+        self.start = start
+        self.queued_s = queued_s
+        self.first_at: float | None = None  # deadline of the first token (or of prefill)
+        self.last_at: float | None = None   # deadline of the latest token handed out
+        self.scheduled = 0                  # tokens given a deadline so far
+        self.max_lag_s = 0.0                # worst lateness of a wake-up past its deadline
+
+    async def _sleep_until(self, deadline: float) -> None:
+        loop = asyncio.get_running_loop()
+        delay = deadline - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        self.max_lag_s = max(self.max_lag_s, loop.time() - deadline)
+
+    def _prefill_deadline(self) -> float:
+        e = self._engine
+        return self.start + model.jittered(e.options, model.prefill_ms(e.options, self.isl),
+                                           e.rng) / 1000.0
+
+    async def prefill(self) -> None:
+        """Wait out the prefill alone (embeddings: no tokens follow)."""
+        self.first_at = self.last_at = self._prefill_deadline()
+        await self._sleep_until(self.first_at)
+
+    async def tokens(self, count: int) -> AsyncIterator[int]:
+        """Yield how many of ``count`` tokens are due, each time one or more become due."""
+        e = self._engine
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        deadline = 0.0
+        due = 0
+        for i in range(count):
+            if i == 0:
+                deadline = self._prefill_deadline()
+                self.first_at = deadline
+            else:
+                # Sampled now, just after the previous token: the batch as it is at this step.
+                gap = model.itl_ms(e.options, e.batch.active)
+                deadline += model.jittered(e.options, gap, e.rng) / 1000.0
+            if deadline > now:
+                if due:
+                    yield due
+                    due = 0
+                await self._sleep_until(deadline)
+                now = loop.time()
+            self.last_at = deadline
+            self.scheduled += 1
+            due += 1
+        if due:
+            yield due
+
+    @property
+    def mean_itl_s(self) -> float | None:
+        """Scheduled mean gap between consecutive tokens (None below two tokens)."""
+        if self.scheduled < 2 or self.first_at is None or self.last_at is None:
+            return None
+        return (self.last_at - self.first_at) / (self.scheduled - 1)

@@ -1,0 +1,222 @@
+"""The simulator's knobs: :class:`SimOptions`, parsed from ``sim://?...`` URLs or CLI flags.
+
+One table of fields (name, kind, default, help) drives the attrs class, the URL parser and
+the ``aiperf sim serve`` flags, so a new knob is added in one place. Parsing gathers every
+problem before it raises, so a user with three typos sees three lines, not one.
+
+Output length: a request's ``max_tokens`` (or ``max_completion_tokens``) when it sends
+one, else ``osl``, in both modes; reasoning tokens are emitted on top of that.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import attrs
+
+MODES = ("deterministic", "realistic")
+
+
+class SimOptionsError(ValueError):
+    """One or more bad simulator options; ``problems`` holds one line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("invalid simulator options:\n  " + "\n  ".join(problems))
+
+
+@attrs.frozen
+class _Kind:
+    """How one option's raw text becomes a value, and what a valid value is."""
+
+    python_type: type
+    describe: str
+    parse: Callable[[Any], Any]  # raises ValueError on a bad value
+
+
+def _number(lo: float, hi: float = math.inf) -> _Kind:
+    upper = "" if hi == math.inf else f" and <= {hi:g}"
+    describe = f"a number >= {lo:g}{upper}"
+
+    def parse(raw: Any) -> float:
+        if isinstance(raw, bool):
+            raise ValueError
+        value = float(raw)
+        if not (math.isfinite(value) and lo <= value <= hi):
+            raise ValueError
+        return value
+
+    return _Kind(float, describe, parse)
+
+
+def _whole(lo: int, hi: int | None = None) -> _Kind:
+    describe = f"a whole number >= {lo}" + (f" and <= {hi}" if hi is not None else "")
+
+    def parse(raw: Any) -> int:
+        if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+            raise ValueError
+        value = int(raw)  # int("2.5") raises, which is what we want
+        if value < lo or (hi is not None and value > hi):
+            raise ValueError
+        return value
+
+    return _Kind(int, describe, parse)
+
+
+def _choice(*choices: str) -> _Kind:
+    def parse(raw: Any) -> str:
+        if raw not in choices:
+            raise ValueError
+        return raw
+
+    return _Kind(str, "one of " + ", ".join(choices), parse)
+
+
+def _text() -> _Kind:
+    def parse(raw: Any) -> str:
+        if not isinstance(raw, str) or not raw.strip():
+            raise ValueError
+        return raw
+
+    return _Kind(str, "a non-empty name", parse)
+
+
+_MS = _number(0)
+_RATE = _number(0, 1)
+
+
+def _option(kind: _Kind, default: Any, help: str) -> Any:
+    def check(_inst: Any, attribute: attrs.Attribute, value: Any) -> None:
+        try:
+            kind.parse(value)
+        except (TypeError, ValueError):
+            raise ValueError(_bad_value(attribute.name, value, kind)) from None
+
+    return attrs.field(default=default, validator=check, metadata={"kind": kind, "help": help})
+
+
+def _bad_value(name: str, raw: Any, kind: _Kind) -> str:
+    return f"{name}: expected {kind.describe}, got {raw!r}"
+
+
+@attrs.frozen(kw_only=True)
+class SimOptions:
+    """Everything that shapes the simulator's behaviour (see the module docstring)."""
+
+    mode: str = _option(_choice(*MODES), "realistic",
+                        "deterministic: fixed TTFT/ITL; realistic: batching, queueing, load")
+    model: str = _option(_text(), "aiperf-sim", "model name listed by /v1/models")
+    osl: int = _option(_whole(1), 64, "output tokens when a request sends no max_tokens")
+    # deterministic mode
+    ttft_ms: float = _option(_MS, 50.0, "deterministic: time to first token (ms)")
+    itl_ms: float = _option(_MS, 10.0, "deterministic: time between tokens (ms)")
+    # realistic mode
+    base_ttft_ms: float = _option(_MS, 20.0, "realistic: fixed part of prefill time (ms)")
+    prefill_ms_per_token: float = _option(_MS, 0.05, "realistic: prefill time per input token (ms)")
+    base_itl_ms: float = _option(_MS, 8.0, "realistic: time between tokens of a lone sequence (ms)")
+    itl_ms_per_seq: float = _option(
+        _MS, 0.25, "realistic: extra time between tokens per decoding sequence (ms)")
+    max_batch: int = _option(_whole(1), 64,
+                             "realistic: sequences decoded at once; the rest wait in a FIFO queue")
+    jitter: float = _option(_number(0, 1), 0.05,
+                            "realistic: relative standard deviation of every delay")
+    seed: int = _option(_whole(0), 0, "seed for jitter and fault injection")
+    # faults
+    error_rate: float = _option(_RATE, 0.0, "fraction of requests answered with HTTP 500")
+    disconnect_rate: float = _option(_RATE, 0.0,
+                                     "fraction of requests whose connection is closed midway")
+    malformed_rate: float = _option(_RATE, 0.0,
+                                    "fraction of requests that get one unparseable chunk or body")
+    stall_ms: float = _option(_MS, 0.0, "sleep before the first byte of a response (ms)")
+    stall_rate: float = _option(_RATE, 1.0, "fraction of requests that stall (when stall_ms > 0)")
+    # content
+    reasoning_tokens: int = _option(_whole(0), 0,
+                                    "chat: reasoning_content tokens emitted before the answer")
+    chars_per_token: int = _option(_whole(2, 32), 4,
+                                   "characters per output token (a word and a space)")
+    embedding_dim: int = _option(_whole(1, 65536), 32, "length of each embedding vector")
+
+    def __attrs_post_init__(self) -> None:
+        faults = self.error_rate + self.disconnect_rate + self.malformed_rate
+        if faults > 1 + 1e-9:
+            # One draw decides a request's fault, so the three rates share one unit interval.
+            raise SimOptionsError([f"error_rate + disconnect_rate + malformed_rate must be <= 1, "
+                                   f"got {faults:g}"])
+
+    @property
+    def deterministic(self) -> bool:
+        """True in deterministic mode (fixed TTFT and ITL, no batching)."""
+        return self.mode == "deterministic"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The options as a plain JSON-ready mapping."""
+        return attrs.asdict(self)
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> SimOptions:
+        """Options from ``{name: raw}`` (raw text or a value); dashes in names mean underscores.
+
+        Raises :class:`SimOptionsError` listing every unknown name and bad value at once.
+        """
+        known = {f.name: f.metadata["kind"] for f in attrs.fields(cls)}
+        problems: list[str] = []
+        parsed: dict[str, Any] = {}
+        for raw_name, raw in values.items():
+            name = raw_name.replace("-", "_")
+            kind = known.get(name)
+            if kind is None:
+                close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                problems.append(f"unknown option '{raw_name}'{hint}; known options: "
+                                + ", ".join(known))
+                continue
+            try:
+                parsed[name] = kind.parse(raw)
+            except (TypeError, ValueError):
+                problems.append(_bad_value(name, raw, kind))
+        if problems:
+            raise SimOptionsError(problems)
+        return cls(**parsed)  # only the cross-field check can still fail, as SimOptionsError
+
+
+@attrs.frozen
+class OptionInfo:
+    """One option as a command line shows it."""
+
+    name: str
+    python_type: type
+    default: Any
+    help: str
+    describe: str
+
+
+def option_infos() -> tuple[OptionInfo, ...]:
+    """Every option, in declaration order (for ``aiperf sim serve`` flags and docs)."""
+    return tuple(OptionInfo(f.name, f.metadata["kind"].python_type, f.default, f.metadata["help"],
+                            f.metadata["kind"].describe)
+                 for f in attrs.fields(SimOptions))
+
+
+def parse_query(query: str) -> SimOptions:
+    """Options from a URL query string such as ``ttft_ms=50&mode=deterministic``."""
+    pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=False)
+    names = [name for name, _ in pairs]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise SimOptionsError([f"option '{name}' given more than once" for name in repeated])
+    return SimOptions.from_mapping(dict(pairs))
+
+
+def parse_sim_url(url: str) -> SimOptions:
+    """Options from a ``sim://?ttft_ms=50&...`` URL (``sim://`` alone gives the defaults)."""
+    parts = urlsplit(url)
+    if parts.scheme != "sim":
+        raise SimOptionsError([f"not a simulator URL: {url!r} (expected sim://?option=value&...)"])
+    if parts.netloc or parts.path not in ("", "/") or parts.fragment:
+        raise SimOptionsError([f"a simulator URL takes options only as a query string, "
+                               f"as in sim://?mode=deterministic; got {url!r}"])
+    return parse_query(parts.query)

@@ -1,0 +1,106 @@
+"""SimOptions: URL query parsing, unknown and bad options, cross-field checks."""
+
+from __future__ import annotations
+
+import attrs
+import pytest
+
+from aiperf.sim.options import SimOptions, SimOptionsError, option_infos, parse_sim_url
+
+
+def test_query_parsing_sets_each_named_option_and_keeps_the_other_defaults():
+    """Values in the query are converted to the field's type; the rest stay at default."""
+    options = parse_sim_url("sim://?ttft_ms=50&itl_ms=10&osl=64&mode=deterministic")
+
+    assert (options.mode, options.ttft_ms, options.itl_ms, options.osl) == \
+        ("deterministic", 50.0, 10.0, 64)
+    assert options.max_batch == SimOptions().max_batch
+    assert isinstance(options.osl, int)
+
+
+@pytest.mark.parametrize("url", ["sim://", "sim:///", "sim://?", "sim:"])
+def test_bare_url_gives_the_defaults(url):
+    """sim:// with no query is the default realistic simulator."""
+    assert SimOptions() == parse_sim_url(url)
+
+
+def test_dashes_are_accepted_for_underscores():
+    """Flag spelling (max-batch) works in the query too."""
+    assert 8 == parse_sim_url("sim://?max-batch=8").max_batch
+
+
+def test_unknown_option_names_a_close_match_and_lists_the_known_ones():
+    """A typo gets a suggestion and the full list of valid names."""
+    with pytest.raises(SimOptionsError) as info:
+        parse_sim_url("sim://?ttft=5")
+
+    [problem] = info.value.problems
+    assert "unknown option 'ttft'" in problem
+    assert "did you mean 'ttft_ms'?" in problem
+    for name in ("mode", "itl_ms", "max_batch", "error_rate", "chars_per_token"):
+        assert name in problem
+
+
+def test_every_problem_is_reported_at_once():
+    """Three bad options give three lines, not one."""
+    with pytest.raises(SimOptionsError) as info:
+        parse_sim_url("sim://?osl=2.5&mode=fast&error_rate=2&nonsense=1")
+
+    problems = "\n".join(info.value.problems)
+    assert len(info.value.problems) == 4
+    assert "osl: expected a whole number >= 1, got '2.5'" in problems
+    assert "mode: expected one of deterministic, realistic, got 'fast'" in problems
+    assert "error_rate: expected a number >= 0 and <= 1, got '2'" in problems
+    assert "unknown option 'nonsense'" in problems
+
+
+@pytest.mark.parametrize("query", [
+    "ttft_ms=-1", "itl_ms=abc", "itl_ms=nan", "ttft_ms=inf", "max_batch=0", "osl=",
+    "chars_per_token=1", "seed=-3", "stall_rate=1.5", "model=",
+])
+def test_bad_values_are_rejected(query):
+    """Negative times, non-numbers, non-finite numbers and out-of-range values all fail."""
+    name = query.split("=")[0]
+
+    with pytest.raises(SimOptionsError, match=name):
+        parse_sim_url(f"sim://?{query}")
+
+
+def test_fault_rates_must_share_one_unit_interval():
+    """error, disconnect and malformed are exclusive, so their rates cannot sum above 1."""
+    with pytest.raises(SimOptionsError, match="must be <= 1"):
+        parse_sim_url("sim://?error_rate=0.5&disconnect_rate=0.3&malformed_rate=0.3")
+
+
+def test_repeated_option_is_an_error():
+    """osl=1&osl=2 is ambiguous."""
+    with pytest.raises(SimOptionsError, match="'osl' given more than once"):
+        parse_sim_url("sim://?osl=1&osl=2")
+
+
+@pytest.mark.parametrize("url", ["http://localhost:8000", "sim://host?osl=1", "sim://?osl=1#x"])
+def test_non_simulator_urls_are_rejected(url):
+    """Only the sim scheme with a bare query is a simulator URL."""
+    with pytest.raises(SimOptionsError):
+        parse_sim_url(url)
+
+
+def test_direct_construction_validates_too():
+    """The attrs class checks values itself, not only the parsers."""
+    with pytest.raises(ValueError, match="max_batch"):
+        SimOptions(max_batch=0)
+
+
+def test_option_infos_cover_every_field_with_help():
+    """The CLI flags are generated from these; each needs a help text."""
+    infos = option_infos()
+
+    assert [f.name for f in attrs.fields(SimOptions)] == [i.name for i in infos]
+    assert all(i.help for i in infos)
+
+
+def test_from_mapping_accepts_typed_values():
+    """CLI flags arrive already converted (int, float)."""
+    options = SimOptions.from_mapping({"max_batch": 4, "itl_ms": 2, "mode": "deterministic"})
+
+    assert (4, 2.0, "deterministic") == (options.max_batch, options.itl_ms, options.mode)
