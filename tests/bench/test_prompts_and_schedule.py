@@ -1,0 +1,119 @@
+"""Prompts (synthetic and from a file), the built-in tokenizer, and arrival schedules."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import statistics
+
+import pytest
+
+from aiperf.bench.dataset import DatasetError, SyntheticPrompts, read_prompt_file
+from aiperf.bench.schedule import arrival_offsets, plan_load
+from aiperf.bench.tokenizer import TokenizerError, builtin_count, load_tokenizer
+
+
+def take(prompts, n):
+    return list(itertools.islice(iter(prompts), n))
+
+
+def test_synthetic_prompts_have_the_exact_length_without_stddev():
+    """With stddev 0 every prompt is exactly ISL built-in tokens long."""
+    prompts = take(SyntheticPrompts(128, 0.0, 32, 0.0, seed=1), 20)
+
+    assert {128} == {p.input_tokens for p in prompts}
+    assert {128} == {builtin_count(p.text) for p in prompts}
+    assert {32} == {p.max_tokens for p in prompts}
+
+
+def test_synthetic_prompts_are_deterministic_for_a_seed():
+    """The same seed gives the same prompts; another seed gives others."""
+    a = take(SyntheticPrompts(64, 8.0, 16, 4.0, seed=7), 10)
+    b = take(SyntheticPrompts(64, 8.0, 16, 4.0, seed=7), 10)
+    c = take(SyntheticPrompts(64, 8.0, 16, 4.0, seed=8), 10)
+
+    assert a == b
+    assert a != c
+
+
+def test_synthetic_prompt_lengths_follow_mean_and_stddev():
+    """Lengths drawn with a stddev scatter around the mean."""
+    lengths = [p.input_tokens for p in take(SyntheticPrompts(200, 20.0, None, 0.0, seed=3), 500)]
+
+    assert 190 < statistics.mean(lengths) < 210
+    assert 15 < statistics.pstdev(lengths) < 25
+
+
+def test_prompts_differ_so_no_prefix_cache_helps():
+    """Consecutive prompts share no common prefix of more than a few words."""
+    a, b = take(SyntheticPrompts(100, 0.0, None, 0.0, seed=0), 2)
+
+    assert a.text.split()[:5] != b.text.split()[:5]
+
+
+def test_no_osl_means_no_max_tokens():
+    """Without an OSL the server decides the output length."""
+    (p,) = take(SyntheticPrompts(10, 0.0, None, 0.0, seed=0), 1)
+
+    assert p.max_tokens is None
+
+
+def test_prompt_file_is_read_with_token_counts(tmp_path):
+    """A JSONL file gives its prompts, counted by the tokenizer, with per-line max_tokens."""
+    path = tmp_path / "p.jsonl"
+    path.write_text(json.dumps({"text": "hello there, world"}) + "\n\n"
+                    + json.dumps({"prompt": "one two", "max_tokens": 5}) + "\n")
+
+    prompts = read_prompt_file(path, builtin_count, 64)
+
+    assert [(4, 64), (2, 5)] == [(p.input_tokens, p.max_tokens) for p in prompts]
+
+
+@pytest.mark.parametrize(("line", "problem"), [
+    ("not json", "not valid JSON"),
+    ('{"nope": 1}', "non-empty 'text'"),
+    ('{"text": "x", "max_tokens": 0}', "max_tokens must be a positive integer"),
+])
+def test_bad_prompt_file_names_file_and_line(tmp_path, line, problem):
+    """A bad line is an error naming the file and the line number."""
+    path = tmp_path / "p.jsonl"
+    path.write_text('{"text": "fine"}\n' + line + "\n")
+
+    with pytest.raises(DatasetError) as e:
+        read_prompt_file(path, builtin_count, None)
+
+    assert f"{path}:2:" in str(e.value) and problem in str(e.value)
+
+
+def test_builtin_tokenizer_counts_words_and_punctuation():
+    """Words and punctuation marks are one token each."""
+    assert 7 == builtin_count("Hello, world! It's")  # Hello , world ! It ' s
+
+
+def test_tokenizer_spec_must_be_builtin_or_a_local_file(tmp_path):
+    """A hub name is refused: aiperf never downloads a tokenizer."""
+    assert builtin_count is load_tokenizer("builtin")
+    with pytest.raises(TokenizerError, match="never downloads"):
+        load_tokenizer("meta-llama/Llama-3.1-8B")
+
+
+def test_constant_arrivals_are_evenly_spaced():
+    """Constant arrivals at 4/s come every 0.25 s."""
+    offsets = list(itertools.islice(arrival_offsets(4.0, "constant", 0), 5))
+
+    assert [0.0, 0.25, 0.5, 0.75, 1.0] == offsets
+
+
+def test_poisson_arrivals_have_the_requested_mean_rate_and_are_seeded():
+    """Poisson gaps average 1/rate and repeat for the same seed."""
+    a = list(itertools.islice(arrival_offsets(50.0, "poisson", 9), 5001))
+    b = list(itertools.islice(arrival_offsets(50.0, "poisson", 9), 5001))
+
+    assert a == b
+    assert 48 < 5000 / a[-1] < 52
+
+
+def test_plan_mode_follows_the_rate():
+    """A request rate makes an open-loop plan; otherwise it is closed loop."""
+    assert "request_rate" == plan_load(None, 5.0, "poisson", 10, None, 0, 0).mode
+    assert "concurrency" == plan_load(4, None, "poisson", 10, None, 0, 0).mode
