@@ -32,4 +32,10 @@ def profile(config: ConfigFiles = None, cli: dict[str, Any] | None = None) -> No
     resolved = load([Path(p) for p in config or []], cli or {}, dict(os.environ)).check()
     # Off a terminal (CI logs, pipes) rich would assume 80 columns and wrap every row.
     console = Console() if sys.stdout.isatty() else Console(width=140)
-    raise typer.Exit(run_profile(resolved, console))
+    try:
+        code = run_profile(resolved, console)
+    except KeyboardInterrupt:
+        # Only before the run starts or after it ends: during it, Ctrl-C stops it cleanly.
+        console.print("interrupted", highlight=False)
+        code = 130
+    raise typer.Exit(code)
