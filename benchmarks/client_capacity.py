@@ -1,0 +1,239 @@
+"""How many requests per second the client sustains, and its CPU time per request.
+
+    python benchmarks/client_capacity.py                 # concurrency 64 and 256; 3 runs each
+    python benchmarks/client_capacity.py -r 10000 -c 256 -n 5
+    python benchmarks/client_capacity.py --reference /path/to/venv/bin/aiperf
+
+An "instant" simulator (deterministic, TTFT 0, ITL 0, 16 tokens) runs as a separate
+process (``aiperf sim serve``), so its CPU time is never counted as the client's, and
+``aiperf profile`` runs against it as a subprocess, streaming chat, closed loop: every
+request is answered as fast as the server can write it, so the client is the limit
+(unless the simulator is: see ``sim cpu`` below).
+
+Per run: ``req/s`` is the tool's own request throughput over its measured window
+(``request_throughput`` in profile_export_aiperf.json); ``cpu/req`` is the user +
+system CPU time of the whole profile process (``os.wait4`` rusage: start-up, warm-up
+and export included) divided by the measured requests; ``steady`` is the marginal CPU
+per request, (cpu of this run - cpu of a run of one request per slot) / (difference in
+requests), i.e. with the fixed start-up and export cost taken out. ``sim cpu`` is the
+simulator's CPU time over the run's wall time: near 1.0 means the simulator, not the
+client, saturated a core. ``client cpu`` is the client's own figure from the summary's
+``client_health`` (one busy core = 1.0). Every run has a warm-up of one request per slot.
+Figures are medians over the ``-n`` runs, the runs of every tool interleaved.
+
+Targets (from the issue): at least 1,000 requests/s and at most 1 ms of client CPU per
+request (cpu/req, everything included) at each concurrency. PASS/FAIL is printed per
+target; the exit code is 0 either way (a measurement, not a test).
+
+``--bytecode`` gives the runs a private bytecode cache (``PYTHONPYCACHEPREFIX``) even when
+``PYTHONDONTWRITEBYTECODE`` is set, as an installed wheel would have (it lowers the fixed
+cost); by default the environment is used as it is.
+
+``--reference`` runs another aiperf (e.g. NVIDIA AIPerf in its own venv) the same way and
+prints reference/ours ratios (above 1: ours is faster / cheaper); ``--reference-arg``
+passes extra flags to it only (e.g. a local ``--tokenizer``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _sim import (  # noqa: E402
+    OURS,
+    ProfileRun,
+    SimServer,
+    compiles_every_run,
+    profile_argv,
+    run_profile,
+    use_private_bytecode_cache,
+)
+
+RPS_TARGET = 1000.0
+CPU_MS_TARGET = 1.0
+
+
+def _throughput(run: ProfileRun, requests: int) -> float:
+    """Requests/s over the measured window: the tool's own figure, else from the records."""
+    try:
+        return float(run.summary()["request_throughput"]["avg"])
+    except (KeyError, OSError, TypeError, ValueError):
+        rows = run.records()
+        start = min(r["metadata"]["request_start_ns"] for r in rows)
+        end = max(r["metadata"]["request_end_ns"] for r in rows)
+        return requests / ((end - start) / 1e9)
+
+
+def _one_run(cli: tuple[str, ...], extra: list[str], sim: SimServer, concurrency: int,
+             requests: int, work: Path, tag: str) -> dict[str, Any]:
+    """A full run and a one-request-per-slot run (for the fixed cost) of one tool."""
+    small_dir = work / f"{tag}-fixed"
+    small = run_profile(profile_argv(cli, sim.url, small_dir, concurrency=concurrency,
+                                     requests=concurrency, warmup=concurrency, extra=extra),
+                        small_dir)
+    sim.reset()
+    sim_cpu0 = sim.cpu_s()
+    run_dir = work / tag
+    run = run_profile(profile_argv(cli, sim.url, run_dir, concurrency=concurrency,
+                                   requests=requests, warmup=concurrency, extra=extra), run_dir)
+    sim_cpu1 = sim.cpu_s()
+    rows = run.records()
+    failed = sum(1 for r in rows if r.get("error"))
+    try:
+        client_cpu = run.summary()["client_health"]["client_cpu_fraction"]
+    except (KeyError, TypeError):
+        client_cpu = None  # the reference has no client_health
+    return {
+        "rps": _throughput(run, requests),
+        "cpu_ms": run.cpu_s / requests * 1e3,
+        "steady_ms": (run.cpu_s - small.cpu_s) / (requests - concurrency) * 1e3,
+        "fixed_cpu_s": small.cpu_s,
+        "wall_s": run.wall_s,
+        "sim_cpu": (None if sim_cpu0 is None or sim_cpu1 is None
+                    else (sim_cpu1 - sim_cpu0) / run.wall_s),
+        "client_cpu": client_cpu,
+        "records": len(rows),
+        "failed": failed,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("-n", "--runs", type=int, default=3, help="runs per concurrency and tool")
+    ap.add_argument("-c", "--concurrency", type=int, action="append",
+                    help="concurrency to measure (repeat; default 64 and 256)")
+    ap.add_argument("-r", "--requests", type=int, default=5000,
+                    help="measured requests per run")
+    ap.add_argument("--osl", type=int, default=16, help="tokens per answer")
+    ap.add_argument("--bytecode", action="store_true",
+                    help="use a private bytecode cache even if PYTHONDONTWRITEBYTECODE is set")
+    ap.add_argument("--reference", type=Path, metavar="AIPERF",
+                    help="another aiperf executable to measure the same way (optional)")
+    ap.add_argument("--reference-arg", action="append", default=[], metavar="ARG",
+                    help="extra argument for the reference's profile command (repeat)")
+    ap.add_argument("--keep", type=Path, metavar="DIR",
+                    help="keep the run directories under DIR (default: a temporary one)")
+    opts = ap.parse_args()
+    concurrencies = opts.concurrency or [64, 256]
+    if any(opts.requests <= c for c in concurrencies):
+        ap.error("--requests must be larger than every concurrency")
+
+    tools: dict[str, tuple[tuple[str, ...], list[str]]] = {"aiperf": (OURS, [])}
+    if opts.reference is not None:
+        if shutil.which(str(opts.reference)) is None:
+            print(f"note: --reference {opts.reference} is not an executable; skipped")
+        else:
+            tools["reference"] = ((str(opts.reference),), list(opts.reference_arg))
+
+    work = Path(opts.keep) if opts.keep else Path(tempfile.mkdtemp(prefix="aiperf-capacity-"))
+    if opts.bytecode:
+        use_private_bytecode_cache(work / "pycache")
+    no_pyc = compiles_every_run()
+    results: dict[tuple[str, int], list[dict[str, Any]]] = {
+        (t, c): [] for t in tools for c in concurrencies}
+    try:
+        with SimServer(mode="deterministic", ttft_ms=0, itl_ms=0, osl=opts.osl) as sim:
+            if opts.bytecode:  # an untimed run of each tool fills the bytecode cache
+                for name, (cli, extra) in tools.items():
+                    fill = work / f"{name}-fill"
+                    run_profile(profile_argv(cli, sim.url, fill, concurrency=1, requests=1,
+                                             warmup=0, extra=extra), fill)
+            for i in range(opts.runs):
+                for c in concurrencies:
+                    for name, (cli, extra) in list(tools.items()):
+                        try:
+                            res = _one_run(cli, extra, sim, c, opts.requests, work,
+                                           f"{name}-c{c}-run{i}")
+                        except RuntimeError as e:
+                            if name == "aiperf":
+                                raise
+                            print(f"note: the reference failed, left out: {e}"[:2000])
+                            del tools[name]
+                            continue
+                        results[(name, c)].append(res)
+    finally:
+        if not opts.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+    med = statistics.median
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"instant simulator (separate process; deterministic, TTFT 0, ITL 0, {opts.osl} "
+          f"tokens); {opts.requests} requests per run, {opts.runs} runs; {os.cpu_count()} "
+          f"CPUs; load average {load:.2f} at the end")
+    if no_pyc:
+        print("note: PYTHONDONTWRITEBYTECODE is set, so aiperf's own modules are compiled on "
+              "every run (in the fixed cost); --bytecode measures with a cache")
+    print("medians over the runs (min-max of req/s beside); cpu/req: whole profile process "
+          "/ measured requests; steady: fixed cost taken out;\nsim cpu and client cpu: "
+          "fraction of one core over the run")
+    print(f"{'tool':<9} {'conc':>4}  {'req/s':>7} {'(runs)':>11}  {'cpu/req ms':>10}  "
+          f"{'steady ms':>9}  {'fixed cpu s':>11}  {'wall s':>6}  {'sim cpu':>7}  "
+          f"{'client cpu':>10}  {'failed':>6}")
+
+    def opt_med(xs: list[float | None]) -> float | None:
+        vals = [x for x in xs if x is not None]
+        return med(vals) if vals else None
+
+    def fmt(x: float | None, spec: str) -> str:
+        return "n/a" if x is None else format(x, spec)
+
+    for name in tools:
+        for c in concurrencies:
+            rs = results[(name, c)]
+            if not rs:
+                continue
+            rps = [r["rps"] for r in rs]
+            print(f"{name:<9} {c:>4}  {med(rps):7.0f} {f'{min(rps):.0f}-{max(rps):.0f}':>11}  "
+                  f"{med([r['cpu_ms'] for r in rs]):10.3f}  "
+                  f"{med([r['steady_ms'] for r in rs]):9.3f}  "
+                  f"{med([r['fixed_cpu_s'] for r in rs]):11.2f}  "
+                  f"{med([r['wall_s'] for r in rs]):6.2f}  "
+                  f"{fmt(opt_med([r['sim_cpu'] for r in rs]), '7.2f'):>7}  "
+                  f"{fmt(opt_med([r['client_cpu'] for r in rs]), '10.2f'):>10}  "
+                  f"{sum(r['failed'] for r in rs):>6}")
+
+    summary: dict[str, Any] = {"requests_per_s": {}, "cpu_ms_per_request": {},
+                               "steady_cpu_ms_per_request": {}, "sim_cpu_fraction": {},
+                               "bytecode_cache": not no_pyc, "pass": {}, "reference": None}
+    if "reference" in tools:
+        print("reference / ours (above 1: ours is faster, or cheaper):")
+        ratios: dict[str, Any] = {}
+        for c in concurrencies:
+            ours, ref = results[("aiperf", c)], results[("reference", c)]
+            if not ours or not ref:
+                continue
+            r_rps = med([r["rps"] for r in ours]) / med([r["rps"] for r in ref])
+            r_cpu = med([r["cpu_ms"] for r in ref]) / med([r["cpu_ms"] for r in ours])
+            print(f"  concurrency {c:>3}: requests/s x{r_rps:.2f}, CPU per request x{r_cpu:.2f}")
+            ratios[str(c)] = {"rps_ratio": round(r_rps, 3), "cpu_ratio": round(r_cpu, 3)}
+        summary["reference"] = ratios
+
+    for c in concurrencies:
+        rs = results[("aiperf", c)]
+        rps, cpu = med([r["rps"] for r in rs]), med([r["cpu_ms"] for r in rs])
+        summary["requests_per_s"][str(c)] = round(rps, 1)
+        summary["cpu_ms_per_request"][str(c)] = round(cpu, 4)
+        summary["steady_cpu_ms_per_request"][str(c)] = round(med([r["steady_ms"] for r in rs]), 4)
+        sim_cpu = opt_med([r["sim_cpu"] for r in rs])
+        summary["sim_cpu_fraction"][str(c)] = None if sim_cpu is None else round(sim_cpu, 3)
+        ok_rps, ok_cpu = rps >= RPS_TARGET, cpu <= CPU_MS_TARGET
+        summary["pass"][f"rps_c{c}"] = ok_rps
+        summary["pass"][f"cpu_c{c}"] = ok_cpu
+        print(f"{'PASS' if ok_rps else 'FAIL'}: {rps:.0f} requests/s at concurrency {c} "
+              f"(target >= {RPS_TARGET:,.0f})")
+        print(f"{'PASS' if ok_cpu else 'FAIL'}: {cpu:.3f} ms client CPU per request at "
+              f"concurrency {c} (target <= {CPU_MS_TARGET:g} ms)")
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

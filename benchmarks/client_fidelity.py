@@ -1,0 +1,226 @@
+"""How close the client's TTFT and ITL are to what the server really did.
+
+    python benchmarks/client_fidelity.py                 # concurrency 1, 16, 64; 3 runs each
+    python benchmarks/client_fidelity.py -n 5 -c 16 -c 64 --waves 12
+    python benchmarks/client_fidelity.py --reference /path/to/venv/bin/aiperf
+
+The deterministic simulator (TTFT 50 ms, ITL 10 ms, 64 tokens by default) runs as a
+separate process (``aiperf sim serve``), so it never shares the client's event loop, and
+``aiperf profile`` runs against it as a subprocess, streaming chat, closed loop. Each run
+sends ``--waves`` requests per concurrency slot after a warm-up of one request per slot
+(so every keep-alive connection is open before the clock starts; ``--warmup 0`` counts
+connection set-up in the first wave's TTFT).
+
+The truth for a request is the simulator's own record from ``GET /sim/stats``, matched by
+``x_request_id``: ``ttft_ms`` from the request's arrival to its first token's deadline and
+``itl_ms`` the mean gap between token deadlines (the configured values in deterministic
+mode; the configured values are used for a record that cannot be matched). Per run the
+script takes the median over requests of ``|measured - true|``; the figures printed are
+the median of those over the ``-n`` runs (min-max of the runs beside it).
+
+The TTFT error is split in two: ``send``, from the client's start stamp to the server
+handler's arrival stamp (both ``time.time_ns()`` on this host), and ``rest``, from the
+scheduled first-token deadline to the client's first-token stamp (the simulator waking
+up late, the socket, and the client reading). ``sim lag`` is the median over requests of
+the simulator's worst wake-up lateness: when it is large, the simulator, not the client,
+was the one late.
+
+Targets (from the issue): median TTFT error <= 2 ms at concurrency 16 and <= 10 ms at 64;
+ITL error <= 0.1 ms at every concurrency. The script prints PASS/FAIL per target and
+exits 0 either way: it measures, it does not test.
+
+``--reference`` runs another aiperf (e.g. NVIDIA AIPerf in its own venv) the same way,
+interleaved with this one, and prints ours/reference ratios of the errors (below 1: ours
+is closer to the truth). ``--reference-arg`` passes extra flags to it only (e.g.
+``--reference-arg=--tokenizer --reference-arg=/path/to/tokenizer`` for an offline box).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _sim import OURS, SimServer, profile_argv, run_profile  # noqa: E402
+
+#: Targets of the median absolute TTFT error by concurrency (ms); others have none.
+TTFT_TARGET_MS = {16: 2.0, 64: 10.0}
+ITL_TARGET_MS = 0.1
+
+
+def _one_run(cli: tuple[str, ...], sim: SimServer, concurrency: int, requests: int,
+             warmup: int, run_dir: Path, truth_ttft: float, truth_itl: float,
+             extra: list[str]) -> dict[str, Any]:
+    """One profile run; the medians over its requests of each error, in ms."""
+    sim.reset()
+    argv = profile_argv(cli, sim.url, run_dir, concurrency=concurrency, requests=requests,
+                        warmup=warmup, extra=extra)
+    run = run_profile(argv, run_dir)
+    truth = {r["request_id"]: r for r in sim.stats()["records"]}
+    ttft_err, itl_err, send, rest, lag = [], [], [], [], []
+    matched = failed = 0
+    for row in run.records():
+        meta, m = row["metadata"], row["metrics"]
+        if "time_to_first_token" not in m:
+            failed += 1
+            continue
+        rec = truth.get(meta.get("x_request_id"))
+        true_ttft, true_itl = truth_ttft, truth_itl
+        if rec is not None:
+            matched += 1
+            true_ttft = rec["ttft_ms"] if rec["ttft_ms"] is not None else truth_ttft
+            true_itl = rec["itl_ms"] if rec["itl_ms"] is not None else truth_itl
+            sent_ms = (rec["arrival_unix_ns"] - meta["request_start_ns"]) / 1e6
+            send.append(sent_ms)
+            rest.append(m["time_to_first_token"]["value"] - sent_ms - true_ttft)
+            lag.append(rec["max_lag_ms"])
+        ttft_err.append(m["time_to_first_token"]["value"] - true_ttft)
+        if "inter_token_latency" in m:
+            itl_err.append(m["inter_token_latency"]["value"] - true_itl)
+
+    def med(xs: list[float]) -> float:
+        return statistics.median(xs) if xs else float("nan")
+
+    return {
+        "ttft_abs": med([abs(x) for x in ttft_err]),
+        "ttft_signed": med(ttft_err),
+        "ttft_p90_abs": (statistics.quantiles([abs(x) for x in ttft_err], n=10)[-1]
+                         if len(ttft_err) > 1 else float("nan")),
+        "itl_abs": med([abs(x) for x in itl_err]),
+        "send": med(send),
+        "rest": med(rest),
+        "sim_lag": med(lag),
+        "requests": len(ttft_err),
+        "matched": matched,
+        "failed": failed,
+    }
+
+
+def _fmt_range(xs: list[float]) -> str:
+    return f"{min(xs):.2f}-{max(xs):.2f}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("-n", "--runs", type=int, default=3, help="runs per concurrency and tool")
+    ap.add_argument("-c", "--concurrency", type=int, action="append",
+                    help="concurrency to measure (repeat; default 1, 16, 64)")
+    ap.add_argument("--waves", type=int, default=8,
+                    help="measured requests per concurrency slot in each run")
+    ap.add_argument("--warmup", type=int, default=None,
+                    help="warm-up requests per run (default: one per slot)")
+    ap.add_argument("--ttft-ms", type=float, default=50.0)
+    ap.add_argument("--itl-ms", type=float, default=10.0)
+    ap.add_argument("--osl", type=int, default=64)
+    ap.add_argument("--reference", type=Path, metavar="AIPERF",
+                    help="another aiperf executable to measure the same way (optional)")
+    ap.add_argument("--reference-arg", action="append", default=[], metavar="ARG",
+                    help="extra argument for the reference's profile command (repeat)")
+    ap.add_argument("--keep", type=Path, metavar="DIR",
+                    help="keep the run directories under DIR (default: a temporary one)")
+    opts = ap.parse_args()
+    concurrencies = opts.concurrency or [1, 16, 64]
+
+    tools: dict[str, tuple[tuple[str, ...], list[str]]] = {"aiperf": (OURS, [])}
+    if opts.reference is not None:
+        if shutil.which(str(opts.reference)) is None:
+            print(f"note: --reference {opts.reference} is not an executable; skipped")
+        else:
+            tools["reference"] = ((str(opts.reference),), list(opts.reference_arg))
+
+    work = Path(opts.keep) if opts.keep else Path(tempfile.mkdtemp(prefix="aiperf-fidelity-"))
+    results: dict[tuple[str, int], list[dict[str, Any]]] = {
+        (t, c): [] for t in tools for c in concurrencies}
+    try:
+        with SimServer(mode="deterministic", ttft_ms=opts.ttft_ms, itl_ms=opts.itl_ms,
+                       osl=opts.osl) as sim:
+            for i in range(opts.runs):
+                for c in concurrencies:
+                    for name, (cli, extra) in list(tools.items()):
+                        warmup = c if opts.warmup is None else opts.warmup
+                        run_dir = work / f"{name}-c{c}-run{i}"
+                        try:
+                            res = _one_run(cli, sim, c, c * opts.waves, warmup, run_dir,
+                                           opts.ttft_ms, opts.itl_ms, extra)
+                        except RuntimeError as e:
+                            if name == "aiperf":
+                                raise
+                            print(f"note: the reference failed, left out: {e}"[:2000])
+                            del tools[name]
+                            break
+                        results[(name, c)].append(res)
+    finally:
+        if not opts.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"deterministic simulator (separate process): TTFT {opts.ttft_ms:g} ms, ITL "
+          f"{opts.itl_ms:g} ms, {opts.osl} tokens; {opts.runs} runs x {opts.waves} requests "
+          f"per slot; {os.cpu_count()} CPUs; load average {load:.2f} at the end")
+    print("ms, median over requests then median over runs (min-max of the runs); "
+          "ttft = |measured - true|, signed = measured - true;\nsend = server arrival - "
+          "client start stamp, rest = signed - send; sim lag = simulator's own lateness")
+    head = (f"{'tool':<9} {'conc':>4}  {'ttft':>6} {'(runs)':>11}  {'signed':>6}  "
+            f"{'p90':>6}  {'send':>6}  {'rest':>6}  {'itl':>6}  {'sim lag':>7}  "
+            f"{'requests':>8}  {'matched':>7}")
+    print(head)
+    summary: dict[str, Any] = {"ttft_abs_err_ms": {}, "itl_abs_err_ms": {}, "pass": {},
+                               "breakdown_ms": {}, "reference": None}
+    med = statistics.median
+    for name in tools:
+        for c in concurrencies:
+            rs = results[(name, c)]
+            if not rs:
+                continue
+            ttft = [r["ttft_abs"] for r in rs]
+            print(f"{name:<9} {c:>4}  {med(ttft):6.2f} {_fmt_range(ttft):>11}  "
+                  f"{med([r['ttft_signed'] for r in rs]):6.2f}  "
+                  f"{med([r['ttft_p90_abs'] for r in rs]):6.2f}  "
+                  f"{med([r['send'] for r in rs]):6.2f}  {med([r['rest'] for r in rs]):6.2f}  "
+                  f"{med([r['itl_abs'] for r in rs]):6.3f}  "
+                  f"{med([r['sim_lag'] for r in rs]):7.2f}  "
+                  f"{sum(r['requests'] for r in rs):>8}  {sum(r['matched'] for r in rs):>7}")
+    if "reference" in tools:
+        print("ours / reference (below 1: ours is closer to the truth):")
+        ratios: dict[str, Any] = {}
+        for c in concurrencies:
+            ours, ref = results[("aiperf", c)], results[("reference", c)]
+            if not ours or not ref:
+                continue
+            r_ttft = med([r["ttft_abs"] for r in ours]) / med([r["ttft_abs"] for r in ref])
+            r_itl = med([r["itl_abs"] for r in ours]) / med([r["itl_abs"] for r in ref])
+            print(f"  concurrency {c:>3}: TTFT error x{r_ttft:.2f}, ITL error x{r_itl:.2f}")
+            ratios[str(c)] = {"ttft_err_ratio": round(r_ttft, 3), "itl_err_ratio": round(r_itl, 3)}
+        summary["reference"] = ratios
+
+    for c in concurrencies:
+        rs = results[("aiperf", c)]
+        ttft, itl = med([r["ttft_abs"] for r in rs]), med([r["itl_abs"] for r in rs])
+        summary["ttft_abs_err_ms"][str(c)] = round(ttft, 3)
+        summary["itl_abs_err_ms"][str(c)] = round(itl, 4)
+        summary["breakdown_ms"][str(c)] = {
+            "send": round(med([r["send"] for r in rs]), 3),
+            "rest": round(med([r["rest"] for r in rs]), 3),
+            "sim_lag": round(med([r["sim_lag"] for r in rs]), 3)}
+        if c in TTFT_TARGET_MS:
+            ok = ttft <= TTFT_TARGET_MS[c]
+            summary["pass"][f"ttft_c{c}"] = ok
+            print(f"{'PASS' if ok else 'FAIL'}: TTFT error at concurrency {c}: {ttft:.2f} ms "
+                  f"(target <= {TTFT_TARGET_MS[c]:g} ms)")
+        ok = itl <= ITL_TARGET_MS
+        summary["pass"][f"itl_c{c}"] = ok
+        print(f"{'PASS' if ok else 'FAIL'}: ITL error at concurrency {c}: {itl:.3f} ms "
+              f"(target <= {ITL_TARGET_MS:g} ms)")
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
