@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
+import os
 import logging
 import signal
 import socket
@@ -42,7 +44,15 @@ EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 
 
 class ProfileError(Exception):
-    """The run cannot start; the message says why and what to do."""
+    """The run cannot start; the message says why and what to do.
+
+    ``exit_code`` is 2 for a mistake in the input (like every configuration error) and 1
+    for a problem of the environment (nothing listens at the URL).
+    """
+
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 @attrs.frozen
@@ -113,6 +123,18 @@ def prepare(resolved: Resolved) -> Prepared:
     return Prepared(plan, target, prompts, count, run_directory(resolved), sim_url)
 
 
+def make_run_dir(run_dir: Path) -> Path:
+    """Create the artifact directory before the run, so an unusable one costs no run time
+    (and only once everything else checked out, so a failed start leaves nothing)."""
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ProfileError(f"cannot use artifact directory {run_dir}: {e.strerror or e}") from None
+    if not os.access(run_dir, os.W_OK):
+        raise ProfileError(f"cannot write to artifact directory {run_dir}")
+    return run_dir
+
+
 def check_reachable(base_url: str, timeout_s: float = 5.0) -> None:
     """Fail fast, naming the URL, when nothing listens there."""
     parts = urlsplit(base_url)
@@ -124,7 +146,8 @@ def check_reachable(base_url: str, timeout_s: float = 5.0) -> None:
             pass
     except OSError as e:
         raise ProfileError(f"cannot reach {base_url}: {e.strerror or e}; is the server "
-                           "running? (try --url sim:// for the built-in simulator)") from None
+                           "running? (try --url sim:// for the built-in simulator)",
+                           EXIT_FAILED) from None
 
 
 @contextlib.asynccontextmanager
@@ -139,7 +162,7 @@ async def _endpoint(prepared: Prepared) -> AsyncIterator[str]:
         yield url
 
 
-async def _run(prepared: Prepared, on_record: Any) -> RunResult:
+async def _run(prepared: Prepared, on_record: Any, on_late_signal: Any) -> RunResult:
     from aiperf.bench.client import Client, new_session
     from aiperf.bench.payloads import endpoint_url
     from aiperf.bench.runner import Runner
@@ -162,6 +185,9 @@ async def _run(prepared: Prepared, on_record: Any) -> RunResult:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
+            # Straight away: asyncio just put back the handler that raises
+            # KeyboardInterrupt, and the results are not written yet.
+            signal.signal(sig, on_late_signal)
 
 
 def _event_loop() -> asyncio.AbstractEventLoop:
@@ -174,11 +200,7 @@ def _event_loop() -> asyncio.AbstractEventLoop:
 
 def run_profile(resolved: Resolved, console: Console) -> int:
     """Run the benchmark ``resolved`` describes and write its artifacts; the exit code."""
-    from aiperf.bench.console import RunProgress, print_summary, show_progress
-    from aiperf.bench.export import RunExport, export_run, new_benchmark_id
-    from aiperf.bench.manifest import export_names
-    from aiperf.bench.metrics import RunFacts, compute_run_metrics
-    from aiperf.explain import RUN_EXPLAIN_FILE, explain_json, explain_yaml, redacted_values
+    from aiperf.bench.console import RunProgress, show_progress
 
     cfg = resolved.config.benchmark
     for note in resolved.notes:
@@ -187,9 +209,12 @@ def run_profile(resolved: Resolved, console: Console) -> int:
         prepared = prepare(resolved)
         if prepared.sim_url is None:
             check_reachable(prepared.target.url)
+        make_run_dir(prepared.run_dir)
     except ProfileError as e:
         console.print(f"[red]error:[/red] {e}", highlight=False)
-        return EXIT_FAILED
+        return e.exit_code
+    for warning in _not_yet_supported(resolved):
+        log.warning(warning)
 
     plan = prepared.plan
     what = (f"{plan.request_count} requests" if plan.request_count is not None
@@ -200,8 +225,70 @@ def run_profile(resolved: Resolved, console: Console) -> int:
                   highlight=False)
     progress = RunProgress(console, show_progress(cfg.ui, console), plan.request_count,
                            plan.duration_s)
-    with progress:
-        result = _event_loop().run_until_complete(_run(prepared, progress.on_record))
+    loop = _event_loop()
+    # Once the run has stopped the results are only being written: a second Ctrl-C (or
+    # a SIGTERM) must not lose them, so from then until the end it only says so.
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # Old objects are frozen out of the collector so a full collection cannot land in
+    # the middle of the measured phase as a latency spike.
+    gc.collect()
+    gc.freeze()
+    try:
+        with progress:
+            result = loop.run_until_complete(
+                _run(prepared, progress.on_record, _finishing(console)))
+        return _finish(resolved, prepared, result, console)
+    finally:
+        gc.unfreeze()
+        loop.close()
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+
+def _finishing(console: Console) -> Any:
+    told = []
+
+    def handler(signum: int, frame: Any) -> None:
+        # Say it once; printing from a signal handler on every press could stall the
+        # very writing the user is waiting for.
+        if not told:
+            told.append(True)
+            console.print("writing the results of the stopped run; one moment",
+                          highlight=False)
+
+    return handler
+
+
+def _not_yet_supported(resolved: Resolved) -> list[str]:
+    """Settings the profile command accepts but cannot act on yet, said out loud."""
+    cfg = resolved.config.benchmark
+    out = []
+    if cfg.runs.count > 1:
+        out.append(f"benchmark.runs.count is {cfg.runs.count}, but repeated trials are not "
+                   "implemented yet: running once")
+    if cfg.artifacts.auto_plot:
+        out.append("auto-plot is on, but plotting is not implemented yet: no plots will be "
+                   "rendered (the artifacts are written as usual)")
+    if cfg.artifacts.slice_duration is not None:
+        out.append("benchmark.artifacts.slice_duration is set, but timeslice exports are not "
+                   "implemented yet")
+    if cfg.search.recipe is not None or cfg.sweep.parameters or cfg.sweep.scenarios:
+        out.append("search recipes and sweeps are not run yet: this is a single run with the "
+                   "resolved settings")
+    return out
+
+
+def _finish(resolved: Resolved, prepared: Prepared, result: RunResult,
+            console: Console) -> int:
+    """Compute the metrics, write the artifacts and print the summary."""
+    from aiperf.bench.console import print_summary
+    from aiperf.bench.export import RunExport, export_run, new_benchmark_id
+    from aiperf.bench.manifest import export_names
+    from aiperf.bench.metrics import RunFacts, compute_run_metrics
+    from aiperf.explain import RUN_EXPLAIN_FILE, explain_json, explain_yaml, redacted_values
+
+    cfg = resolved.config.benchmark
+    plan = prepared.plan
 
     # One core fully busy is 1.0: an asyncio client cannot use more than one.
     cpu_fraction = result.cpu_s / result.wall_s if result.wall_s > 0 else None
@@ -216,7 +303,6 @@ def run_profile(resolved: Resolved, console: Console) -> int:
     )
     metrics = compute_run_metrics(result.records, facts)
     run_dir = prepared.run_dir
-    run_dir.mkdir(parents=True, exist_ok=True)
     export = RunExport(
         benchmark_id=new_benchmark_id(),
         input_config=redacted_values(resolved),

@@ -20,4 +20,17 @@ app.add_typer(sim.app, name="sim")
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    import signal
+    import sys
+
+    try:
+        app()
+        code: int | str | None = 0
+    except KeyboardInterrupt:
+        code = 130
+    except SystemExit as e:
+        code = e.code
+    # The command has finished (its results are written): a late Ctrl-C must not turn
+    # that into a process killed by SIGINT.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.exit(code)
