@@ -39,6 +39,28 @@ _HTML_NOISE = re.compile(r"<(head|script|style)\b.*?</\1\s*>|<[^>]*>", re.DOTALL
 _CANCELLED = RequestError("cancelled", "cancelled while in flight")
 
 
+def _first(*values: int | None) -> int:
+    """The first stamp that was taken."""
+    return next(v for v in values if v is not None)
+
+
+async def _stamp_sent(session: object, ctx: object, params: object) -> None:
+    # A request's start is when its bytes reach the socket: on Python < 3.12 aiohttp
+    # writes the body from a task of its own, which under load runs well after the
+    # request was handed over, and that wait is the client's, not the server's.
+    flight = ctx.trace_request_ctx  # type: ignore[attr-defined]
+    if isinstance(flight, InFlight) and flight.sent_perf_ns is None:
+        flight.sent_perf_ns = _perf_ns()
+        flight.sent_wall_ns = _wall_ns()
+
+
+def _tracing() -> aiohttp.TraceConfig:
+    trace = aiohttp.TraceConfig()
+    trace.on_request_chunk_sent.append(_stamp_sent)
+    trace.freeze()
+    return trace
+
+
 def new_session(concurrency: int, *, keepalive_timeout: float = 30.0) -> aiohttp.ClientSession:
     """A session for a benchmark: one pooled keep-alive connection per in-flight slot
     (``concurrency`` 0: no limit).
@@ -55,6 +77,7 @@ def new_session(concurrency: int, *, keepalive_timeout: float = 30.0) -> aiohttp
     )
     return aiohttp.ClientSession(
         connector=connector,
+        trace_configs=[_tracing()],
         timeout=aiohttp.ClientTimeout(total=None),
         skip_auto_headers=("Accept-Encoding",),
         headers={"User-Agent": f"aiperf/{__version__}"},
@@ -71,7 +94,8 @@ class InFlight:
     """
 
     __slots__ = (
-        "spec", "start_perf_ns", "start_wall_ns", "ack_perf_ns", "status", "chunks",
+        "spec", "start_perf_ns", "start_wall_ns", "sent_perf_ns", "sent_wall_ns",
+        "ack_perf_ns", "status", "chunks",
         "usage", "error", "end_perf_ns", "end_wall_ns", "cancelled", "_count_tokens",
     )
 
@@ -79,6 +103,10 @@ class InFlight:
         self.spec = spec
         self.start_perf_ns: int | None = None
         self.start_wall_ns: int | None = None
+        # When the body actually reached the socket (aiohttp writes it from a task of its
+        # own, which can run well after the request was handed over under load).
+        self.sent_perf_ns: int | None = None
+        self.sent_wall_ns: int | None = None
         self.ack_perf_ns: int | None = None
         self.status: int | None = None
         self.chunks: list[Chunk] = []
@@ -115,8 +143,8 @@ class InFlight:
             phase=spec.phase,
             x_request_id=spec.x_request_id,
             intended_perf_ns=spec.intended_perf_ns,
-            start_perf_ns=self.end_perf_ns if self.start_perf_ns is None else self.start_perf_ns,
-            start_wall_ns=self.end_wall_ns if self.start_wall_ns is None else self.start_wall_ns,
+            start_perf_ns=_first(self.sent_perf_ns, self.start_perf_ns, self.end_perf_ns),
+            start_wall_ns=_first(self.sent_wall_ns, self.start_wall_ns, self.end_wall_ns),
             end_perf_ns=self.end_perf_ns,
             end_wall_ns=self.end_wall_ns,
             ack_perf_ns=self.ack_perf_ns,
@@ -182,7 +210,8 @@ class Client:
         flight.start_perf_ns = _perf_ns()
         try:
             async with self.session.post(
-                spec.url, data=body, headers=headers, timeout=self._timeout
+                spec.url, data=body, headers=headers, timeout=self._timeout,
+                trace_request_ctx=flight,
             ) as resp:
                 flight.ack_perf_ns = _perf_ns()
                 flight.status = resp.status
