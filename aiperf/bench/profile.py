@@ -115,7 +115,7 @@ def prepare(resolved: Resolved) -> Prepared:
         url=ep.url,
         endpoint_type=ep.type,
         model=ep.model,
-        streaming=ep.streaming and ep.type != "embeddings",
+        streaming=ep.streaming,
         headers=base_headers(api_key=ep.api_key, headers=ep.headers),
         extra_inputs=ep.extra_inputs,
         timeout_s=ep.timeout,
