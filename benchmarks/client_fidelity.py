@@ -76,7 +76,10 @@ def _one_run(cli: tuple[str, ...], sim: SimServer, concurrency: int, requests: i
         true_ttft, true_itl = truth_ttft, truth_itl
         if rec is not None:
             matched += 1
-            true_ttft = rec["ttft_ms"] if rec["ttft_ms"] is not None else truth_ttft
+            # When the server really wrote the first token, else when it meant to.
+            sent_first = rec.get("ttft_sent_ms")
+            true_ttft = sent_first if sent_first is not None else (
+                rec["ttft_ms"] if rec["ttft_ms"] is not None else truth_ttft)
             true_itl = rec["itl_ms"] if rec["itl_ms"] is not None else truth_itl
             sent_ms = (rec["arrival_unix_ns"] - meta["request_start_ns"]) / 1e6
             send.append(sent_ms)

@@ -103,6 +103,8 @@ class _Outcome:
     faults: Faults = NONE
     sequence: Sequence | None = None
     completed: bool = False
+    #: loop.time() when the first token's bytes were handed to the transport.
+    first_write_at: float | None = None
 
 
 async def _serve(request: web.Request, endpoint: inputs.Endpoint) -> web.StreamResponse:
@@ -127,19 +129,22 @@ async def _serve(request: web.Request, endpoint: inputs.Endpoint) -> web.StreamR
 def _record(request_id: str, endpoint: str, arrival: float, arrival_ns: int,
             outcome: _Outcome) -> RequestRecord:
     seq = outcome.sequence
-    ttft = itl = None
+    ttft = itl = sent = None
     queue_ms = lag_ms = 0.0
     if seq is not None:
         queue_ms = seq.queued_s * 1000.0
         lag_ms = seq.max_lag_s * 1000.0
         if seq.first_at is not None:
             ttft = (seq.first_at - arrival) * 1000.0
+        if outcome.first_write_at is not None:
+            sent = (outcome.first_write_at - arrival) * 1000.0
         mean_itl = seq.mean_itl_s
         itl = None if mean_itl is None else mean_itl * 1000.0
     return RequestRecord(
         request_id=request_id, endpoint=endpoint, streaming=outcome.streaming,
         arrival_unix_ns=arrival_ns, isl=outcome.isl, output_tokens=outcome.output_tokens,
-        reasoning_tokens=outcome.reasoning_tokens, ttft_ms=ttft, itl_ms=itl, queue_ms=queue_ms,
+        reasoning_tokens=outcome.reasoning_tokens, ttft_ms=ttft, ttft_sent_ms=sent, itl_ms=itl,
+        queue_ms=queue_ms,
         max_lag_ms=lag_ms, fault=outcome.faults.kind, stall_ms=outcome.faults.stall_ms,
         status=outcome.status, completed=outcome.completed,
     )
@@ -251,6 +256,8 @@ async def _stream(request: web.Request, resp: web.StreamResponse, answer: payloa
                 if req.include_usage:
                     parts.append(answer.usage_chunk(req.isl))
                 parts.append(payloads.DONE)
+            if outcome.first_write_at is None:
+                outcome.first_write_at = asyncio.get_running_loop().time()
             await resp.write(b"".join(parts))
     if faults.kind == "disconnect":
         _drop_connection(request)

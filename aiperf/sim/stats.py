@@ -21,7 +21,9 @@ class RequestRecord:
     """One finished request, with the timings the server scheduled for it.
 
     ``ttft_ms`` runs from arrival to the first token's deadline (stall and queueing
-    included); ``itl_ms`` is the mean gap between token deadlines (None below two tokens);
+    included); ``ttft_sent_ms`` from arrival to when the first token's bytes were actually
+    written (later than the deadline by the timer's lateness; None when nothing streamed);
+    ``itl_ms`` is the mean gap between token deadlines (None below two tokens);
     ``max_lag_ms`` is how late the server woke up for a deadline at worst, which shows when
     the simulator itself was overloaded. ``completed`` is True when the whole response was
     delivered (a malformed one included), False after an injected error or disconnect, a bad
@@ -36,6 +38,7 @@ class RequestRecord:
     output_tokens: int
     reasoning_tokens: int
     ttft_ms: float | None
+    ttft_sent_ms: float | None
     itl_ms: float | None
     queue_ms: float
     max_lag_ms: float
