@@ -33,6 +33,21 @@ HOST = "127.0.0.1"
 OURS: tuple[str, ...] = (sys.executable, "-m", "aiperf")
 
 
+def tools_to_measure(reference: Path | str | None, reference_args: Sequence[str]
+                     ) -> dict[str, tuple[tuple[str, ...], list[str]]]:
+    """Our CLI, plus the reference executable when one was given and exists:
+    name -> (command, extra profile arguments)."""
+    import shutil
+
+    tools: dict[str, tuple[tuple[str, ...], list[str]]] = {"aiperf": (OURS, [])}
+    if reference is not None:
+        if shutil.which(str(reference)) is None:
+            print(f"note: --reference {reference} is not an executable; skipped")
+        else:
+            tools["reference"] = ((str(reference),), list(reference_args))
+    return tools
+
+
 def compiles_every_run() -> bool:
     """True when child Pythons write no bytecode cache (PYTHONDONTWRITEBYTECODE without a
     PYTHONPYCACHEPREFIX), so a checkout's modules are compiled from source on every run."""

@@ -49,12 +49,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _sim import (  # noqa: E402
-    OURS,
     ProfileRun,
     SimServer,
     compiles_every_run,
     profile_argv,
     run_profile,
+    tools_to_measure,
     use_private_bytecode_cache,
 )
 
@@ -127,12 +127,7 @@ def main() -> None:
     if any(opts.requests <= c for c in concurrencies):
         ap.error("--requests must be larger than every concurrency")
 
-    tools: dict[str, tuple[tuple[str, ...], list[str]]] = {"aiperf": (OURS, [])}
-    if opts.reference is not None:
-        if shutil.which(str(opts.reference)) is None:
-            print(f"note: --reference {opts.reference} is not an executable; skipped")
-        else:
-            tools["reference"] = ((str(opts.reference),), list(opts.reference_arg))
+    tools = tools_to_measure(opts.reference, opts.reference_arg)
 
     work = Path(opts.keep) if opts.keep else Path(tempfile.mkdtemp(prefix="aiperf-capacity-"))
     if opts.bytecode:

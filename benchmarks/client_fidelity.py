@@ -49,7 +49,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _sim import OURS, SimServer, profile_argv, run_profile  # noqa: E402
+from _sim import SimServer, profile_argv, run_profile, tools_to_measure  # noqa: E402
 
 #: Targets of the median absolute TTFT error by concurrency (ms); others have none.
 TTFT_TARGET_MS = {16: 2.0, 64: 10.0}
@@ -132,12 +132,7 @@ def main() -> None:
     opts = ap.parse_args()
     concurrencies = opts.concurrency or [1, 16, 64]
 
-    tools: dict[str, tuple[tuple[str, ...], list[str]]] = {"aiperf": (OURS, [])}
-    if opts.reference is not None:
-        if shutil.which(str(opts.reference)) is None:
-            print(f"note: --reference {opts.reference} is not an executable; skipped")
-        else:
-            tools["reference"] = ((str(opts.reference),), list(opts.reference_arg))
+    tools = tools_to_measure(opts.reference, opts.reference_arg)
 
     work = Path(opts.keep) if opts.keep else Path(tempfile.mkdtemp(prefix="aiperf-fidelity-"))
     results: dict[tuple[str, int], list[dict[str, Any]]] = {

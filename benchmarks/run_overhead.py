@@ -44,11 +44,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _sim import (  # noqa: E402
-    OURS,
     SimServer,
     compiles_every_run,
     profile_argv,
     run_profile,
+    tools_to_measure,
     use_private_bytecode_cache,
 )
 
@@ -101,12 +101,7 @@ def main() -> None:
     ideal = opts.requests * latency_s / opts.concurrency
     floor = math.ceil(opts.requests / opts.concurrency) * latency_s
 
-    tools: dict[str, tuple[tuple[str, ...], list[str]]] = {"aiperf": (OURS, [])}
-    if opts.reference is not None:
-        if shutil.which(str(opts.reference)) is None:
-            print(f"note: --reference {opts.reference} is not an executable; skipped")
-        else:
-            tools["reference"] = ((str(opts.reference),), list(opts.reference_arg))
+    tools = tools_to_measure(opts.reference, opts.reference_arg)
 
     work = Path(opts.keep) if opts.keep else Path(tempfile.mkdtemp(prefix="aiperf-overhead-"))
     if opts.bytecode:

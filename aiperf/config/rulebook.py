@@ -12,9 +12,6 @@ start), so :func:`load_rulebook` keeps strictyaml's results for the shipped file
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
-import os
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -23,8 +20,7 @@ from typing import Any
 import attrs
 import strictyaml as sy
 
-from aiperf import __version__
-from aiperf._resources import cache_dir, rules_dir
+from aiperf._resources import rules_dir
 from aiperf.config.errors import ConfigError, ConfigErrors
 from aiperf.config.kinds import ScalarKind
 from aiperf.config.parse_cache import ParseCache
@@ -68,31 +64,18 @@ def _fail(label: str, line: int | None, message: str) -> ConfigErrors:
     return ConfigErrors([ConfigError("bad-rules-file", message, label, line)])
 
 
-def _line_of(lines: list[str], rule_id: str) -> int:
-    """The line of ``- id: <rule_id>`` (``^\\s*-\\s*id:\\s*<rule_id>\\s*$``), else 1.
+#: A rule row's first line, ``- id: <id>``.
+_ROW_ID = re.compile(r"^\s*-\s*id:\s*(\S+)\s*$")
 
-    Plain string tests rather than a regex per rule: compiling one for every rule cost
-    more than the rest of building the tables.
-    """
+
+def _row_lines(lines: list[str]) -> dict[str, int]:
+    """Rule id -> the line of its ``- id:``, in one pass over the file."""
+    found: dict[str, int] = {}
     for n, text in enumerate(lines, 1):
-        rest = text.lstrip()
-        if rest.startswith("-"):
-            rest = rest[1:].lstrip()
-            if rest.startswith("id:") and _spaced(rest[3:], rule_id):
-                return n
-    return 1
-
-
-def _spaced(text: str, word: str) -> bool:
-    """Whether ``text`` is ``word`` with only whitespace around it (``\\s*word\\s*``)."""
-    k = 0
-    while True:
-        if text.startswith(word, k) and not text[k + len(word):].strip():
-            return True
-        if k < len(text) and text[k].isspace():
-            k += 1
-        else:
-            return False
+        match = _ROW_ID.match(text)
+        if match:
+            found.setdefault(match.group(1), n)
+    return found
 
 
 #: ``type_plain`` or a stand-in with its contract (see :meth:`ParseCache.typed`).
@@ -106,10 +89,10 @@ def _typed(kind: Any, data: Any, label: str, line: int, typed: TypePlain) -> Any
         raise _fail(label, line, str(e)) from None
 
 
-def _rule(data: dict[str, Any], table: str, label: str, lines: list[str],
+def _rule(data: dict[str, Any], table: str, label: str, row_lines: dict[str, int],
           typed: TypePlain = type_plain) -> Rule:
     # Work on plain data: walking strictyaml nodes of a large document is slow.
-    ref = RuleRef(table, data["id"], label, _line_of(lines, data["id"]))
+    ref = RuleRef(table, data["id"], label, row_lines.get(data["id"], 1))
     when: list[tuple[str, Any]] = []
     if isinstance(data["when"], dict):
         for name, arg in data["when"].items():
@@ -162,8 +145,8 @@ def _build_table(data: dict[str, Any], text: str, label: str,
                  typed: TypePlain = type_plain) -> Table:
     """The checked :class:`Table` from the parsed data of the rules file ``text``."""
     name, role = data["table"], data["role"]
-    lines = text.splitlines()
-    rules = tuple(_rule(r, name, label, lines, typed) for r in data["rules"])
+    row_lines = _row_lines(text.splitlines())
+    rules = tuple(_rule(r, name, label, row_lines, typed) for r in data["rules"])
     for rule in rules:
         if role == "field" and rule.take is None:
             raise _fail(label, rule.ref.line, f"field rule '{rule.id}' has no take:")

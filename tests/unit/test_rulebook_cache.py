@@ -190,7 +190,7 @@ def test_no_home_folder_falls_back_silently(monkeypatch):
     def no_home():
         raise RuntimeError("Could not determine home directory.")
 
-    monkeypatch.setattr(rb, "cache_dir", no_home)
+    monkeypatch.setattr(pc, "cache_dir", no_home)  # where the cache looks it up
     assert repr(fresh_rulebook()) == reference()
 
 
