@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +31,7 @@ def profile(config: ConfigFiles = None, cli: dict[str, Any] | None = None) -> No
     from aiperf.bench.profile import run_profile
     from aiperf.config import load
 
+    _import_in_background("aiohttp")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s - %(message)s")
     resolved = load([Path(p) for p in config or []], cli or {}, dict(os.environ)).check()
     # Off a terminal (CI logs, pipes) rich would assume 80 columns and wrap every row.
@@ -39,3 +43,22 @@ def profile(config: ConfigFiles = None, cli: dict[str, Any] | None = None) -> No
         console.print("interrupted", highlight=False)
         code = 130
     raise typer.Exit(code)
+
+
+def _import_in_background(module: str) -> None:
+    """Start importing ``module`` on a daemon thread while this one gets on with the run.
+
+    aiohttp's import takes about 0.15 s, a third of it loading the system's CA
+    certificates in OpenSSL with the GIL released; meanwhile this thread resolves the
+    configuration and prepares the run. When the client module later imports aiohttp,
+    Python's per-module import lock makes it wait for this import to finish. The two
+    threads cannot deadlock: asyncio and the rest of the standard library that both need
+    are imported before the thread starts (``aiperf.bench.profile`` imports them), and
+    aiohttp never imports anything of aiperf's.
+    """
+
+    def run() -> None:
+        with contextlib.suppress(ImportError):  # reported by the import that needs it
+            importlib.import_module(module)
+
+    threading.Thread(target=run, name=f"import {module}", daemon=True).start()

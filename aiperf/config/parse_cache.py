@@ -17,8 +17,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import strictyaml as sy
-
 from aiperf import __version__
 from aiperf._resources import cache_dir
 from aiperf.config.schema import type_plain
@@ -46,6 +44,20 @@ def _code_digest() -> str:
     return h.hexdigest()
 
 
+@functools.cache
+def _strictyaml_release() -> str:
+    """Which strictyaml is installed, without importing it (that costs a start ~60 ms):
+    the name of its dist-info folder, which carries the release. strictyaml's own
+    ``__version__`` cannot serve, as some releases ship a stale one."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("strictyaml")
+    if spec is None or spec.origin is None:
+        return "?"
+    site = Path(spec.origin).parent.parent
+    return ",".join(sorted(p.name for p in site.glob("strictyaml-*.dist-info"))) or "?"
+
+
 def _same_json(a: Any, b: Any) -> bool:
     """Whether ``b`` is ``a`` exactly, types included: only data that survives a JSON
     round trip unchanged (no tuples, no NaN) may be served from the cache."""
@@ -62,8 +74,8 @@ class ParseCache:
     """strictyaml's results for a few shipped data files, kept on disk between runs.
 
     One cache file per ``kind`` and content: it is named by a hash of ``kind``, every
-    document's label and text, the schema they are parsed with, the aiperf and
-    strictyaml versions, the code that types scalars and :data:`CACHE_FORMAT`, so any
+    document's label and text, the aiperf and strictyaml releases, the code that
+    parses them (schemas included) and types scalars and :data:`CACHE_FORMAT`, so any
     change to the files or to the way they are read is a miss. It holds two things:
 
     * :meth:`parse`: each document's parse with the schema (plain dicts, lists, strings
@@ -78,12 +90,12 @@ class ParseCache:
     temp file renamed into place), so processes writing it at once cannot corrupt it.
     """
 
-    def __init__(self, kind: str, docs: Sequence[tuple[str, str]], schema: sy.Validator):
+    def __init__(self, kind: str, docs: Sequence[tuple[str, str]]):
         self.kind = kind
         self.docs = list(docs)
         h = hashlib.sha256()
-        for part in (str(CACHE_FORMAT), kind, __version__, getattr(sy, "__version__", "?"),
-                     repr(schema), _code_digest(), *(p for doc in self.docs for p in doc)):
+        for part in (str(CACHE_FORMAT), kind, __version__, _strictyaml_release(),
+                     _code_digest(), *(p for doc in self.docs for p in doc)):
             raw = part.encode("utf-8")
             h.update(len(raw).to_bytes(8, "little"))
             h.update(raw)
@@ -124,7 +136,7 @@ class ParseCache:
     def parse(self, parse: Callable[[str, str], Any]) -> list[Any]:
         """``[parse(text, label) for label, text in docs]``, from the cache if it has it.
 
-        ``parse`` must run strictyaml with the schema given to the constructor.
+        ``parse`` must be the reader whose module :func:`_code_digest` hashes.
         """
         if self._docs is None:
             self._docs = [parse(text, label) for label, text in self.docs]

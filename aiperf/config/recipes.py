@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import strictyaml as sy
 
 from aiperf._resources import rules_dir
 from aiperf.config import fields as F
@@ -25,23 +24,28 @@ from aiperf.config.schema import type_plain
 
 ENTRY_POINT_GROUP = "aiperf.recipes"
 
-_RECIPES = sy.Map(
-    {
-        "recipes": sy.Seq(
-            sy.Map(
-                {
-                    "name": sy.Str(),
-                    "description": sy.Str(),
-                    sy.Optional("auto_plot_default"): sy.Bool(),
-                    sy.Optional("requires_streaming"): sy.Bool(),
-                    sy.Optional("requires"): sy.Seq(sy.Str()),
-                    sy.Optional("sweeps"): sy.Seq(sy.Enum(["concurrency", "isl", "osl"])),
-                    sy.Optional("settings"): sy.MapPattern(sy.Str(), sy.Any()),
-                }
+@functools.cache
+def _recipes_schema() -> Any:
+    """strictyaml's schema of ``rules/recipes.yaml`` (built only when the file is parsed)."""
+    import strictyaml as sy
+
+    return sy.Map(
+        {
+            "recipes": sy.Seq(
+                sy.Map(
+                    {
+                        "name": sy.Str(),
+                        "description": sy.Str(),
+                        sy.Optional("auto_plot_default"): sy.Bool(),
+                        sy.Optional("requires_streaming"): sy.Bool(),
+                        sy.Optional("requires"): sy.Seq(sy.Str()),
+                        sy.Optional("sweeps"): sy.Seq(sy.Enum(["concurrency", "isl", "osl"])),
+                        sy.Optional("settings"): sy.MapPattern(sy.Str(), sy.Any()),
+                    }
+                )
             )
-        )
-    }
-)
+        }
+    )
 
 
 @attrs.frozen
@@ -78,7 +82,9 @@ def _requires(groups: Iterable[str]) -> tuple[tuple[str, ...], ...]:
 
 def _parse_recipes(text: str, label: str) -> dict[str, Any]:
     """strictyaml's reading of ``rules/recipes.yaml``, as plain data."""
-    return sy.load(text, _RECIPES, label=label).data
+    import strictyaml as sy
+
+    return sy.load(text, _recipes_schema(), label=label).data
 
 
 def _build_recipes(doc: dict[str, Any], label: str,
@@ -164,7 +170,7 @@ def builtin_registry() -> Registry:
 
     path = rules_dir() / "recipes.yaml"
     label = f"rules/{path.name}"
-    cache = ParseCache("recipes", [(label, path.read_text(encoding="utf-8"))], _RECIPES)
+    cache = ParseCache("recipes", [(label, path.read_text(encoding="utf-8"))])
     [doc] = cache.parse(_parse_recipes)
     registry = build_registry(_build_recipes(doc, label, cache.typed))
     cache.save()

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import strictyaml as sy
 
 from aiperf._resources import rules_dir
 from aiperf.config.errors import ConfigError, ConfigErrors
@@ -28,29 +27,36 @@ from aiperf.config.predicates import PREDICATES
 from aiperf.config.schema import type_plain
 from aiperf.config.table import TAKES, Rule, RuleRef, Table, Take
 
-_RULE = sy.Map(
-    {
-        "id": sy.Str(),
-        sy.Optional("about"): sy.Str(),
-        sy.Optional("level"): sy.Enum(["info", "warning"]),
-        "when": sy.Enum(["always"]) | sy.MapPattern(sy.Str(), sy.Any()),
-        sy.Optional("take"): sy.Enum(["given", "default", "unset"])
-        | sy.Map({sy.Optional("value"): sy.Any(), sy.Optional("recipe_attribute"): sy.Str()}),
-        "because": sy.Str(),
-        sy.Optional("hint"): sy.Str(),
-    }
-)
 
-_TABLE = sy.Map(
-    {
-        "table": sy.Str(),
-        "role": sy.Enum(["field", "note", "constraint"]),
-        "hit_policy": sy.Enum(["first", "collect"]),
-        sy.Optional("applies_to"): sy.Enum(["*"]) | sy.Seq(sy.Str()),
-        "rules": sy.Seq(_RULE),
-        sy.Optional("examples"): sy.Seq(sy.Any()),
-    }
-)
+@functools.cache
+def _table_schema() -> Any:
+    """strictyaml's schema of one rules file (built on a cache miss only: strictyaml is
+    imported only when something is actually parsed)."""
+    import strictyaml as sy
+
+    rule = sy.Map(
+        {
+            "id": sy.Str(),
+            sy.Optional("about"): sy.Str(),
+            sy.Optional("level"): sy.Enum(["info", "warning"]),
+            "when": sy.Enum(["always"]) | sy.MapPattern(sy.Str(), sy.Any()),
+            sy.Optional("take"): sy.Enum(["given", "default", "unset"])
+            | sy.Map({sy.Optional("value"): sy.Any(), sy.Optional("recipe_attribute"): sy.Str()}),
+            "because": sy.Str(),
+            sy.Optional("hint"): sy.Str(),
+        }
+    )
+    return sy.Map(
+        {
+            "table": sy.Str(),
+            "role": sy.Enum(["field", "note", "constraint"]),
+            "hit_policy": sy.Enum(["first", "collect"]),
+            sy.Optional("applies_to"): sy.Enum(["*"]) | sy.Seq(sy.Str()),
+            "rules": sy.Seq(rule),
+            sy.Optional("examples"): sy.Seq(sy.Any()),
+        }
+    )
+
 
 #: Rules files that are not decision tables.
 NOT_TABLES = frozenset({"recipes.yaml"})
@@ -134,8 +140,10 @@ def _table_text(path: Path, with_examples: bool) -> str:
 
 def _parse_table(text: str, label: str) -> dict[str, Any]:
     """strictyaml's reading of one rules file, as plain data (dicts, lists, strings)."""
+    import strictyaml as sy
+
     try:
-        doc = sy.load(text, _TABLE, label=label)
+        doc = sy.load(text, _table_schema(), label=label)
     except sy.YAMLValidationError as e:
         raise _fail(label, e.problem_mark.line + 1, f"{e.context}: {e.problem}") from None
     return doc.data
@@ -219,7 +227,7 @@ def load_rulebook() -> Rulebook:
     the files come from the on-disk cache when it matches them (see :class:`ParseCache`).
     """
     docs = [(_display(p), _table_text(p, False)) for p in _table_paths(rules_dir())]
-    cache = ParseCache("rulebook", docs, _TABLE)
+    cache = ParseCache("rulebook", docs)
     parsed = cache.parse(_parse_table)
     rulebook = _rulebook([_build_table(data, text, label, cache.typed)
                           for (label, text), data in zip(docs, parsed, strict=True)])

@@ -12,21 +12,24 @@ import functools
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
-import strictyaml as sy
 
 from aiperf.config.errors import did_you_mean
 from aiperf.config.interpolate import InterpolationError, has_reference, interpolate
 from aiperf.config.kinds import (
     SCALAR_KINDS,
-    ScalarKind,
+    EnumKind,
     EnvelopeKind,
     ListKind,
     MapKind,
     RecordKind,
+    ScalarKind,
 )
+
+if TYPE_CHECKING:
+    import strictyaml as sy
 
 
 @attrs.frozen
@@ -152,6 +155,8 @@ def yaml_quote(text: str) -> str:
 def _scalar(kind: Any, text: str) -> Any:
     # A one-line document per scalar keeps typing inside strictyaml; quoting means the
     # text can never be read as structure. Cached because strictyaml is slow.
+    import strictyaml as sy
+
     return sy.load("v: " + yaml_quote(text), sy.Map({"v": kind.validator()})).data["v"]
 
 
@@ -159,6 +164,12 @@ def _typed_scalar(kind: Any, text: str) -> Any:
     """strictyaml's reading of ``text`` as ``kind``; _Bad when it does not fit."""
     if text == "" and isinstance(kind, ScalarKind):
         return ""  # strictyaml's number validators raise on empty text instead of passing
+    if isinstance(kind, EnumKind) and text in kind.choices:
+        # strictyaml's Enum returns an exact choice unchanged; answering here spares a
+        # run given only flags (``--endpoint-type chat``) the strictyaml import.
+        return text
+    import strictyaml as sy
+
     try:
         value = _scalar(kind, text)
     except (sy.YAMLValidationError, ValueError):

@@ -12,9 +12,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
-
-import strictyaml as sy
+from typing import TYPE_CHECKING, Any
 
 from aiperf.config import fields as F
 from aiperf.config.errors import ConfigError, ConfigErrors
@@ -33,6 +31,9 @@ from aiperf.config.schema import (
     walk,
 )
 
+if TYPE_CHECKING:
+    import strictyaml as sy
+
 MAX_FILE_BYTES = 10 * 1024 * 1024
 #: Deeper than any real config; guards the recursive parser against hostile input.
 MAX_INDENT = 200
@@ -41,6 +42,8 @@ MAX_INDENT = 200
 
 def _describe_yaml_error(e: Exception, lines: list[str]) -> tuple[str, str, str | None]:
     """(code, message, hint) for a strictyaml/ruamel parse error, in our own words."""
+    import strictyaml as sy
+
     problem = str(getattr(e, "problem", None) or getattr(e, "context", None) or e).strip()
     if isinstance(e, sy.exceptions.DuplicateKeysDisallowed):
         return ("duplicate-key", problem.replace("Duplicate key", "duplicate key"),
@@ -98,6 +101,8 @@ def read_text(path: Path, label: str, what: str = "config file") -> tuple[str | 
 
 def parse_yaml(text: str, label: str) -> tuple[sy.YAML | None, list[ConfigError]]:
     """Parse ``text`` with strictyaml (no schema yet), keeping line numbers."""
+    import strictyaml as sy
+
     def err(code: str, message: str, line: int | None = None, col: int | None = None,
             hint: str | None = None, key: str | None = None):
         return None, [ConfigError(code, message, label, line, col, key, hint)]

@@ -114,6 +114,20 @@ def test_changed_rules_file_misses(cache_home, rules_copy):
     assert len(entries(cache_home)) == 2
 
 
+def test_another_strictyaml_release_misses(cache_home, monkeypatch):
+    rb.load_rulebook()
+    [entry] = entries(cache_home)
+    monkeypatch.setattr(pc, "_strictyaml_release", lambda: "strictyaml-99.0.dist-info")
+    assert repr(fresh_rulebook()) == reference()
+    assert len(entries(cache_home)) == 2 and entry in entries(cache_home)
+
+
+def test_the_strictyaml_release_is_read_without_importing_it():
+    pc._strictyaml_release.cache_clear()
+    assert pc._strictyaml_release().startswith("strictyaml-")
+    assert pc._strictyaml_release().endswith(".dist-info")
+
+
 def test_a_different_rules_file_order_or_name_misses(cache_home, rules_copy):
     rb.load_rulebook()
     (rules_copy / "notes.yaml").rename(rules_copy / "zz-notes.yaml")
@@ -243,7 +257,7 @@ def test_threads_writing_at_once_leave_a_valid_entry(cache_home):
 
     def write() -> None:
         try:
-            cache = pc.ParseCache("rulebook", docs, rb._TABLE)
+            cache = pc.ParseCache("rulebook", docs)
             cache._docs = None  # force a parse and a write, even after another thread's
             cache.parse(rb._parse_table)
             barrier.wait()
@@ -259,7 +273,7 @@ def test_threads_writing_at_once_leave_a_valid_entry(cache_home):
     assert errors == []
     assert len(entries(cache_home)) == 1
     assert list(cache_home.glob("*.tmp")) == []
-    assert pc.ParseCache("rulebook", docs, rb._TABLE).hit
+    assert pc.ParseCache("rulebook", docs).hit
 
 
 def test_processes_writing_at_once_all_succeed(cache_home, tmp_path):
@@ -283,7 +297,7 @@ def test_typed_values_are_only_kept_when_json_carries_them_exactly(cache_home):
 
     from aiperf.config.kinds import IntKind, ScalarKind
 
-    cache = pc.ParseCache("rulebook-test", [("x", "")], rb._TABLE)
+    cache = pc.ParseCache("rulebook-test", [("x", "")])
     assert cache.typed(IntKind(), "3") == 3
     assert cache.typed(ScalarKind(), "true") is True
     assert math.isnan(cache.typed(ScalarKind(), "nan"))  # NaN != NaN: never served from JSON
@@ -291,7 +305,7 @@ def test_typed_values_are_only_kept_when_json_carries_them_exactly(cache_home):
         cache.typed(IntKind(min=5), "3")  # the same error as type_plain, and not kept
     cache.parse(lambda text, label: {})
     cache.save()
-    again = pc.ParseCache("rulebook-test", [("x", "")], rb._TABLE)
+    again = pc.ParseCache("rulebook-test", [("x", "")])
     assert again.hit
     assert sorted(again._typed) == sorted(['IntKind(min=None, max=None)\n"3"',
                                            'ScalarKind()\n"true"'])

@@ -82,3 +82,46 @@ def test_help_does_not_load_the_configuration_engine(tmp_path):
     modules, proc = imported_by(tmp_path, "--help")
     assert proc.returncode == 0, proc.stderr
     assert sorted(modules & {"strictyaml", "cattrs", "aiperf.config.resolve"}) == []
+
+
+def test_resolving_flags_with_a_warm_cache_needs_no_yaml_parser(tmp_path):
+    # A profile run given only flags reads the shipped rules from the parse cache, so it
+    # need not pay for importing strictyaml (about 60 ms of every start).
+    args = ("config", "explain", "--url", "sim://", "--model", "m", "--concurrency", "8")
+    imported_by(tmp_path, *args)  # fills the cache
+    modules, proc = imported_by(tmp_path, *args)
+    assert proc.returncode == 0, proc.stderr
+    assert "aiperf.config.resolve" in modules
+    assert "strictyaml" not in modules
+
+
+def test_profile_path_does_not_import_numpy(tmp_path):
+    modules, proc = imported_by(tmp_path, "profile", "--url", "sim://?mode=deterministic"
+                                "&ttft_ms=1&itl_ms=1", "--model", "m", "--request-count", "4",
+                                "--concurrency", "2", "--ui", "none", "--artifact-dir",
+                                str(tmp_path / "run"))
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "run" / "profile_export_aiperf.json").is_file()
+    assert "aiperf.bench.stats" in modules
+    assert "numpy" not in modules
+
+
+def test_a_command_imports_only_its_own_cli_module(tmp_path):
+    modules, proc = imported_by(tmp_path, "config", "explain", "benchmark.load.concurrency")
+    assert proc.returncode == 0, proc.stderr
+    assert "aiperf.cli.config" in modules
+    assert sorted(modules & {"aiperf.cli.sim", "aiperf.cli.recipes", "aiperf.sim"}) == []
+
+
+def test_a_mistyped_command_still_gets_a_suggestion(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "aiperf", "profle"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "Did you mean 'profile'?" in proc.stderr
+
+
+def test_a_single_command_keeps_its_name_in_the_usage_line(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "aiperf", "profile", "--help"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "Usage: python -m aiperf profile [OPTIONS]" in proc.stdout
