@@ -11,10 +11,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
 from aiperf.bench.metrics import RunMetrics, metric_info
+from aiperf.bench.output import Output
 from aiperf.bench.records import RequestRecord
 
 #: The reference's "LLM Metrics" rows, in its order: distributions, then scalars.
@@ -45,15 +43,15 @@ HEALTH_DISTRIBUTIONS = ("scheduling_lag", "event_loop_lag")
 STAT_COLUMNS = ("avg", "min", "max", "p99", "p90", "p50", "std")
 
 
-def show_progress(ui: str, console: Console) -> bool:
+def show_progress(ui: str, output: Output) -> bool:
     """Whether to draw a progress bar: ``auto`` draws one only on a terminal."""
-    return ui == "progress" or (ui == "auto" and console.is_terminal)
+    return ui == "progress" or (ui == "auto" and output.is_terminal)
 
 
 class RunProgress:
     """A live progress bar fed one record at a time (a no-op when switched off)."""
 
-    def __init__(self, console: Console, enabled: bool, total: int | None,
+    def __init__(self, output: Output, enabled: bool, total: int | None,
                  duration_s: float | None) -> None:
         self.enabled = enabled
         self.total = total
@@ -78,7 +76,7 @@ class RunProgress:
                 TextColumn("{task.fields[errors]} errors"),
                 TextColumn("{task.fields[rate]:.1f} req/s"),
                 TimeElapsedColumn(), TimeRemainingColumn(),
-                console=console, transient=True,
+                console=output.console, transient=True,  # enabled: a RichOutput
             )
             self._task = self._progress.add_task("run", total=total, errors=0, rate=0.0)
 
@@ -112,41 +110,35 @@ def _label(tag: str) -> str:
     return f"{info.header} ({info.unit})" if info.unit not in ("", "count") else info.header
 
 
-def _table(title: str, metrics: RunMetrics, distributions: Sequence[str],
-           scalars: Sequence[str]) -> Table | None:
-    table = Table(title=title, title_style="bold")
-    table.add_column("Metric", justify="right")
-    for name in STAT_COLUMNS:
-        table.add_column(name, justify="right")
-    rows = 0
+def _rows(metrics: RunMetrics, distributions: Sequence[str],
+          scalars: Sequence[str]) -> list[list[str]]:
+    rows = []
     for tag in distributions:
         stats = metrics.distribution(tag)
         if stats is not None:
-            table.add_row(_label(tag), *(_number(getattr(stats.dist, s)) for s in STAT_COLUMNS))
-            rows += 1
+            rows.append([_label(tag), *(_number(getattr(stats.dist, s)) for s in STAT_COLUMNS)])
     for tag in scalars:
         scalar = metrics.scalar(tag)
         if scalar is not None:
-            table.add_row(_label(tag), _number(scalar.value), *("N/A",) * 6)
-            rows += 1
-    return table if rows else None
+            rows.append([_label(tag), _number(scalar.value), *("N/A",) * 6])
+    return rows
 
 
-def print_summary(console: Console, metrics: RunMetrics, artifact_dir: str,
+def print_summary(output: Output, metrics: RunMetrics, artifact_dir: str,
                   status: str, reason: str | None) -> None:
     """The end-of-run report: metrics, client health, errors, where the files are."""
-    for table in (
-        _table("aiperf | LLM Metrics", metrics, SUMMARY_DISTRIBUTIONS, SUMMARY_SCALARS),
-        _table("aiperf | Client Health", metrics, HEALTH_DISTRIBUTIONS,
-               ("achieved_request_rate",)),
+    for title, distributions, scalars in (
+        ("aiperf | LLM Metrics", SUMMARY_DISTRIBUTIONS, SUMMARY_SCALARS),
+        ("aiperf | Client Health", HEALTH_DISTRIBUTIONS, ("achieved_request_rate",)),
     ):
-        if table is not None:
-            console.print(table)
+        rows = _rows(metrics, distributions, scalars)
+        if rows:
+            output.table(title, ("Metric", *STAT_COLUMNS), rows)
     for item in metrics.errors:
-        console.print(f"[red]{item.count} request(s) failed[/red]: {item.error.type}: "
-                      f"{item.error.message}", highlight=False)
+        output.line(f"{item.error.type}: {item.error.message}",
+                    label=f"{item.count} request(s) failed:", style="red")
     if metrics.health.warning:
-        console.print(f"[yellow]warning:[/yellow] {metrics.health.warning}", highlight=False)
+        output.line(metrics.health.warning, label="warning:", style="yellow")
     if status != "complete":
-        console.print(f"[yellow]run is {status}[/yellow]: {reason}", highlight=False)
-    console.print(f"Artifacts: {artifact_dir}", highlight=False, soft_wrap=True)
+        output.line(reason or "", label=f"run is {status}:", style="yellow")
+    output.line(f"Artifacts: {artifact_dir}")

@@ -13,8 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import os
 import logging
+import os
 import signal
 import socket
 from collections.abc import AsyncIterator, Iterator
@@ -23,7 +23,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import attrs
-from rich.console import Console
 
 from aiperf.bench.dataset import (
     DatasetError,
@@ -33,6 +32,7 @@ from aiperf.bench.dataset import (
     read_prompt_file,
 )
 from aiperf.bench.naming import default_run_dir_name
+from aiperf.bench.output import Output
 from aiperf.bench.runner import RunResult, Target
 from aiperf.bench.schedule import LoadPlan, plan_load
 from aiperf.bench.tokenizer import Tokenizer, TokenizerError, load_tokenizer
@@ -198,7 +198,7 @@ def _event_loop() -> asyncio.AbstractEventLoop:
     return uvloop.new_event_loop()
 
 
-def run_profile(resolved: Resolved, console: Console) -> int:
+def run_profile(resolved: Resolved, output: Output) -> int:
     """Run the benchmark ``resolved`` describes and write its artifacts; the exit code."""
     from aiperf.bench.console import RunProgress, show_progress
 
@@ -211,7 +211,7 @@ def run_profile(resolved: Resolved, console: Console) -> int:
             check_reachable(prepared.target.url)
         make_run_dir(prepared.run_dir)
     except ProfileError as e:
-        console.print(f"[red]error:[/red] {e}", highlight=False)
+        output.line(str(e), label="error:", style="red")
         return e.exit_code
     for warning in _not_yet_supported(resolved):
         log.warning(warning)
@@ -221,9 +221,8 @@ def run_profile(resolved: Resolved, console: Console) -> int:
             else f"{plan.duration_s:g} s")
     load = (f"request rate {plan.request_rate:g}/s" if plan.mode == "request_rate"
             else f"concurrency {plan.concurrency}")
-    console.print(f"profiling {cfg.endpoint.model} at {cfg.endpoint.url}: {load}, {what}",
-                  highlight=False)
-    progress = RunProgress(console, show_progress(cfg.ui, console), plan.request_count,
+    output.line(f"profiling {cfg.endpoint.model} at {cfg.endpoint.url}: {load}, {what}")
+    progress = RunProgress(output, show_progress(cfg.ui, output), plan.request_count,
                            plan.duration_s)
     loop = _event_loop()
     # Once the run has stopped the results are only being written: a second Ctrl-C (or
@@ -236,8 +235,8 @@ def run_profile(resolved: Resolved, console: Console) -> int:
     try:
         with progress:
             result = loop.run_until_complete(
-                _run(prepared, progress.on_record, _finishing(console)))
-        return _finish(resolved, prepared, result, console)
+                _run(prepared, progress.on_record, _finishing(output)))
+        return _finish(resolved, prepared, result, output)
     finally:
         gc.unfreeze()
         loop.close()
@@ -245,7 +244,7 @@ def run_profile(resolved: Resolved, console: Console) -> int:
             signal.signal(sig, handler)
 
 
-def _finishing(console: Console) -> Any:
+def _finishing(output: Output) -> Any:
     told = []
 
     def handler(signum: int, frame: Any) -> None:
@@ -253,8 +252,7 @@ def _finishing(console: Console) -> Any:
         # very writing the user is waiting for.
         if not told:
             told.append(True)
-            console.print("writing the results of the stopped run; one moment",
-                          highlight=False)
+            output.line("writing the results of the stopped run; one moment")
 
     return handler
 
@@ -279,7 +277,7 @@ def _not_yet_supported(resolved: Resolved) -> list[str]:
 
 
 def _finish(resolved: Resolved, prepared: Prepared, result: RunResult,
-            console: Console) -> int:
+            output: Output) -> int:
     """Compute the metrics, write the artifacts and print the summary."""
     from aiperf.bench.console import print_summary
     from aiperf.bench.export import RunExport, export_run, new_benchmark_id
@@ -314,6 +312,6 @@ def _finish(resolved: Resolved, prepared: Prepared, result: RunResult,
         extra_files={RUN_EXPLAIN_FILE: (explain_json(resolved), "explain")},
     )
     export_run(run_dir, metrics, export)
-    print_summary(console, metrics, str(run_dir), result.status, result.reason)
+    print_summary(output, metrics, str(run_dir), result.status, result.reason)
     return EXIT_INTERRUPTED if result.status == "partial" else EXIT_OK
 

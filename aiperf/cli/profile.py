@@ -26,21 +26,19 @@ def profile(config: ConfigFiles = None, cli: dict[str, Any] | None = None) -> No
     """
     import sys
 
-    from rich.console import Console
-
+    from aiperf.bench.output import open_output
     from aiperf.bench.profile import run_profile
     from aiperf.config import load
 
     _import_in_background("aiohttp")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s - %(message)s")
     resolved = load([Path(p) for p in config or []], cli or {}, dict(os.environ)).check()
-    # Off a terminal (CI logs, pipes) rich would assume 80 columns and wrap every row.
-    console = Console() if sys.stdout.isatty() else Console(width=140)
+    output = open_output(resolved.config.benchmark.ui, sys.stdout.isatty())
     try:
-        code = run_profile(resolved, console)
+        code = run_profile(resolved, output)
     except KeyboardInterrupt:
         # Only before the run starts or after it ends: during it, Ctrl-C stops it cleanly.
-        console.print("interrupted", highlight=False)
+        output.line("interrupted")
         code = 130
     raise typer.Exit(code)
 

@@ -265,17 +265,20 @@ def yaml_block(name: str, value: Any, indent: int) -> list[str]:
 
 
 def to_yaml(values: Mapping[str, Any], recipe: Recipe | None = None,
-            only_changed: bool = False) -> str:
+            only_changed: bool = False, explicit: frozenset[str] = frozenset()) -> str:
     """The resolved values as one config file (a ``plot:`` envelope inline).
 
     With ``only_changed``, a value equal to the built-in default is left out unless the
-    recipe sets that field (or it is ``auto_plot``, which an envelope or recipe implies):
-    reading a file is slow (see the report), and a short file resolves the same way.
+    recipe sets that field, it was ``explicit`` (some rules ask whether a field was given,
+    e.g. an explicit request rate uncaps concurrency unless concurrency is given too), or
+    it is ``auto_plot``, which an envelope or recipe implies. Reading a file is slow (see
+    the report), and a short file resolves the same way.
     """
     tree: dict[str, Any] = {}
     for key, value in values.items():
         if key == ENVELOPE_KEY or (
             only_changed and value == F.field(key).default and key != AUTO_PLOT
+            and key not in explicit
             and not (recipe is not None and key in recipe.settings)
         ):
             continue
@@ -328,7 +331,9 @@ def reload(text: str) -> Resolved:
 def test_resolved_config_written_as_yaml_resolves_to_the_same_values(stack: S.Stack) -> None:
     """The resolved values, written as one YAML file and loaded again, are the same values."""
     resolved = run(stack)
-    again = reload(to_yaml(resolved.values(), resolved.recipe, only_changed=True))
+    explicit = frozenset(k for k, p in resolved.provenance.items() if p.explicit)
+    again = reload(to_yaml(resolved.values(), resolved.recipe, only_changed=True,
+                           explicit=explicit))
 
     same_values(resolved.values(), again.values())
 

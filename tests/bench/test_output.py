@@ -1,0 +1,42 @@
+"""The plain writer used off a terminal, and the choice between it and rich."""
+
+from __future__ import annotations
+
+import io
+
+from aiperf.bench.output import PlainOutput, RichOutput, open_output
+
+
+def test_off_a_terminal_the_output_is_plain_text():
+    assert isinstance(open_output("auto", stdout_is_terminal=False), PlainOutput)
+    assert isinstance(open_output("none", stdout_is_terminal=False), PlainOutput)
+
+
+def test_a_terminal_or_an_asked_for_progress_bar_gets_rich():
+    assert isinstance(open_output("auto", stdout_is_terminal=True), RichOutput)
+    assert isinstance(open_output("progress", stdout_is_terminal=False), RichOutput)
+
+
+def test_plain_lines_carry_their_label_and_keep_brackets():
+    out = io.StringIO()
+    PlainOutput(out).line("server said [DONE] early", label="warning:", style="yellow")
+    assert out.getvalue() == "warning: server said [DONE] early\n"
+
+
+def test_plain_tables_align_every_column_to_the_right():
+    out = io.StringIO()
+    PlainOutput(out).table("aiperf | LLM Metrics", ("Metric", "avg"),
+                           [["Time to First Token (ms)", "52.16"], ["ISL", "1,550.00"]])
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "aiperf | LLM Metrics"
+    assert lines[1] == "                  Metric |      avg"
+    assert lines[2] == "-------------------------+---------"
+    assert lines[3] == "Time to First Token (ms) |    52.16"
+    assert lines[4] == "                     ISL | 1,550.00"
+
+
+def test_rich_lines_print_brackets_as_text_not_markup():
+    output = RichOutput(width=80)
+    with output.console.capture() as captured:
+        output.line("unexpected token [/red] in [bold]body", label="error:", style="red")
+    assert captured.get() == "error: unexpected token [/red] in [bold]body\n"
