@@ -5,9 +5,11 @@
 1. the per-request JSONL (``profile_export.jsonl``), streamed;
 2. the summary JSON (``profile_export_aiperf.json``, reference schema 1.4);
 3. the summary CSV (``profile_export_aiperf.csv``, the reference's sections);
-4. ``resolved_config.yaml`` when given;
-5. ``run.json``, our manifest;
-6. ``.aiperf_results_ready.json``, the reference's "all files are there" marker, last.
+4. with a slice duration, the timeslice CSV and JSON (``profile_export_aiperf_timeslices
+   .csv`` / ``.json``: the summary JSON's name without ``.json``, plus ``_timeslices``);
+5. ``resolved_config.yaml`` when given;
+6. ``run.json``, our manifest;
+7. ``.aiperf_results_ready.json``, the reference's "all files are there" marker, last.
 
 The render functions are pure (they return text) so tests can compare them with the
 reference fixtures without touching the disk. Layout decisions that follow the reference
@@ -24,7 +26,7 @@ import io
 import json
 import math
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -49,6 +51,7 @@ from aiperf.bench.manifest import (
 from aiperf.bench.metrics import MetricStats, RecordMetrics, RunMetrics, ScalarMetric, error_of
 from aiperf.bench.records import RequestError
 from aiperf.bench.stats import PERCENTILES
+from aiperf.bench.timeslices import Timeslice, compute_timeslices
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -58,6 +61,9 @@ __all__ = [
     "render_records",
     "render_summary_csv",
     "render_summary_json",
+    "render_timeslices_csv",
+    "render_timeslices_json",
+    "timeslice_file_names",
 ]
 
 #: The reference's summary schema version, which our summary follows.
@@ -82,6 +88,8 @@ _CSV_GPU_HEADER = (
 )
 #: Units the reference leaves out of a CSV metric name.
 _CSV_HIDDEN_UNITS = frozenset({"count", "requests"})
+#: Header of the tidy ("long") timeslice CSV: one row per slice, metric and statistic.
+_TIMESLICE_CSV_HEADER = ("Timeslice", "Start_NS", "End_NS", "Metric", "Unit", "Stat", "Value")
 
 
 @attrs.frozen
@@ -93,7 +101,8 @@ class RunExport:
     the caller). ``extra_files`` maps more file names to ``(text, role)``; they are
     written the same way and listed in the manifest. ``status`` is ``partial`` when the
     run stopped early (say why in ``partial_reason``; set ``was_cancelled`` when the user
-    interrupted it).
+    interrupted it). ``slice_duration_s`` (``--slice-duration``) adds the timeslice CSV
+    and JSON, computed from the metrics' records over the profiling window.
     """
 
     benchmark_id: str
@@ -108,6 +117,7 @@ class RunExport:
     identity: RunIdentity = RunIdentity()
     aiperf_version: str = aiperf.__version__
     extra_files: Mapping[str, tuple[str, str]] = attrs.field(factory=dict)
+    slice_duration_s: float | None = None
 
 
 def new_benchmark_id() -> str:
@@ -115,12 +125,32 @@ def new_benchmark_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
+def timeslice_file_names(names: ExportNames) -> tuple[str, str]:
+    """The names of the timeslice CSV and JSON: the summary JSON's name without ``.json``,
+    plus ``_timeslices.csv`` / ``_timeslices.json`` (``--profile-export-prefix foo`` gives
+    ``foo_timeslices.csv``)."""
+    stem = names.summary_json.removesuffix(".json")
+    return f"{stem}_timeslices.csv", f"{stem}_timeslices.json"
+
+
 def export_run(run_dir: str | Path, metrics: RunMetrics, run: RunExport) -> RunManifest:
-    """Write every artifact of a run into ``run_dir`` (created if needed); return the manifest."""
+    """Write every artifact of a run into ``run_dir`` (created if needed); return the manifest.
+
+    ``ValueError``, before any file is written, for an extra file that would clash with
+    another artifact, or a slice duration :func:`compute_timeslices` refuses.
+    """
     directory = Path(run_dir)
     names = run.names
-    # Checked before anything is written, so a bad name cannot leave half an export.
+    # Checked before anything is written, so a bad name or slice duration cannot leave
+    # half an export.
     ours = {names.records, names.summary_json, names.summary_csv, RESOLVED_CONFIG_FILE}
+    timeslices: list[Timeslice] = []
+    if run.slice_duration_s is not None:
+        ours.update(timeslice_file_names(names))
+        facts = metrics.facts
+        timeslices = compute_timeslices(
+            metrics.records, run.slice_duration_s, facts.start_wall_ns, facts.end_wall_ns
+        )
     for name in run.extra_files:
         _check_extra_file(name, ours)
     files: dict[str, str] = {}
@@ -131,6 +161,12 @@ def export_run(run_dir: str | Path, metrics: RunMetrics, run: RunExport) -> RunM
     files[names.summary_json] = "summary_json"
     write_text_atomic(directory / names.summary_csv, render_summary_csv(metrics))
     files[names.summary_csv] = "summary_csv"
+    if timeslices:
+        csv_name, json_name = timeslice_file_names(names)
+        write_text_atomic(directory / csv_name, render_timeslices_csv(timeslices))
+        files[csv_name] = "timeslices_csv"
+        write_text_atomic(directory / json_name, render_timeslices_json(timeslices))
+        files[json_name] = "timeslices_json"
     if run.resolved_config_yaml is not None:
         write_text_atomic(directory / RESOLVED_CONFIG_FILE, run.resolved_config_yaml)
         files[RESOLVED_CONFIG_FILE] = "resolved_config"
@@ -367,3 +403,62 @@ def _csv_number(value: float | int | None) -> str:
     if isinstance(value, int):
         return str(value)
     return f"{value:.2f}"
+
+
+# --------------------------------------------------------------------------- timeslices
+
+
+def render_timeslices_json(timeslices: Sequence[Timeslice]) -> str:
+    """The timeslice JSON: ``{"timeslices": [{start_ns, end_ns, is_complete, <tag>: {...}}]}``.
+
+    Metric blocks are the summary's (``{unit, avg, p1..p99, min, max, std, count, sum}``
+    for distributions, ``{unit, avg}`` for window-level values), tags sorted as in the CSV.
+    ``is_complete`` is written for every slice (AIPerf 0.13 writes it only when false).
+    """
+    out = []
+    for piece in timeslices:
+        entry: dict[str, Any] = {
+            "start_ns": piece.start_ns,
+            "end_ns": piece.end_ns,
+            "is_complete": piece.is_complete,
+        }
+        blocks = {d.tag: _distribution_json(d) for d in piece.distributions}
+        blocks.update({s.tag: _scalar_json(s) for s in piece.scalars})
+        entry.update(sorted(blocks.items()))
+        out.append(entry)
+    return json.dumps(_jsonable({"timeslices": out}), indent=2, ensure_ascii=False,
+                      allow_nan=False)
+
+
+def render_timeslices_csv(timeslices: Sequence[Timeslice]) -> str:
+    """The timeslice CSV in the reference's tidy form,
+    ``Timeslice,Start_NS,End_NS,Metric,Unit,Stat,Value``: one row per slice, metric
+    (display header, tags sorted) and statistic. Distributions give the summary CSV's
+    statistics in its order (avg, min, max, sum, p1..p99, std); window-level values one
+    ``avg`` row. Numbers as in the summary CSV; missing values leave no row. Lines end in
+    ``\\r\\n`` and fields are quoted only when needed, as the csv module writes them (the
+    rows are joined by hand: a long run with short slices has a million of them)."""
+    lines = [",".join(_TIMESLICE_CSV_HEADER), "\r\n"]
+    for piece in timeslices:
+        entries = [
+            (d.tag, d.info.header, d.unit, [(name, getattr(d.dist, name)) for name in _CSV_STATS])
+            for d in piece.distributions
+        ]
+        entries += [(s.tag, s.info.header, s.unit, [("avg", s.value)]) for s in piece.scalars]
+        for _, header, unit, stats in sorted(entries, key=lambda entry: entry[0]):
+            prefix = (
+                f"{piece.index},{piece.start_ns},{piece.end_ns},"
+                f"{_csv_field(header)},{_csv_field(unit)},"
+            )
+            for stat, value in stats:
+                text = _csv_number(value)
+                if text:
+                    lines += (prefix, stat, ",", text, "\r\n")
+    return "".join(lines)
+
+
+def _csv_field(text: str) -> str:
+    """A CSV field quoted the way ``csv.writer`` does by default (only when it must be)."""
+    if any(c in text for c in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text

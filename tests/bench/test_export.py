@@ -32,6 +32,8 @@ from aiperf.bench.export import (
     render_records,
     render_summary_csv,
     render_summary_json,
+    render_timeslices_csv,
+    render_timeslices_json,
 )
 from aiperf.bench.manifest import (
     REFERENCE_NAMES,
@@ -45,6 +47,7 @@ from aiperf.bench.manifest import (
 )
 from aiperf.bench.metrics import RunFacts, compute_run_metrics, metric_info
 from aiperf.bench.records import RequestError
+from aiperf.bench.timeslices import compute_timeslices
 
 FAILED = RequestError(type="http-status", message="Internal Server Error", code=500)
 
@@ -560,3 +563,140 @@ class TestReadRun:
         with pytest.raises(ValueError, match=r"profile_export.jsonl:4: not valid JSON"):
             list(loaded.iter_records())
         assert 3 == len(list(loaded.iter_records(skip_corrupt=True)))
+
+
+# --------------------------------------------------------------------------- timeslices
+
+
+class TestTimesliceExport:
+    """profile_export_aiperf_timeslices.{csv,json} with a slice duration (section 6.6)."""
+
+    STATS = ["avg", "min", "max", "sum", "p1", "p5", "p10", "p25", "p50", "p75", "p90", "p95",
+             "p99", "std"]
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def slices(cls, fixture_metrics):
+        """The fixture's 2.02 s phase in 0.5 s windows: four whole ones and a 20 ms tail."""
+        return compute_timeslices(fixture_metrics.records, 0.5, FIXTURE_START_NS, FIXTURE_END_NS)
+
+    def test_files_and_roles(self, tmp_path, fixture_metrics):
+        run = RunExport(benchmark_id="abc", input_config={}, slice_duration_s=0.5)
+
+        run_dir = tmp_path / "run"
+        manifest = export_run(run_dir, fixture_metrics, run)
+
+        assert "timeslices_csv" == manifest.files["profile_export_aiperf_timeslices.csv"]
+        assert "timeslices_json" == manifest.files["profile_export_aiperf_timeslices.json"]
+        # atomic writes leave no temporary files behind
+        assert sorted([*manifest.files, "run.json"]) == sorted(p.name for p in run_dir.iterdir())
+        validate_manifest(json.loads((run_dir / "run.json").read_text()))
+        assert manifest == read_run(run_dir).manifest
+        data = json.loads((run_dir / "profile_export_aiperf_timeslices.json").read_text())
+        assert 40 == sum(s["request_count"]["avg"] for s in data["timeslices"])
+
+    def test_names_follow_the_prefix(self, tmp_path):
+        run = RunExport(benchmark_id="abc", input_config={}, names=export_names(prefix="foo"),
+                        slice_duration_s=1.0)
+
+        manifest = export_run(tmp_path, small_metrics(), run)
+
+        assert {"foo_timeslices.csv": "timeslices_csv",
+                "foo_timeslices.json": "timeslices_json"}.items() <= manifest.files.items()
+        assert (tmp_path / "foo_timeslices.csv").is_file()
+
+    def test_a_reference_directory_lists_its_timeslice_files(self, tmp_path, fixture_metrics):
+        run = RunExport(benchmark_id="abc", input_config={}, slice_duration_s=0.5)
+        export_run(tmp_path, fixture_metrics, run)
+        (tmp_path / "run.json").unlink()
+
+        files = read_run(tmp_path).manifest.files
+
+        assert "timeslices_csv" == files["profile_export_aiperf_timeslices.csv"]
+        assert "timeslices_json" == files["profile_export_aiperf_timeslices.json"]
+
+    def test_no_files_without_a_slice_duration_or_without_windows(self, tmp_path):
+        plain = export_run(tmp_path / "a", small_metrics(),
+                           RunExport(benchmark_id="abc", input_config={}))
+        empty_phase = export_run(tmp_path / "b", small_metrics(end_wall_ns=WALL0),
+                                 RunExport(benchmark_id="abc", input_config={},
+                                           slice_duration_s=1.0))
+
+        for manifest in (plain, empty_phase):
+            assert not {"timeslices_csv", "timeslices_json"} & set(manifest.files.values())
+        assert not list(tmp_path.glob("*/*timeslices*"))
+
+    def test_a_refused_slice_duration_writes_nothing(self, tmp_path):
+        run = RunExport(benchmark_id="abc", input_config={}, slice_duration_s=1e-9)
+
+        with pytest.raises(ValueError, match="windows"):
+            export_run(tmp_path / "run", small_metrics(), run)
+        assert not (tmp_path / "run").exists()
+
+    def test_an_extra_file_cannot_take_a_timeslice_name(self, tmp_path):
+        run = RunExport(benchmark_id="abc", input_config={}, slice_duration_s=1.0,
+                        extra_files={"profile_export_aiperf_timeslices.csv": ("x", "other")})
+
+        with pytest.raises(ValueError, match="overwrite"):
+            export_run(tmp_path / "run", small_metrics(), run)
+
+    def test_csv_header_rows_and_numbers(self, slices):
+        text = render_timeslices_csv(slices)
+        rows = csv_rows(text)
+
+        assert ["Timeslice", "Start_NS", "End_NS", "Metric", "Unit", "Stat", "Value"] == rows[0]
+        assert "\r\n" in text and "\n" not in text.replace("\r\n", "")
+        rewritten = io.StringIO()
+        csv.writer(rewritten).writerows(rows)
+        assert rewritten.getvalue() == text  # exactly what the csv module writes
+        # one row per (slice, metric, stat): 14 stats per distribution, 1 per scalar
+        expected = sum(14 * len(s.distributions) + len(s.scalars) for s in slices)
+        assert expected == len(rows) - 1
+        assert {str(i) for i in range(5)} == {r[0] for r in rows[1:]}
+        first = [r for r in rows[1:] if r[0] == "0"]
+        assert {(str(slices[0].start_ns), str(slices[0].end_ns))} == {(r[1], r[2]) for r in first}
+        ttft = [r for r in first if r[3] == "Time to First Token"]
+        assert self.STATS == [r[5] for r in ttft]
+        assert {"ms"} == {r[4] for r in ttft}
+        for row in rows[1:]:
+            assert re.fullmatch(r"-?\d+(\.\d\d)?", row[6]), row
+        counts = [r for r in rows[1:] if r[3] == "Request Count"]
+        assert [("requests", "avg")] == list({(r[4], r[5]) for r in counts})
+        assert 40 == sum(int(r[6]) for r in counts)
+
+    def test_csv_metrics_are_sorted_by_tag(self, slices):
+        rows = csv_rows(render_timeslices_csv(slices))
+        headers = list(dict.fromkeys(r[3] for r in rows[1:] if r[0] == "0"))
+        tags = {metric_info(t).header: t for t in (
+            *(d.tag for d in slices[0].distributions), *(s.tag for s in slices[0].scalars))}
+
+        assert sorted(tags.values()) == [tags[h] for h in headers]
+
+    def test_json_shape(self, slices):
+        data = json.loads(render_timeslices_json(slices))
+
+        assert ["timeslices"] == list(data)
+        got = data["timeslices"]
+        assert [True, True, True, True, False] == [s["is_complete"] for s in got]
+        assert [(s.start_ns, s.end_ns) for s in slices] == [(s["start_ns"], s["end_ns"])
+                                                            for s in got]
+        first = got[0]
+        assert ["start_ns", "end_ns", "is_complete"] == list(first)[:3]
+        tags = list(first)[3:]
+        assert sorted(tags) == tags
+        assert ["unit", "avg", "p1", "p5", "p10", "p25", "p50", "p75", "p90", "p95", "p99",
+                "min", "max", "std", "count", "sum"] == list(first["time_to_first_token"])
+        assert "ms" == first["time_to_first_token"]["unit"]
+        assert {"unit": "requests", "avg": slices[0].request_count} == first["request_count"]
+        assert {"request_throughput", "output_token_throughput", "error_request_count"} <= set(
+            first)
+
+    def test_json_of_an_empty_window(self):
+        (only,) = compute_timeslices((), 1.0, WALL0, WALL0 + 10**9)
+
+        entry = json.loads(render_timeslices_json([only]))["timeslices"][0]
+
+        assert {"start_ns": WALL0, "end_ns": WALL0 + 10**9, "is_complete": True,
+                "error_request_count": {"unit": "requests", "avg": 0},
+                "request_count": {"unit": "requests", "avg": 0},
+                "request_throughput": {"unit": "requests/sec", "avg": 0.0}} == entry
