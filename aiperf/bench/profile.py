@@ -236,12 +236,30 @@ def run_profile(resolved: Resolved, output: Output) -> int:
         with progress:
             result = loop.run_until_complete(
                 _run(prepared, progress.on_record, _finishing(output)))
-        return _finish(resolved, prepared, result, output)
+        code = _finish(resolved, prepared, result, output)
     finally:
         gc.unfreeze()
         loop.close()
         for sig, handler in saved.items():
             signal.signal(sig, handler)
+    # Only a run that finished gets plots; a stopped one (130) keeps its partial data.
+    if code == EXIT_OK and cfg.artifacts.auto_plot:
+        code = _auto_plot(resolved, prepared.run_dir, output)
+    return code
+
+
+def _auto_plot(resolved: Resolved, run_dir: Path, output: Output) -> int:
+    """Render the run's plots into ``run_dir/plots``; the exit code it leaves the run with."""
+    from aiperf.plot.auto_plot import AutoPlotFailed, auto_plot
+
+    try:
+        outcome = auto_plot(resolved, run_dir, notice=output.line)
+    except AutoPlotFailed as e:
+        output.line(str(e), label="error:", style="red")
+        return EXIT_FAILED
+    if outcome.summary is not None:
+        output.line(outcome.summary)
+    return EXIT_OK
 
 
 def _finishing(output: Output) -> Any:
@@ -264,12 +282,6 @@ def _not_yet_supported(resolved: Resolved) -> list[str]:
     if cfg.runs.count > 1:
         out.append(f"benchmark.runs.count is {cfg.runs.count}, but repeated trials are not "
                    "implemented yet: running once")
-    if cfg.artifacts.auto_plot:
-        out.append("auto-plot is on, but plotting is not implemented yet: no plots will be "
-                   "rendered (the artifacts are written as usual)")
-    if cfg.artifacts.slice_duration is not None:
-        out.append("benchmark.artifacts.slice_duration is set, but timeslice exports are not "
-                   "implemented yet")
     if cfg.search.recipe is not None or cfg.sweep.parameters or cfg.sweep.scenarios:
         out.append("search recipes and sweeps are not run yet: this is a single run with the "
                    "resolved settings")
@@ -283,6 +295,7 @@ def _finish(resolved: Resolved, prepared: Prepared, result: RunResult,
     from aiperf.bench.export import RunExport, export_run, new_benchmark_id
     from aiperf.bench.manifest import export_names
     from aiperf.bench.metrics import RunFacts, compute_run_metrics
+    from aiperf.bench.timeslices import TimesliceError
     from aiperf.explain import RUN_EXPLAIN_FILE, explain_json, explain_yaml, redacted_values
 
     cfg = resolved.config.benchmark
@@ -310,8 +323,14 @@ def _finish(resolved: Resolved, prepared: Prepared, result: RunResult,
         partial_reason=result.reason,
         was_cancelled=result.status == "partial",
         extra_files={RUN_EXPLAIN_FILE: (explain_json(resolved), "explain")},
+        slice_duration_s=cfg.artifacts.slice_duration,
     )
-    export_run(run_dir, metrics, export)
+    try:
+        export_run(run_dir, metrics, export)
+    except TimesliceError as e:
+        # A slice duration far too small for this run must not cost the run its results.
+        log.warning("no timeslice export: %s", e)
+        export_run(run_dir, metrics, attrs.evolve(export, slice_duration_s=None))
     print_summary(output, metrics, str(run_dir), result.status, result.reason)
     return EXIT_INTERRUPTED if result.status == "partial" else EXIT_OK
 

@@ -11,6 +11,7 @@ import typer
 #: group (a typer app of its own) or a single command function.
 COMMANDS: dict[str, tuple[str, str]] = {
     "profile": ("aiperf.cli.profile", "command"),
+    "plot": ("aiperf.cli.plot", "command"),
     "config": ("aiperf.cli.config", "group"),
     "recipes": ("aiperf.cli.recipes", "group"),
     "sim": ("aiperf.cli.sim", "group"),

@@ -201,6 +201,11 @@ _OUTPUTS: tuple[Field, ...] = (
        "Prefix of the exported file names.", flag="--profile-export-prefix"),
     _f("benchmark.artifacts.export_file", StrKind(), None,
        "Name of the per-request JSONL export.", flag="--profile-export-file"),
+    _f("benchmark.artifacts.plot_config", StrKind(), None,
+       "Plot config file for auto-plot and `aiperf plot` (<artifact_dir>/... is inside the "
+       "run's directory); by default the plot: envelope, then ~/.aiperf/plot_config.yaml, "
+       "then the shipped default.",
+       flag="--plot-config", file_relative=True),
     _f("benchmark.artifacts.slice_duration", _POS_FLOAT, None,
        "Write timeslice exports with windows of this many seconds.", flag="--slice-duration"),
     _f("benchmark.ui", EnumKind(UI_MODES), "auto",

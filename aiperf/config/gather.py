@@ -12,15 +12,24 @@ from aiperf.config.provenance import Resolved
 from aiperf.config.recipes import registry_for
 from aiperf.config.resolve import RECIPE_KEY, resolve
 from aiperf.config.rulebook import load_rulebook
-from aiperf.config.sources import defaults_layer, environment_layer, read_config_files
+from aiperf.config.sources import (
+    defaults_layer,
+    environment_layer,
+    plot_config_layers,
+    read_config_files,
+)
 
 
 def load(
     files: Sequence[Path] = (),
     cli: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
+    plot_receipt: Path | None = None,
 ) -> Resolved:
     """Read files, environment and CLI values, and resolve them.
+
+    ``plot_receipt`` is a run's materialized ``plot:`` envelope, given by ``aiperf plot``
+    when the run directory has one; ``~/.aiperf/plot_config.yaml`` is read when present.
 
     Errors from every source are collected and raised together as ConfigErrors.
     Constraint problems stay in ``Resolved.problems``; call ``.check()`` to raise them.
@@ -29,6 +38,7 @@ def load(
     errors: list[ConfigError] = []
     layers = [defaults_layer()]
     for read in (
+        lambda: plot_config_layers(environ, plot_receipt),
         lambda: read_config_files(files, environ),
         lambda: [environment_layer(environ)],
         lambda: [cli_layer(cli or {})],

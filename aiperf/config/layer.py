@@ -7,11 +7,13 @@ from typing import Any, Literal
 
 import attrs
 
-Scope = Literal["default", "recipe", "file", "envelope", "env", "cli"]
+Scope = Literal["default", "home", "recipe", "file", "envelope", "env", "cli"]
 
 #: Scopes in increasing precedence for a generic field; files are ordered among
-#: themselves by position (a later ``-f`` beats an earlier one).
-SCOPES: tuple[Scope, ...] = ("default", "recipe", "file", "envelope", "env", "cli")
+#: themselves by position (a later ``-f`` beats an earlier one). ``home`` holds what the
+#: user keeps in their home folder for every run (``~/.aiperf/plot_config.yaml``): above
+#: the built-in defaults, below anything said for this run.
+SCOPES: tuple[Scope, ...] = ("default", "home", "recipe", "file", "envelope", "env", "cli")
 
 #: Scopes whose values the user wrote themselves.
 EXPLICIT_SCOPES: frozenset[str] = frozenset({"file", "envelope", "env", "cli"})
@@ -39,6 +41,8 @@ class Origin:
             return f"environment variable {self.source}"
         if self.scope == "cli":
             return f"command-line flag {self.source}"
+        if self.scope == "home":
+            return f"your {self.source}"
         if self.scope == "recipe":
             return f"recipe {self.source}"
         return "built-in default"

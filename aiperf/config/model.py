@@ -98,6 +98,7 @@ class Artifacts:
     plot_required: bool
     export_prefix: str | None
     export_file: str | None
+    plot_config: str | None
     slice_duration: float | None
 
 

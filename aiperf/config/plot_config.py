@@ -8,6 +8,7 @@ loaded, so a typo fails before a long benchmark rather than after it.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -94,3 +95,18 @@ class PlotEnvelopeSpec:
 
     source: str | None
     settings: Mapping[str, Any]
+
+
+#: The file name ``aiperf profile`` materializes a run's ``plot:`` envelope to, inside the
+#: artifact directory, so ``aiperf plot <run>`` reproduces the run's plots later.
+RECEIPT_NAME = ".aiperf-plot-config.yaml"
+#: The value the plot-config rule gives when the run's envelope decides.
+#: A path starting with this is inside the run's artifact directory, wherever that is.
+ARTIFACT_DIR_PREFIX = "<artifact_dir>/"
+RECEIPT_PLACEHOLDER = ARTIFACT_DIR_PREFIX + RECEIPT_NAME
+PLOT_CONFIG_KEY = "benchmark.artifacts.plot_config"
+
+
+def home_plot_config_path() -> Path:
+    """The user's own plot config, ``~/.aiperf/plot_config.yaml`` (may not exist)."""
+    return Path.home() / ".aiperf" / "plot_config.yaml"

@@ -107,6 +107,8 @@ def _considered(
             out.append(Consideration("default", layer.label, status, v.value if v else None,
                                      DEFAULT_ORIGIN))
             continue
+        if v is None and layer.scope == "home":
+            continue  # a home file says nothing about other fields; listing it is noise
         if v is None:
             status = NOT_GIVEN if layer.scope == "cli" else NOT_SET
             out.append(Consideration(layer.scope, layer.label, status))

@@ -19,7 +19,14 @@ from aiperf.config.errors import ConfigError, ConfigErrors
 from aiperf.config.interpolate import InterpolationError, has_reference, interpolate
 from aiperf.config.kinds import SCALAR_KINDS, EnvelopeKind
 from aiperf.config.layer import Layer, Origin, Value
-from aiperf.config.plot_config import PlotEnvelopeSpec, plot_children, plot_kind_at
+from aiperf.config.plot_config import (
+    ARTIFACT_DIR_PREFIX,
+    PLOT_CONFIG_KEY,
+    PlotEnvelopeSpec,
+    home_plot_config_path,
+    plot_children,
+    plot_kind_at,
+)
 from aiperf.config.schema import (
     Leaf,
     Node,
@@ -245,6 +252,44 @@ def _envelope(
                               label, leaf.line, leaf.column, "plot")]
 
 
+def read_plot_config_file(path: Path, environ: Mapping[str, str]) -> dict[str, Any]:
+    """The typed settings of a plot-config file; ConfigErrors naming file and line if bad."""
+    label = str(path)
+    text, errors = read_text(path, label, "plot config file")
+    if errors:
+        raise ConfigErrors(errors)
+    assert text is not None
+    doc, errors = parse_yaml(text, label)
+    if errors:
+        raise ConfigErrors(errors)
+    assert doc is not None
+    settings, errors = read_plot_config(root_node(doc), label, environ)
+    if errors:
+        raise ConfigErrors(errors)
+    return settings
+
+
+def plot_config_layers(environ: Mapping[str, str], receipt: Path | None = None) -> list[Layer]:
+    """What decides the plot config besides flags and ``-f`` files, lowest first.
+
+    The user's ``~/.aiperf/plot_config.yaml`` when it exists (the ``home`` scope: below
+    every ``-f`` file and envelope), and a run's materialized envelope ``receipt`` when
+    given (the ``plot`` envelope as read back from that file).
+    """
+    layers = []
+    home = home_plot_config_path()
+    if home.is_file():
+        layers.append(Layer("home", f"{home} (your plot config)", {
+            PLOT_CONFIG_KEY: Value(str(home), Origin("home", str(home)))}))
+    if receipt is not None:
+        settings = read_plot_config_file(receipt, environ)
+        # Shaped like a config file holding only ``plot:``, as envelopes always arrive.
+        layers.append(Layer("file", str(receipt), {
+            "plot": Value(PlotEnvelopeSpec(str(receipt), settings),
+                          Origin("envelope", str(receipt)))}))
+    return layers
+
+
 def read_config_file(path: Path, environ: Mapping[str, str], label: str | None = None) -> Layer:
     """One ``-f`` file as a Layer; raises ConfigErrors listing every problem in it."""
     label = label or str(path)
@@ -272,7 +317,8 @@ def read_config_file(path: Path, environ: Mapping[str, str], label: str | None =
         if problem:
             errors.append(_problem(label, problem))
             continue
-        if F.field(key).file_relative and isinstance(typed, str):
+        if (F.field(key).file_relative and isinstance(typed, str)
+                and not typed.startswith(ARTIFACT_DIR_PREFIX)):
             typed = str(path.parent / os.path.expanduser(typed))
         values[key] = Value(typed, Origin("file", label, item.line, item.column))
     if errors:

@@ -461,6 +461,12 @@ def oracle(stack: S.Stack) -> dict[str, Any]:
         out[AUTO_PLOT] = recipe.auto_plot_default
     else:
         out[AUTO_PLOT] = False
+    plot_config = "benchmark.artifacts.plot_config"
+    chain = given_chain(stack, plot_config)
+    if chain:  # a flag, or a config file's setting: both name the file for this run
+        out[plot_config] = chain[-1].value
+    elif out[ENVELOPE_KEY] is not None:
+        out[plot_config] = "<artifact_dir>/.aiperf-plot-config.yaml"  # the run's own copy
     count = "benchmark.load.request_count"
     count_set = given_chain(stack, count) or (recipe is not None and count in recipe.settings)
     if not count_set and given_chain(stack, "benchmark.load.duration"):

@@ -27,7 +27,7 @@ from aiperf.config.schema import type_text
 from aiperf.config.sources import defaults_layer
 
 RECIPE_KEY = "benchmark.search.recipe"
-INPUT_KEYS = {"name", "files", "env", "cli", "recipe", "plugin_recipe", "plugin_settings",
+INPUT_KEYS = {"name", "home", "files", "env", "cli", "recipe", "plugin_recipe", "plugin_settings",
               "decides"}
 CHECK_KEYS = {"expect", "rule", "notes", "errors"}
 
@@ -82,6 +82,11 @@ def example_inputs(example: Mapping[str, Any]) -> tuple[list[Layer], dict]:
         plugins.append(from_plugin(plugin, name, "example-plugin"))
         cli[RECIPE_KEY] = name
     layers = [defaults_layer()]
+    home = example.get("home") or {}
+    if home:
+        layers.append(Layer("home", "your plot config", {
+            key: Value(typed(key, raw), Origin("home", str(raw))) for key, raw in home.items()
+        }))
     layers += [file_layer(i, values) for i, values in enumerate(example.get("files") or [], 1)]
     env = example.get("env") or {}
     layers.append(Layer("env", "environment", {

@@ -1,0 +1,78 @@
+"""``aiperf plot PATHS``: render the plots of runs already on disk."""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from aiperf.cli.errors import fail, reports_config_errors
+
+EXIT_PLOT_FAILED = 1
+
+
+class Theme(StrEnum):
+    light = "light"
+    dark = "dark"
+
+
+@reports_config_errors
+def plot(
+    paths: Annotated[Optional[list[Path]], typer.Argument(  # noqa: UP045 - typer needs it
+        help="Run directories, or folders holding runs (searched recursively).",
+        show_default="./artifacts")] = None,
+    output: Annotated[Optional[Path], typer.Option(  # noqa: UP045
+        "--output", "-o", help="Where the PNGs go.", show_default="<first path>/plots")] = None,
+    theme: Annotated[Optional[Theme], typer.Option(  # noqa: UP045
+        "--theme", help="Colour theme; overrides the plot config's.",
+        show_default=False)] = None,
+    config: Annotated[Optional[Path], typer.Option(  # noqa: UP045
+        "--config", help="Plot config file; beats the run's own and ~/.aiperf/plot_config.yaml.",
+        show_default=False)] = None,
+) -> None:
+    """Render PNG plots (seaborn) for single runs, trials, sweeps and recipes.
+
+    Plot config: --config, else the run's own (its plot: envelope), else
+    ~/.aiperf/plot_config.yaml, else the shipped default; aiperf_plot.log says which and why.
+    """
+    from aiperf.config import load
+    from aiperf.config.plot_config import PLOT_CONFIG_KEY, RECEIPT_NAME
+    from aiperf.plot.discover import PlotInputError, discover
+    from aiperf.plot.settings import load_settings
+
+    paths = list(paths or [Path("artifacts")])
+    # Every mistake is reported before anything is created.
+    if config is not None and not config.is_file():
+        raise fail(f"--config {config}: no such file")
+    try:
+        discovery = discover(paths)
+    except PlotInputError as e:
+        raise fail(str(e), "give a run directory (it holds run.json or profile_export.jsonl)"
+                   ) from None
+    receipt = next((p / RECEIPT_NAME for p in paths if (p / RECEIPT_NAME).is_file()), None)
+    cli = {PLOT_CONFIG_KEY: str(config)} if config is not None else {}
+    environ = dict(os.environ)
+    resolved = load([], cli, environ, plot_receipt=receipt)
+    run_dir = receipt.parent if receipt is not None else paths[0]
+    settings = load_settings(resolved, run_dir, environ, notice=typer.echo)
+    typer.echo(f"plot config: {settings.source} ({settings.reason})")
+    _render(discovery, settings, output or paths[0] / "plots",
+            theme.value if theme is not None else None)
+
+
+def _render(discovery, settings, output: Path, theme: str | None) -> None:
+    from aiperf.plot.render import NoDataToPlot, PlottingUnavailable, render
+
+    try:
+        report = render(discovery, settings, output, theme)
+    except (NoDataToPlot, PlottingUnavailable) as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(EXIT_PLOT_FAILED) from None
+    typer.echo(report.summary())
+    for failed in report.failed:
+        typer.echo(f"failed: {failed.name}: {failed.error}", err=True)
+    if report.failed or not report.rendered:
+        raise typer.Exit(EXIT_PLOT_FAILED)

@@ -1,0 +1,278 @@
+"""Render the plots a plot config asks for, for the runs found under some paths.
+
+Every requested plot ends in exactly one list: rendered (with its file and time),
+skipped (its data is absent, with the reason) or failed (with the error). The lists go
+to ``<output>/aiperf_plot.log``; PNGs are written atomically, one file per plot, and
+nothing outside the output folder is touched.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from aiperf.plot.discover import Discovery
+from aiperf.plot.settings import PlotSettings
+
+LOG_NAME = "aiperf_plot.log"
+
+
+class NoDataToPlot(Exception):
+    """The runs hold nothing to draw (e.g. zero successful requests); never empty PNGs."""
+
+
+class PlottingUnavailable(Exception):
+    """The plotting libraries are not installed; the message names what to install."""
+
+
+@attrs.frozen
+class Rendered:
+    name: str
+    path: Path
+    seconds: float
+
+
+@attrs.frozen
+class Skipped:
+    name: str
+    reason: str
+
+
+@attrs.frozen
+class Failed:
+    name: str
+    error: str
+    trace: str = attrs.field(default="", repr=False)
+
+
+@attrs.frozen
+class PlotReport:
+    """What one plot run did."""
+
+    output: Path
+    log: Path
+    rendered: tuple[Rendered, ...]
+    skipped: tuple[Skipped, ...]
+    failed: tuple[Failed, ...]
+
+    def summary(self) -> str:
+        """One line for the console."""
+        return (f"plots: {len(self.rendered)} rendered, {len(self.skipped)} skipped, "
+                f"{len(self.failed)} failed -> {self.output} (details: {self.log})")
+
+
+def import_plotting() -> Any:
+    """The catalogue module, with matplotlib on its file-only Agg backend.
+
+    Raises :class:`PlottingUnavailable` naming the package when a backend is missing.
+    """
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg", force=True)
+        import pandas  # noqa: F401 - the data frames need it
+        import seaborn  # noqa: F401 - the catalogue draws with it
+
+        from aiperf.plot import catalogue
+    except ImportError as e:
+        missing = getattr(e, "name", None) or str(e)
+        raise PlottingUnavailable(
+            f"plotting needs {missing}, which is not installed: pip install seaborn pandas "
+            "matplotlib (they come with aiperf; a trimmed environment may lack them)") from e
+    return catalogue
+
+
+def render(discovery: Discovery, settings: PlotSettings, output: Path,
+           theme: str | None = None, progress: Callable[[str], None] = lambda _: None
+           ) -> PlotReport:
+    """Draw every plot ``settings`` asks for; the report of what happened.
+
+    Raises :class:`NoDataToPlot` when no run has a successful request (after writing the
+    reason to the log), and :class:`PlottingUnavailable` when the libraries are missing.
+    """
+    catalogue = import_plotting()
+    from aiperf.plot.frames import NoData, load_run, runs_table
+
+    output.mkdir(parents=True, exist_ok=True)
+    log = _Log(output / LOG_NAME, settings)
+    style_for = _styles(catalogue, settings, theme)
+    usable = []
+    empty: list[str] = []
+    for run in discovery.runs:
+        try:
+            loaded = load_run(run, discovery.name_of(run))
+        except NoData as e:
+            empty.append(str(e))
+            log.line(f"no data: {e}")
+            continue
+        if bool(loaded.requests["ok"].any()):
+            usable.append(loaded)
+        else:
+            empty.append(f"{loaded.name}: no successful requests")
+    if not usable:
+        why = "no data to plot: " + "; ".join(empty)
+        log.line(why)
+        log.write([], [], [])
+        raise NoDataToPlot(why)
+
+    jobs: list[_Job] = []
+    table = None
+    if discovery.mode == "multi":
+        table = runs_table(usable)
+        jobs += [_Job(n, "multi", n, -1, output / f"{n}.png")
+                 for n in settings.wanted(settings.multi_run)]
+    else:
+        single = [n for n in settings.wanted(settings.single_run) if n in catalogue.SINGLE]
+        for index, run in enumerate(usable):
+            folder = output if len(usable) == 1 else output / _safe(run.name)
+            for name in single:
+                label = name if len(usable) == 1 else f"{run.name}/{name}"
+                jobs.append(_Job(label, "single", name, index, folder / f"{name}.png"))
+        jobs += [_Job(n, "trials", n, -1, output / f"{n}.png")
+                 for n in settings.wanted(settings.single_run) if n in catalogue.TRIALS]
+    global _CONTEXT
+    _CONTEXT = _Context(catalogue, tuple(usable), table, style_for)
+    try:
+        outcomes = _run_jobs(jobs)
+    finally:
+        _CONTEXT = None
+    rendered = [o for o in outcomes if isinstance(o, Rendered)]
+    skipped = [o for o in outcomes if isinstance(o, Skipped)]
+    failed = [o for o in outcomes if isinstance(o, Failed)]
+    for job, outcome in zip(jobs, outcomes, strict=True):
+        if isinstance(outcome, Failed) and outcome.trace:
+            log.trace(job.label, outcome.trace)
+        if isinstance(outcome, Rendered):
+            progress(job.label)
+    log.write(rendered, skipped, failed)
+    return PlotReport(output, log.path, tuple(rendered), tuple(skipped), tuple(failed))
+
+
+@attrs.frozen
+class _Job:
+    """One PNG to draw: which catalogue entry, from which data, to which file."""
+
+    label: str
+    kind: str  # "single" (one run), "trials" (every run) or "multi" (the runs table)
+    name: str
+    run: int
+    file: Path
+
+
+@attrs.frozen
+class _Context:
+    catalogue: Any
+    runs: tuple[Any, ...]
+    table: Any
+    style_for: Callable[[str], Any]
+
+
+#: What the jobs draw from; set around a render so forked workers inherit it as is
+#: (data frames are never pickled).
+_CONTEXT: _Context | None = None
+
+
+def _run_jobs(jobs: Sequence[_Job]) -> list[Rendered | Skipped | Failed]:
+    """Every job's outcome, in order; on several cores the jobs are shared among forked
+    worker processes (figures are CPU-bound Python, so threads would not help)."""
+    import multiprocessing
+    import os
+
+    workers = min(len(jobs), os.cpu_count() or 1, 4)
+    if workers < 2 or len(jobs) < 3 or "fork" not in multiprocessing.get_all_start_methods():
+        return [_draw_job(job) for job in jobs]
+    from concurrent.futures import ProcessPoolExecutor
+
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(_draw_job, jobs))
+    except (OSError, RuntimeError):  # no processes to be had (limits, sandbox): one by one
+        return [_draw_job(job) for job in jobs]
+
+
+def _draw_job(job: _Job) -> Rendered | Skipped | Failed:
+    context = _CONTEXT
+    assert context is not None, "a job runs inside render()"
+    catalogue = context.catalogue
+    style = context.style_for(job.label)
+    start = time.perf_counter()
+    try:
+        if job.kind == "single":
+            figure = catalogue.SINGLE[job.name](context.runs[job.run], style)
+        elif job.kind == "trials":
+            figure = catalogue.TRIALS[job.name](list(context.runs), style)
+        else:
+            figure = catalogue.MULTI[job.name](context.table, style)
+    except catalogue.Skip as e:
+        return Skipped(job.label, str(e))
+    except Exception as e:  # noqa: BLE001 - one broken plot must not stop the others
+        return Failed(job.label, f"{type(e).__name__}: {e}", traceback.format_exc())
+    try:
+        _save(figure, job.file, style.dpi)
+    except Exception as e:  # noqa: BLE001 - e.g. a full disk: report it, go on
+        return Failed(job.label, f"{type(e).__name__}: {e}", traceback.format_exc())
+    return Rendered(job.label, job.file, time.perf_counter() - start)
+
+
+def _styles(catalogue: Any, settings: PlotSettings, theme: str | None
+            ) -> Callable[[str], Any]:
+    def style(name: str) -> Any:
+        base = name.rsplit("/", 1)[-1]
+        return catalogue.Style(theme=theme or settings.theme, dpi=settings.dpi,
+                               width=settings.width, height=settings.height,
+                               title=settings.titles.get(base))
+    return style
+
+
+def _save(figure: Any, path: Path, dpi: int) -> None:
+    from aiperf.bench.atomic import write_bytes_atomic
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi, facecolor=figure.get_facecolor())
+    write_bytes_atomic(path, buffer.getvalue())
+
+
+def _safe(name: str) -> str:
+    return name.replace("/", "__").replace("\\", "__") or "run"
+
+
+class _Log:
+    """``aiperf_plot.log``: the plot config used and why, then the three lists."""
+
+    def __init__(self, path: Path, settings: PlotSettings) -> None:
+        self.path = path
+        stamp = datetime.now(UTC).astimezone().isoformat(timespec="seconds")
+        source = settings.source if settings.source is not None else "built-in values"
+        self.lines = [f"aiperf plot, {stamp}",
+                      f"plot config: {source}",
+                      f"  because {settings.reason}"]
+        self.traces: list[str] = []
+
+    def line(self, text: str) -> None:
+        self.lines.append(text)
+
+    def trace(self, name: str, text: str) -> None:
+        self.traces.append(f"--- {name}\n{text}")
+
+    def write(self, rendered: Sequence[Rendered], skipped: Sequence[Skipped],
+              failed: Sequence[Failed]) -> None:
+        from aiperf.bench.atomic import write_text_atomic
+
+        out = list(self.lines)
+        out.append(f"rendered ({len(rendered)}):")
+        out += [f"  {r.name}: {r.path} ({r.seconds:.2f} s)" for r in rendered]
+        out.append(f"skipped ({len(skipped)}):")
+        out += [f"  {s.name}: {s.reason}" for s in skipped]
+        out.append(f"failed ({len(failed)}):")
+        out += [f"  {f.name}: {f.error}" for f in failed]
+        if self.traces:
+            out.append("tracebacks:")
+            out += self.traces
+        write_text_atomic(self.path, "\n".join(out) + "\n")

@@ -1,0 +1,106 @@
+"""Which plot config a plot run uses, and what it says.
+
+The choice is made by the configuration engine (``rules/plot-config.yaml``): a file
+named on the command line, then the run's materialized ``plot:`` envelope, then the
+user's ``~/.aiperf/plot_config.yaml``, then the shipped default, which is copied to the
+home folder on first use. This module turns that decision into a file and the file into
+:class:`PlotSettings`. It never imports the plotting libraries.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from aiperf.config.plot_config import (
+    ARTIFACT_DIR_PREFIX,
+    PLOT_CONFIG_KEY,
+    home_plot_config_path,
+)
+from aiperf.config.provenance import Provenance, Resolved
+
+SHIPPED_DEFAULT = Path(__file__).with_name("default_plot_config.yaml")
+
+
+@attrs.frozen
+class PlotSettings:
+    """A plot config with every key filled in, and where it came from."""
+
+    theme: str
+    dpi: int
+    width: float
+    height: float
+    single_run: tuple[str, ...]
+    multi_run: tuple[str, ...]
+    exclude: tuple[str, ...]
+    titles: Mapping[str, str]
+    #: The file read, or None for the built-in values.
+    source: Path | None = None
+    #: Why that file: the deciding rule and its reason, for the log and the console.
+    reason: str = "built-in values"
+
+    def wanted(self, names: tuple[str, ...]) -> tuple[str, ...]:
+        """``names`` minus the excluded ones, in order."""
+        return tuple(n for n in names if n not in self.exclude)
+
+
+def settings_from(values: Mapping[str, Any], source: Path | None = None,
+                  reason: str = "built-in values") -> PlotSettings:
+    """PlotSettings from a plot config's typed values; missing keys take their defaults."""
+    from aiperf.config.structure import plot_settings
+
+    full = plot_settings(values)
+    return PlotSettings(
+        theme=full.theme, dpi=full.dpi, width=full.width, height=full.height,
+        single_run=tuple(full.single_run), multi_run=tuple(full.multi_run),
+        exclude=tuple(full.exclude), titles=dict(full.titles), source=source, reason=reason)
+
+
+def config_file(provenance: Provenance, artifact_dir: Path,
+                notice: Callable[[str], None] = lambda _: None) -> Path:
+    """The plot-config file the resolved ``benchmark.artifacts.plot_config`` names.
+
+    ``<artifact_dir>/...`` is inside ``artifact_dir``; unset means the shipped default,
+    which is copied to ``~/.aiperf/plot_config.yaml`` on first use (``notice`` is told
+    once, in one line) so the user has a file to edit.
+    """
+    value = provenance.value
+    if value is None:
+        return _home_copy(notice)
+    if value.startswith(ARTIFACT_DIR_PREFIX):
+        return artifact_dir / value[len(ARTIFACT_DIR_PREFIX):]
+    return Path(os.path.expanduser(value))
+
+
+def _home_copy(notice: Callable[[str], None]) -> Path:
+    from aiperf.bench.atomic import write_bytes_atomic
+
+    home = home_plot_config_path()
+    if home.is_file():
+        return home
+    try:
+        write_bytes_atomic(home, SHIPPED_DEFAULT.read_bytes())
+    except OSError:
+        return SHIPPED_DEFAULT  # no writable home: the shipped file serves as it is
+    notice(f"created {home} from the shipped default plot config; edit it to change "
+           "what every run draws")
+    return home
+
+
+def load_settings(resolved: Resolved, artifact_dir: Path, environ: Mapping[str, str],
+                  notice: Callable[[str], None] = lambda _: None) -> PlotSettings:
+    """The plot settings a run's plots use, read from the file the engine chose.
+
+    Raises ``ConfigErrors`` (file, line, key) when that file is missing or invalid.
+    """
+    from aiperf.config.sources import read_plot_config_file
+
+    provenance = resolved.provenance[PLOT_CONFIG_KEY]
+    path = config_file(provenance, artifact_dir, notice)
+    values = read_plot_config_file(path, environ)
+    reason = f"{provenance.because} [rule {provenance.rule.id}]"
+    return settings_from(values, path, reason)
