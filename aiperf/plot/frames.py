@@ -20,7 +20,15 @@ import pandas as pd
 
 from aiperf.bench.manifest import RunDir
 
-__all__ = ["LoadedRun", "NoData", "load_run", "runs_table"]
+__all__ = [
+    "REQUEST_COLUMNS",
+    "SUMMARY_STATS",
+    "TIMESLICE_COLUMNS",
+    "LoadedRun",
+    "NoData",
+    "load_run",
+    "runs_table",
+]
 
 log = logging.getLogger("aiperf.plot")
 

@@ -104,8 +104,8 @@ def test_no_auto_plot_beats_an_envelope(profile, tmp_path, write_yaml, small_hom
 
 def test_a_later_aiperf_plot_reuses_the_runs_own_plot_config(
         profile, tmp_path, write_yaml, small_home_config):
-    config = write_yaml("plot:\n" + "".join(
-        f"  {line}\n" for line in (SMALL + "single_run:\n  - ttft_distribution\n").splitlines()), "run.yaml")
+    body = (SMALL + "single_run:\n  - ttft_distribution\n").splitlines()
+    config = write_yaml("plot:\n" + "".join(f"  {line}\n" for line in body), "run.yaml")
     assert profile("-f", str(config), *run_args(tmp_path / "run")).exit_code == 0
     shutil.rmtree(tmp_path / "run" / "plots")
     config.unlink()  # the original YAML is gone; the run still knows its plots
