@@ -105,8 +105,10 @@ class TestStreaming:
         gaps = [b.perf_ns - a.perf_ns for a, b in pairwise(record.chunks)]
 
         assert 150 * MS <= ttft < 230 * MS
-        assert all(g >= 25 * MS for g in gaps)
-        assert statistics.median(gaps) < 60 * MS
+        # One late chunk shortens the gap after it, so single gaps are not bounded below;
+        # the last chunk, though, can never arrive before the server sent it.
+        assert record.chunks[-1].perf_ns - record.start_perf_ns >= (150 + 4 * 30) * MS
+        assert 25 * MS <= statistics.median(gaps) < 60 * MS
 
     def test_output_tokens_from_tokenizer(self, server):
         """Without usage, output tokens are counted by the tokenizer passed in."""
