@@ -73,6 +73,10 @@ def import_plotting() -> Any:
 
     Raises :class:`PlottingUnavailable` naming the package when a backend is missing.
     """
+    import logging
+
+    # Its INFO chatter ("generated new fontManager") is not ours to show in a run's log.
+    logging.getLogger("matplotlib").setLevel(logging.WARNING)
     try:
         import matplotlib
 
