@@ -252,10 +252,9 @@ def _envelope(
                               label, leaf.line, leaf.column, "plot")]
 
 
-def read_plot_config_file(path: Path, environ: Mapping[str, str]) -> dict[str, Any]:
-    """The typed settings of a plot-config file; ConfigErrors naming file and line if bad."""
-    label = str(path)
-    text, errors = read_text(path, label, "plot config file")
+def _read_document(path: Path, label: str, what: str = "config file") -> sy.YAML:
+    """A YAML file parsed with line numbers kept; ConfigErrors if unreadable or not YAML."""
+    text, errors = read_text(path, label, what)
     if errors:
         raise ConfigErrors(errors)
     assert text is not None
@@ -263,6 +262,13 @@ def read_plot_config_file(path: Path, environ: Mapping[str, str]) -> dict[str, A
     if errors:
         raise ConfigErrors(errors)
     assert doc is not None
+    return doc
+
+
+def read_plot_config_file(path: Path, environ: Mapping[str, str]) -> dict[str, Any]:
+    """The typed settings of a plot-config file; ConfigErrors naming file and line if bad."""
+    label = str(path)
+    doc = _read_document(path, label, "plot config file")
     settings, errors = read_plot_config(root_node(doc), label, environ)
     if errors:
         raise ConfigErrors(errors)
@@ -293,14 +299,8 @@ def plot_config_layers(environ: Mapping[str, str], receipt: Path | None = None) 
 def read_config_file(path: Path, environ: Mapping[str, str], label: str | None = None) -> Layer:
     """One ``-f`` file as a Layer; raises ConfigErrors listing every problem in it."""
     label = label or str(path)
-    text, errors = read_text(path, label)
-    if errors:
-        raise ConfigErrors(errors)
-    assert text is not None
-    doc, errors = parse_yaml(text, label)
-    if errors:
-        raise ConfigErrors(errors)
-    assert doc is not None
+    doc = _read_document(path, label)
+    errors: list[ConfigError] = []
     values: dict[str, Value] = {}
     for item in walk(root_node(doc), _kind_at, F.children):
         if isinstance(item, NodeProblem):

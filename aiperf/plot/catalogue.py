@@ -31,7 +31,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import matplotlib as mpl
@@ -47,6 +47,10 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
+if TYPE_CHECKING:
+    # Only the type: any object with LoadedRun's attributes draws (tests use stand-ins).
+    from aiperf.plot.frames import LoadedRun as LoadedRunLike
+
 __all__ = [
     "KNEE_THRESHOLD",
     "MULTI",
@@ -54,7 +58,6 @@ __all__ = [
     "TITLES",
     "TRIALS",
     "TRIAL_METRICS",
-    "LoadedRunLike",
     "Skip",
     "Style",
     "new_figure",
@@ -76,21 +79,6 @@ class Style:
     width: float = 10.0  # inches
     height: float = 6.0
     title: str | None = None  # overrides the plot's default title (TITLES)
-
-
-class LoadedRunLike(Protocol):
-    """What a plot function reads from one loaded run (``aiperf.plot.frames.LoadedRun``)."""
-
-    name: str
-    requests: pd.DataFrame
-    summary: Mapping[str, Any]
-    timeslices: pd.DataFrame | None
-    gpu: pd.DataFrame | None
-    model: str | None
-    concurrency: int | None
-    request_rate: float | None
-    streaming: bool | None
-    slice_duration_s: float | None
 
 
 # --------------------------------------------------------------------------- theme

@@ -131,16 +131,17 @@ def render(discovery: Discovery, settings: PlotSettings, output: Path,
     if discovery.mode == "multi":
         table = runs_table(usable)
         jobs += [_Job(n, "multi", n, -1, output / f"{n}.png")
-                 for n in settings.wanted(settings.multi_run)]
+                 for n in settings.wanted(settings.values.multi_run)]
     else:
-        single = [n for n in settings.wanted(settings.single_run) if n in catalogue.SINGLE]
+        wanted = settings.wanted(settings.values.single_run)
+        single = [n for n in wanted if n in catalogue.SINGLE]
         for index, run in enumerate(usable):
             folder = output if len(usable) == 1 else output / _safe(run.name)
             for name in single:
                 label = name if len(usable) == 1 else f"{run.name}/{name}"
                 jobs.append(_Job(label, "single", name, index, folder / f"{name}.png"))
         jobs += [_Job(n, "trials", n, -1, output / f"{n}.png")
-                 for n in settings.wanted(settings.single_run) if n in catalogue.TRIALS]
+                 for n in wanted if n in catalogue.TRIALS]
     global _CONTEXT
     _CONTEXT = _Context(catalogue, tuple(usable), table, style_for)
     try:
@@ -227,11 +228,12 @@ def _draw_job(job: _Job) -> Rendered | Skipped | Failed:
 
 def _styles(catalogue: Any, settings: PlotSettings, theme: str | None
             ) -> Callable[[str], Any]:
+    v = settings.values
+
     def style(name: str) -> Any:
         base = name.rsplit("/", 1)[-1]
-        return catalogue.Style(theme=theme or settings.theme, dpi=settings.dpi,
-                               width=settings.width, height=settings.height,
-                               title=settings.titles.get(base))
+        return catalogue.Style(theme=theme or v.theme, dpi=v.dpi, width=v.width,
+                               height=v.height, title=v.titles.get(base))
     return style
 
 

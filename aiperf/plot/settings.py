@@ -10,12 +10,13 @@ home folder on first use. This module turns that decision into a file and the fi
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+from aiperf.config import model
 from aiperf.config.plot_config import (
     ARTIFACT_DIR_PREFIX,
     PLOT_CONFIG_KEY,
@@ -30,22 +31,15 @@ SHIPPED_DEFAULT = Path(__file__).with_name("default_plot_config.yaml")
 class PlotSettings:
     """A plot config with every key filled in, and where it came from."""
 
-    theme: str
-    dpi: int
-    width: float
-    height: float
-    single_run: tuple[str, ...]
-    multi_run: tuple[str, ...]
-    exclude: tuple[str, ...]
-    titles: Mapping[str, str]
+    values: model.PlotSettings
     #: The file read, or None for the built-in values.
     source: Path | None = None
     #: Why that file: the deciding rule and its reason, for the log and the console.
     reason: str = "built-in values"
 
-    def wanted(self, names: tuple[str, ...]) -> tuple[str, ...]:
+    def wanted(self, names: Sequence[str]) -> tuple[str, ...]:
         """``names`` minus the excluded ones, in order."""
-        return tuple(n for n in names if n not in self.exclude)
+        return tuple(n for n in names if n not in self.values.exclude)
 
 
 def settings_from(values: Mapping[str, Any], source: Path | None = None,
@@ -53,11 +47,7 @@ def settings_from(values: Mapping[str, Any], source: Path | None = None,
     """PlotSettings from a plot config's typed values; missing keys take their defaults."""
     from aiperf.config.structure import plot_settings
 
-    full = plot_settings(values)
-    return PlotSettings(
-        theme=full.theme, dpi=full.dpi, width=full.width, height=full.height,
-        single_run=tuple(full.single_run), multi_run=tuple(full.multi_run),
-        exclude=tuple(full.exclude), titles=dict(full.titles), source=source, reason=reason)
+    return PlotSettings(plot_settings(values), source, reason)
 
 
 def config_file(provenance: Provenance, artifact_dir: Path,

@@ -58,8 +58,8 @@ def _image_ok(path: Path, settings) -> None:
     from matplotlib import image
 
     pixels = image.imread(path)
-    assert abs(pixels.shape[0] - settings.height * settings.dpi) <= 1
-    assert abs(pixels.shape[1] - settings.width * settings.dpi) <= 1
+    assert abs(pixels.shape[0] - settings.values.height * settings.values.dpi) <= 1
+    assert abs(pixels.shape[1] - settings.values.width * settings.values.dpi) <= 1
     assert pixels.std() > 0
 
 
@@ -87,7 +87,7 @@ def test_every_requested_plot_ends_in_exactly_one_list(runs, tmp_path):
     report = render(discover([runs["c2"]]), settings, tmp_path / "plots")
     names = [r.name for r in report.rendered] + [s.name for s in report.skipped] + [
         f.name for f in report.failed]
-    assert sorted(names) == sorted(settings.single_run)
+    assert sorted(names) == sorted(settings.values.single_run)
 
 
 def test_one_broken_plot_fails_alone_with_its_traceback_in_the_log(runs, tmp_path,
