@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiperf.config.errors import ConfigError, ConfigErrors
 from aiperf.config.overlay import cli_layer
@@ -19,15 +19,20 @@ from aiperf.config.sources import (
     read_config_files,
 )
 
+if TYPE_CHECKING:
+    from aiperf.config.sweep import Cell
+
 
 def load(
     files: Sequence[Path] = (),
     cli: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
     plot_receipt: Path | None = None,
+    cell: Cell | None = None,
 ) -> Resolved:
     """Read files, environment and CLI values, and resolve them.
 
+    ``cell`` is one sweep cell, whose values are a layer above all others.
     ``plot_receipt`` is a run's materialized ``plot:`` envelope, given by ``aiperf plot``
     when the run directory has one; ``~/.aiperf/plot_config.yaml`` is read when present.
 
@@ -42,6 +47,7 @@ def load(
         lambda: read_config_files(files, environ),
         lambda: [environment_layer(environ)],
         lambda: [cli_layer(cli or {})],
+        lambda: [cell.layer()] if cell is not None else [],
     ):
         try:
             layers.extend(read())

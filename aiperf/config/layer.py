@@ -7,16 +7,19 @@ from typing import Any, Literal
 
 import attrs
 
-Scope = Literal["default", "home", "recipe", "file", "envelope", "env", "cli"]
+Scope = Literal["default", "home", "recipe", "file", "envelope", "env", "cli", "cell"]
 
 #: Scopes in increasing precedence for a generic field; files are ordered among
 #: themselves by position (a later ``-f`` beats an earlier one). ``home`` holds what the
 #: user keeps in their home folder for every run (``~/.aiperf/plot_config.yaml``): above
 #: the built-in defaults, below anything said for this run.
-SCOPES: tuple[Scope, ...] = ("default", "home", "recipe", "file", "envelope", "env", "cli")
+#: ``cell`` is one sweep cell's own values: they win over everything, since the cell
+#: exists to vary them.
+SCOPES: tuple[Scope, ...] = (
+    "default", "home", "recipe", "file", "envelope", "env", "cli", "cell")
 
 #: Scopes whose values the user wrote themselves.
-EXPLICIT_SCOPES: frozenset[str] = frozenset({"file", "envelope", "env", "cli"})
+EXPLICIT_SCOPES: frozenset[str] = frozenset({"file", "envelope", "env", "cli", "cell"})
 
 
 @attrs.frozen
@@ -41,6 +44,8 @@ class Origin:
             return f"environment variable {self.source}"
         if self.scope == "cli":
             return f"command-line flag {self.source}"
+        if self.scope == "cell":
+            return f"sweep cell {self.source}"
         if self.scope == "home":
             return f"your {self.source}"
         if self.scope == "recipe":

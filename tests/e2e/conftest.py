@@ -247,8 +247,8 @@ class ProfileRun:
 
 def artifact_dir_from_output(output: str) -> Path | None:
     """The run directory named by the console's final ``Artifacts: DIR`` line."""
-    match = _ARTIFACTS_LINE.search(output)
-    return None if match is None else Path(match.group(1).strip())
+    found = _ARTIFACTS_LINE.findall(output)  # trials name theirs first; the last is the run's
+    return Path(found[-1].strip()) if found else None
 
 
 @pytest.fixture

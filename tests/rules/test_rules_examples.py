@@ -27,7 +27,7 @@ from aiperf.config.schema import type_text
 from aiperf.config.sources import defaults_layer
 
 RECIPE_KEY = "benchmark.search.recipe"
-INPUT_KEYS = {"name", "home", "files", "env", "cli", "recipe", "plugin_recipe", "plugin_settings",
+INPUT_KEYS = {"name", "home", "cell", "files", "env", "cli", "recipe", "plugin_recipe", "plugin_settings",
               "decides"}
 CHECK_KEYS = {"expect", "rule", "notes", "errors"}
 
@@ -96,6 +96,11 @@ def example_inputs(example: Mapping[str, Any]) -> tuple[list[Layer], dict]:
     layers.append(Layer("cli", "command line", {
         key: Value(value, Origin("cli", F.field(key).flag or key)) for key, value in cli.items()
     }))
+    cell = example.get("cell") or {}
+    if cell:
+        layers.append(Layer("cell", "sweep cell example", {
+            key: Value(typed(key, raw), Origin("cell", "example")) for key, raw in cell.items()
+        }))
     registry = build_registry(BUILTIN_RECIPES, plugins)
     return layers, dict(registry.recipes)
 

@@ -1,0 +1,86 @@
+"""A sweep's cells: the settings each cell of ``benchmark.sweep`` varies.
+
+``grid`` takes the Cartesian product of the parameter lists (in the order written),
+``zip`` takes them in lock step (equal lengths), ``scenarios`` names each cell and its
+values. Each cell is later resolved by the engine with its values as a ``cell`` layer,
+so ``aiperf config explain <cell dir>`` says why the cell had its settings.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from aiperf.config import fields as F
+from aiperf.config.errors import ConfigError, ConfigErrors
+from aiperf.config.kinds import IntKind
+from aiperf.config.layer import Layer, Origin, Value
+from aiperf.config.provenance import Resolved
+
+SWEEP_KEY = "benchmark.sweep.parameters"
+
+
+@attrs.frozen
+class Cell:
+    """One cell: its directory name and the settings it varies (field key -> value)."""
+
+    name: str
+    values: Mapping[str, Any]
+
+    def layer(self) -> Layer:
+        """The cell's values as the highest-precedence layer."""
+        return Layer("cell", f"sweep cell {self.name}", {
+            key: Value(value, Origin("cell", self.name)) for key, value in self.values.items()})
+
+
+def expand(resolved: Resolved) -> tuple[Cell, ...]:
+    """The cells of the resolved sweep (none when nothing is swept); ConfigErrors when the
+    sweep cannot be expanded (zip lists of different lengths, a fraction for a count)."""
+    sweep = resolved.config.benchmark.sweep
+    where = resolved.provenance[SWEEP_KEY].origin
+    if sweep.scenarios:
+        return tuple(Cell(_safe(s.name), dict(s.values)) for s in sweep.scenarios)
+    if not sweep.parameters:
+        return ()
+    keys = list(sweep.parameters)
+    columns = [[_typed(key, v, where) for v in sweep.parameters[key]] for key in keys]
+    if sweep.type == "zip":
+        lengths = {len(c) for c in columns}
+        if len(lengths) > 1:
+            raise ConfigErrors([ConfigError(
+                "sweep-zip-lengths", "a zip sweep needs lists of one length; got "
+                + ", ".join(f"{k}: {len(c)}" for k, c in zip(keys, columns, strict=True)),
+                where.source, where.line, where.column, SWEEP_KEY,
+                "give every list the same number of values, or use type: grid")])
+        rows = list(zip(*columns, strict=True))
+    else:
+        rows = list(itertools.product(*columns))
+    return tuple(Cell(_name(keys, row), dict(zip(keys, row, strict=True))) for row in rows)
+
+
+def _typed(key: str, value: float, where: Origin) -> int | float:
+    if isinstance(F.field(key).kind, IntKind):
+        if float(value).is_integer():
+            return int(value)
+        raise ConfigErrors([ConfigError(
+            "sweep-not-integer", f"{key} takes whole numbers; the sweep lists {value:g}",
+            where.source, where.line, where.column, SWEEP_KEY)])
+    return value
+
+
+def _name(keys: list[str], row: tuple[Any, ...]) -> str:
+    return "-".join(f"{_short(k)}{v:g}" for k, v in zip(keys, row, strict=True))
+
+
+def _short(key: str) -> str:
+    """``benchmark.load.concurrency`` -> ``concurrency``; ``dataset.isl.mean`` -> ``isl``."""
+    parts = key.split(".")
+    return parts[-2] if parts[-1] == "mean" else "_".join(parts[-2:]) if parts[-1] == "stddev" \
+        else parts[-1]
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "cell"
