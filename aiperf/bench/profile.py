@@ -17,7 +17,7 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,12 +31,14 @@ from aiperf.bench.dataset import (
     cycle,
     read_prompt_file,
 )
+from aiperf.bench.manifest import RunIdentity, RunKind
 from aiperf.bench.naming import default_run_dir_name
 from aiperf.bench.output import Output
 from aiperf.bench.runner import RunResult, Target
 from aiperf.bench.schedule import LoadPlan, plan_load
 from aiperf.bench.tokenizer import Tokenizer, TokenizerError, load_tokenizer
 from aiperf.config.provenance import Resolved
+from aiperf.config.sweep import Cell
 
 log = logging.getLogger("aiperf.profile")
 
@@ -198,13 +200,18 @@ def _event_loop() -> asyncio.AbstractEventLoop:
     return uvloop.new_event_loop()
 
 
-def run_profile(resolved: Resolved, output: Output) -> int:
-    """Run the benchmark ``resolved`` describes and write its artifacts; the exit code."""
-    from aiperf.bench.console import RunProgress, show_progress
+def run_profile(resolved: Resolved, output: Output,
+                cells: Sequence[tuple[Cell, Resolved]] = ()) -> int:
+    """Run the benchmark ``resolved`` describes and write its artifacts; the exit code.
 
+    ``cells`` are the sweep's cells, each resolved with its values as a layer of its
+    own; with them, every cell runs into ``<base>/<cell>/`` and a sweep aggregate follows.
+    """
     cfg = resolved.config.benchmark
     for note in resolved.notes:
         log.info(note.message)
+    if cells:
+        return _sweep(resolved, cells, output)
     try:
         prepared = prepare(resolved)
         if prepared.sim_url is None:
@@ -221,11 +228,11 @@ def run_profile(resolved: Resolved, output: Output) -> int:
             else f"{plan.duration_s:g} s")
     load = (f"request rate {plan.request_rate:g}/s" if plan.mode == "request_rate"
             else f"concurrency {plan.concurrency}")
-    output.line(f"profiling {cfg.endpoint.model} at {cfg.endpoint.url}: {load}, {what}")
-    progress = RunProgress(output, show_progress(cfg.ui, output), plan.request_count,
-                           plan.duration_s)
+    trials = cfg.runs.count
+    output.line(f"profiling {cfg.endpoint.model} at {cfg.endpoint.url}: {load}, {what}"
+                + (f", {trials} trials" if trials > 1 else ""))
     loop = _event_loop()
-    # Once the run has stopped the results are only being written: a second Ctrl-C (or
+    # Once a run has stopped the results are only being written: a second Ctrl-C (or
     # a SIGTERM) must not lose them, so from then until the end it only says so.
     saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     # Old objects are frozen out of the collector so a full collection cannot land in
@@ -233,19 +240,236 @@ def run_profile(resolved: Resolved, output: Output) -> int:
     # cost every run ~25 ms to reclaim a few dozen objects of start-up garbage.
     gc.freeze()
     try:
-        with progress:
-            result = loop.run_until_complete(
-                _run(prepared, progress.on_record, _finishing(output)))
-        code = _finish(resolved, prepared, result, output)
+        if trials == 1:
+            code = _one_run(resolved, prepared, output, loop)
+            succeeded = code == EXIT_OK
+        else:
+            code, succeeded = _trials(resolved, prepared, output, loop)
     finally:
         gc.unfreeze()
         loop.close()
         for sig, handler in saved.items():
             signal.signal(sig, handler)
-    # Only a run that finished gets plots; a stopped one (130) keeps its partial data.
-    if code == EXIT_OK and cfg.artifacts.auto_plot:
+    # Only a finished run gets plots (a stopped one keeps its partial data); trials get
+    # them once, for the whole experiment, when at least one trial finished.
+    if code == EXIT_OK and succeeded and cfg.artifacts.auto_plot:
         code = _auto_plot(resolved, prepared.run_dir, output)
     return code
+
+
+def _one_run(resolved: Resolved, prepared: Prepared, output: Output,
+             loop: asyncio.AbstractEventLoop, kind: RunKind = "single",
+             identity: RunIdentity | None = None) -> int:
+    """One measured run into ``prepared.run_dir``: 0 when it finished, 130 if stopped."""
+    from aiperf.bench.console import RunProgress, show_progress
+
+    cfg = resolved.config.benchmark
+    plan = prepared.plan
+    progress = RunProgress(output, show_progress(cfg.ui, output), plan.request_count,
+                           plan.duration_s)
+    with progress:
+        result = loop.run_until_complete(
+            _run(prepared, progress.on_record, _finishing(output)))
+    return _finish(resolved, prepared, result, output, kind, identity)
+
+
+def _trials(resolved: Resolved, prepared: Prepared, output: Output,
+            loop: asyncio.AbstractEventLoop) -> tuple[int, bool]:
+    """``runs.count`` trials under ``<run_dir>/profile_runs/trial_NNNN/``, then their
+    aggregate under ``<run_dir>/aggregate/``. Warm-up requests go before the first trial
+    only; ``runs.cooldown`` seconds pass between trials. Returns the exit code and
+    whether at least one trial finished."""
+    import time
+
+    from aiperf.bench.aggregate import write_aggregate
+    from aiperf.bench.atomic import write_text_atomic
+    from aiperf.bench.manifest import read_run
+    from aiperf.explain import RUN_EXPLAIN_FILE, explain_json
+
+    cfg = resolved.config.benchmark
+    base = prepared.run_dir
+    finished: list[str] = []
+    stopped: list[str] = []
+    code = EXIT_OK
+    for number in range(1, cfg.runs.count + 1):
+        name = f"trial_{number:04d}"
+        if number > 1:
+            if cfg.runs.cooldown > 0:
+                time.sleep(cfg.runs.cooldown)
+            # The same prompts again (a fresh iterator), without the warm-up.
+            again = prepare(resolved)
+            prepared = attrs.evolve(again, plan=attrs.evolve(again.plan, warmup_count=0))
+        trial = attrs.evolve(prepared, run_dir=make_run_dir(base / "profile_runs" / name))
+        output.line(f"trial {number} of {cfg.runs.count}")
+        code = _one_run(resolved, trial, output, loop, "trial",
+                        RunIdentity(parent="../..", trial=number))
+        (finished if code == EXIT_OK else stopped).append(name)
+        if code != EXIT_OK:
+            break  # stopped by the user: no more trials, but the aggregate of those done
+    trial_names = finished + stopped
+    summaries = [read_run(base / "profile_runs" / n).summary() for n in finished]
+    if summaries:
+        paths = write_aggregate(base / "aggregate", finished, summaries,
+                                cfg.runs.confidence_level, failed_trials=stopped)
+        output.line(f"aggregate of {len(finished)} trial(s) "
+                    f"({cfg.runs.confidence_level:.0%} confidence): {paths['json']}")
+    # The experiment explains itself too: `aiperf config explain <base>`.
+    write_text_atomic(base / RUN_EXPLAIN_FILE, explain_json(resolved))
+    output.line(f"{len(trial_names)} trial(s) under {base / 'profile_runs'}")
+    output.line(f"Artifacts: {base}")
+    return code, bool(finished)
+
+
+def sweep_directory(resolved: Resolved, cells: Sequence[tuple[Cell, Resolved]]) -> Path:
+    """The sweep's base directory: ``artifacts.dir`` as given, or
+    ``<dir>/<model>-sweep-<what varies>`` (named after the sweep, not its first cell)."""
+    from aiperf.bench.naming import model_basename
+
+    cfg = resolved.config.benchmark
+    base = Path(cfg.artifacts.dir)
+    if resolved.provenance["benchmark.artifacts.dir"].explicit:
+        return base
+    varied = sorted({k.split(".")[-1] if k.split(".")[-1] != "mean" else k.split(".")[-2]
+                     for cell, _ in cells for k in cell.values})
+    what = "-".join(varied) if cfg.sweep.scenarios is None else "scenarios"
+    return base / f"{model_basename(cfg.endpoint.model or 'model')}-sweep-{what}"
+
+
+def _sweep(resolved: Resolved, cells: Sequence[tuple[Cell, Resolved]],
+           output: Output) -> int:
+    """Every cell into ``<base>/<cell>/`` (trials inside it when ``runs.count`` > 1),
+    then ``<base>/sweep_aggregate/``. A cell that cannot run or has no successful
+    request is marked failed and the sweep goes on; the exit code is 0 when at least
+    one cell succeeded, 1 when none did, 130 when the user stopped it."""
+    from aiperf.bench.atomic import write_text_atomic
+    from aiperf.bench.manifest import read_run
+    from aiperf.bench.sweep_aggregate import CellResult, write_sweep_aggregate
+    from aiperf.explain import RUN_EXPLAIN_FILE, explain_json
+
+    cfg = resolved.config.benchmark
+    base = sweep_directory(resolved, cells)
+    try:
+        prepared_cells = []
+        for cell, cell_resolved in cells:
+            prepared = attrs.evolve(prepare(cell_resolved), run_dir=base / cell.name)
+            prepared_cells.append((cell, cell_resolved, prepared))
+        for url in {p.target.url for _, _, p in prepared_cells if p.sim_url is None}:
+            check_reachable(url)
+        make_run_dir(base)
+    except ProfileError as e:
+        output.line(str(e), label="error:", style="red")
+        return e.exit_code
+    output.line(f"sweep ({cfg.sweep.type if cfg.sweep.scenarios is None else 'scenarios'}): "
+                f"{len(cells)} cells into {base}")
+    results: list[CellResult] = []
+    stopped = False
+    loop = _event_loop()
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    gc.freeze()
+    try:
+        for cell, cell_resolved, prepared in prepared_cells:
+            if stopped:
+                break
+            described = ", ".join(f"{k} = {v}" for k, v in cell.values.items())
+            output.line(f"cell {cell.name}: {described}")
+            make_run_dir(prepared.run_dir)
+            if cell_resolved.config.benchmark.runs.count > 1:
+                code, _ = _trials(cell_resolved, prepared, output, loop)
+            else:
+                code = _one_run(cell_resolved, prepared, output, loop, "cell",
+                                RunIdentity(parent="..", cell=cell.name))
+            stopped = code == EXIT_INTERRUPTED
+            results.append(_cell_result(cell, prepared.run_dir, code, read_run))
+    finally:
+        gc.unfreeze()
+        loop.close()
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+    sweep_type = cfg.sweep.type if cfg.sweep.scenarios is None else "scenarios"
+    paths = write_sweep_aggregate(base / "sweep_aggregate", sweep_type, results)
+    write_text_atomic(base / RUN_EXPLAIN_FILE, explain_json(resolved))
+    good = [r.name for r in results if r.status == "complete"]
+    bad = [f"{r.name} ({r.reason})" for r in results if r.status != "complete"]
+    output.line(f"sweep: {len(good)} of {len(cells)} cells succeeded"
+                + (f"; not: {', '.join(bad)}" if bad else "") + f"; aggregate: {paths['json']}")
+    output.line(f"Artifacts: {base}")
+    if stopped:
+        return EXIT_INTERRUPTED
+    if not good:
+        output.line("no cell of the sweep succeeded", label="error:", style="red")
+        return EXIT_FAILED
+    if cfg.artifacts.auto_plot:
+        return _auto_plot(resolved, base, output)
+    return EXIT_OK
+
+
+#: The settings a dry run lists for each run: what decides its load and its requests.
+_DRY_RUN_KEYS = (
+    "benchmark.endpoint.url", "benchmark.endpoint.type", "benchmark.endpoint.model",
+    "benchmark.endpoint.streaming", "benchmark.load.concurrency", "benchmark.load.request_rate",
+    "benchmark.load.request_count", "benchmark.load.duration", "benchmark.dataset.isl.mean",
+    "benchmark.dataset.osl.mean", "benchmark.runs.count",
+)
+
+
+def dry_run_listing(resolved: Resolved, cells: Sequence[tuple[Cell, Resolved]]) -> str:
+    """What ``--dry-run`` prints: each run's directory and resolved settings, with the
+    rule that decided every value a sweep cell changed."""
+    from aiperf.config.resolve import show
+    from aiperf.explain import shown
+
+    def settings(r: Resolved, changed: Sequence[str] = ()) -> list[str]:
+        lines = []
+        for key in _DRY_RUN_KEYS:
+            why = f"  [{r.provenance[key].rule.id}]" if key in changed else ""
+            lines.append(f"    {key:<34} {show(shown(key, r.value(key)))}{why}")
+        return lines
+
+    if not cells:
+        return "\n".join([f"1 run into {run_directory(resolved)} (nothing is swept)",
+                          *settings(resolved)])
+    base = sweep_directory(resolved, cells)
+    out = [f"{len(cells)} cells into {base}:"]
+    for cell, cell_resolved in cells:
+        out.append(f"  {cell.name}/")
+        out += settings(cell_resolved, tuple(cell.values))
+    return "\n".join(out)
+
+
+def _cell_result(cell: Cell, run_dir: Path, code: int, read_run: Any) -> Any:
+    """How one cell went, with its summary (the trials' means when it ran trials)."""
+    from aiperf.bench.sweep_aggregate import CellResult
+
+    if code == EXIT_INTERRUPTED:
+        return CellResult(cell.name, cell.values, "partial", "stopped by the user", None)
+    summary = _cell_summary(run_dir, read_run)
+    if summary is None:
+        return CellResult(cell.name, cell.values, "failed", "no results", None)
+    count = summary.get("request_count")
+    ok = isinstance(count, dict) and (count.get("avg") or 0) > 0
+    if not ok:
+        return CellResult(cell.name, cell.values, "failed", "no successful requests", summary)
+    return CellResult(cell.name, cell.values, "complete", None, summary)
+
+
+def _cell_summary(run_dir: Path, read_run: Any) -> dict[str, Any] | None:
+    import json
+
+    from aiperf.bench.aggregate import AGGREGATE_JSON
+
+    aggregate = run_dir / "aggregate" / AGGREGATE_JSON
+    if aggregate.is_file():
+        # Trials: each metric's statistics are the trials' means.
+        metrics = json.loads(aggregate.read_text(encoding="utf-8"))["metrics"]
+        summary: dict[str, Any] = {}
+        for key, entry in metrics.items():
+            tag, _, stat = key.rpartition("_")
+            summary.setdefault(tag, {"unit": entry.get("unit")})[stat] = entry["mean"]
+        return summary
+    try:
+        return read_run(run_dir).summary()
+    except (OSError, ValueError):
+        return None
 
 
 def _auto_plot(resolved: Resolved, run_dir: Path, output: Output) -> int:
@@ -279,9 +503,6 @@ def _not_yet_supported(resolved: Resolved) -> list[str]:
     """Settings the profile command accepts but cannot act on yet, said out loud."""
     cfg = resolved.config.benchmark
     out = []
-    if cfg.runs.count > 1:
-        out.append(f"benchmark.runs.count is {cfg.runs.count}, but repeated trials are not "
-                   "implemented yet: running once")
     if cfg.search.recipe is not None or cfg.sweep.parameters or cfg.sweep.scenarios:
         out.append("search recipes and sweeps are not run yet: this is a single run with the "
                    "resolved settings")
@@ -289,7 +510,8 @@ def _not_yet_supported(resolved: Resolved) -> list[str]:
 
 
 def _finish(resolved: Resolved, prepared: Prepared, result: RunResult,
-            output: Output) -> int:
+            output: Output, kind: RunKind = "single",
+            identity: RunIdentity | None = None) -> int:
     """Compute the metrics, write the artifacts and print the summary."""
     from aiperf.bench.console import print_summary
     from aiperf.bench.export import RunExport, export_run, new_benchmark_id
@@ -324,6 +546,8 @@ def _finish(resolved: Resolved, prepared: Prepared, result: RunResult,
         was_cancelled=result.status == "partial",
         extra_files={RUN_EXPLAIN_FILE: (explain_json(resolved), "explain")},
         slice_duration_s=cfg.artifacts.slice_duration,
+        kind=kind,
+        identity=identity or RunIdentity(),
     )
     try:
         export_run(run_dir, metrics, export)

@@ -8,7 +8,7 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -18,7 +18,13 @@ from aiperf.cli.options import ConfigFiles, with_profile_flags
 
 @reports_config_errors
 @with_profile_flags
-def profile(config: ConfigFiles = None, cli: dict[str, Any] | None = None) -> None:
+def profile(
+    config: ConfigFiles = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="List the runs (a sweep's cells) and their resolved settings; "
+        "send no request.")] = False,
+    cli: dict[str, Any] | None = None,
+) -> None:
     """Benchmark an OpenAI-compatible endpoint and write the artifacts.
 
     Takes the same files and flags as `aiperf config explain`; `--url sim://` runs the
@@ -27,15 +33,24 @@ def profile(config: ConfigFiles = None, cli: dict[str, Any] | None = None) -> No
     import sys
 
     from aiperf.bench.output import open_output
-    from aiperf.bench.profile import run_profile
+    from aiperf.bench.profile import dry_run_listing, run_profile
     from aiperf.config import load
+    from aiperf.config.sweep import expand
 
     _import_in_background("aiohttp")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s - %(message)s")
-    resolved = load([Path(p) for p in config or []], cli or {}, dict(os.environ)).check()
+    files = [Path(p) for p in config or []]
+    environ = dict(os.environ)
+    resolved = load(files, cli or {}, environ).check()
+    # Every cell is resolved (and checked) before the first request is sent.
+    cells = [(cell, load(files, cli or {}, environ, cell=cell).check())
+             for cell in expand(resolved)]
+    if dry_run:
+        typer.echo(dry_run_listing(resolved, cells))
+        raise typer.Exit(0)
     output = open_output(resolved.config.benchmark.ui, sys.stdout.isatty())
     try:
-        code = run_profile(resolved, output)
+        code = run_profile(resolved, output, cells)
     except KeyboardInterrupt:
         # Only before the run starts or after it ends: during it, Ctrl-C stops it cleanly.
         output.line("interrupted")
