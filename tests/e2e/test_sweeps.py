@@ -1,0 +1,190 @@
+"""Sweeps from YAML (grid, zip, scenarios): cells, the sweep aggregate, failures, auto-plot."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from aiperf.cli import app
+
+SIM = "sim://?mode=deterministic&ttft_ms=2&itl_ms=1&osl=8"
+
+
+def sweep_yaml(write_yaml, body: str, url: str = SIM) -> Path:
+    """A config file: a small streaming run against ``url`` plus ``body`` (a ``sweep:``
+    block indented under ``benchmark:``)."""
+    head = ("benchmark:\n  endpoint:\n    url: \"" + url + "\"\n    model: m\n"
+            "    streaming: true\n  load:\n    request_count: 8\n")
+    return write_yaml(head + body.lstrip("\n"), "sweep.yaml", dedent=False)
+
+
+GRID = """
+  sweep:
+    type: grid
+    parameters:
+      benchmark.load.concurrency:
+        - 1
+        - 2
+"""
+
+
+@pytest.fixture
+def small_home_config(_isolated_environment: Path) -> Path:
+    path = _isolated_environment / ".aiperf" / "plot_config.yaml"
+    path.parent.mkdir(parents=True)
+    path.write_text("dpi: 50\nwidth: 3\nheight: 2\nmulti_run:\n  - ttft_vs_throughput\n",
+                    encoding="utf-8")
+    return path
+
+
+def test_a_grid_sweep_runs_every_cell_into_its_own_directory(profile, tmp_path, write_yaml):
+    config = sweep_yaml(write_yaml, GRID)
+    run = profile("-f", str(config), "--ui", "none", "--artifact-dir", str(tmp_path / "s"))
+    assert run.exit_code == 0, run.output
+    for name, concurrency in (("concurrency1", 1), ("concurrency2", 2)):
+        manifest = json.loads((tmp_path / "s" / name / "run.json").read_text(encoding="utf-8"))
+        assert (manifest["kind"], manifest["cell"]) == ("cell", name)
+        summary = json.loads((tmp_path / "s" / name / "profile_export_aiperf.json").read_text())
+        assert summary["input_config"]["benchmark"]["load"]["concurrency"] == concurrency
+    data = json.loads((tmp_path / "s" / "sweep_aggregate" /
+                       "profile_export_aiperf_sweep.json").read_text(encoding="utf-8"))
+    assert [c["cell"] for c in data["cells"]] == ["concurrency1", "concurrency2"]
+    assert run.run_dir == tmp_path / "s"
+
+
+def test_the_base_directory_is_named_after_the_sweep(profile, tmp_path, write_yaml,
+                                                     monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = sweep_yaml(write_yaml, GRID)
+    run = profile("-f", str(config), "--ui", "none")
+    assert run.exit_code == 0, run.output
+    assert run.run_dir == Path("artifacts/m-sweep-concurrency")
+
+
+def test_explain_says_why_a_cell_had_its_settings(profile, tmp_path, write_yaml):
+    config = sweep_yaml(write_yaml, GRID)
+    assert profile("-f", str(config), "--ui", "none", "--artifact-dir",
+                   str(tmp_path / "s")).exit_code == 0
+    result = CliRunner().invoke(app, ["config", "explain", str(tmp_path / "s" / "concurrency2"),
+                                      "benchmark.load.concurrency"])
+    assert result.exit_code == 0, result.output
+    assert "benchmark.load.concurrency = 2" in result.output
+    assert "rule concurrency-cell" in result.output
+    assert "sweep cell concurrency2" in result.output
+
+
+def test_dry_run_lists_the_cells_and_sends_nothing(profile, tmp_path, write_yaml):
+    config = sweep_yaml(write_yaml, GRID, url="http://127.0.0.1:9")  # nothing there
+    result = CliRunner().invoke(app, ["profile", "-f", str(config), "--dry-run",
+                                      "--artifact-dir", str(tmp_path / "s")])
+    assert result.exit_code == 0, result.output
+    assert "2 cells into" in result.output
+    assert "concurrency1/" in result.output and "concurrency2/" in result.output
+    assert not (tmp_path / "s").exists()
+
+
+def test_a_zip_sweep_with_unequal_lists_is_an_error_before_any_request(profile, tmp_path,
+                                                                       write_yaml):
+    config = sweep_yaml(write_yaml, """
+  sweep:
+    type: zip
+    parameters:
+      benchmark.load.concurrency:
+        - 1
+        - 2
+      benchmark.dataset.isl.mean:
+        - 64
+""")
+    run = profile("-f", str(config), "--ui", "none", "--artifact-dir", str(tmp_path / "s"))
+    assert run.exit_code == 2
+    assert "zip sweep needs lists of one length" in run.stderr
+    assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("  sweep:\n    parameters:\n      benchmark.load.concurrency: []\n", "sweep"),
+    ("  sweep:\n    parameters:\n      benchmark.load.nonsense:\n        - 1\n", "nonsense"),
+])
+def test_bad_sweeps_are_errors_before_any_request(profile, tmp_path, write_yaml, body, message):
+    config = sweep_yaml(write_yaml, body)
+    run = profile("-f", str(config), "--ui", "none", "--artifact-dir", str(tmp_path / "s"))
+    assert run.exit_code == 2
+    assert message in run.stderr
+    assert not (tmp_path / "s").exists()
+
+
+SCENARIOS = """
+  sweep:
+    type: scenarios
+    scenarios:
+      - name: healthy
+        values:
+          benchmark.load.concurrency: 2
+      - name: broken
+        values:
+          benchmark.endpoint.url: "sim://?mode=deterministic&ttft_ms=2&itl_ms=1&osl=8&error_rate=1"
+"""
+
+
+def test_a_failing_cell_is_marked_and_the_others_complete(profile, tmp_path, write_yaml,
+                                                          small_home_config):
+    config = sweep_yaml(write_yaml, SCENARIOS)
+    run = profile("-f", str(config), "--ui", "none", "--artifact-dir", str(tmp_path / "s"),
+                  "--auto-plot")
+    assert run.exit_code == 0, run.output
+    data = json.loads((tmp_path / "s" / "sweep_aggregate" /
+                       "profile_export_aiperf_sweep.json").read_text(encoding="utf-8"))
+    status = {c["cell"]: c["status"] for c in data["cells"]}
+    assert status == {"healthy": "complete", "broken": "failed"}
+    assert (tmp_path / "s" / "plots" / "aiperf_plot.log").is_file()  # auto-plot still fired
+
+
+def test_a_sweep_whose_every_cell_fails_exits_non_zero_without_plots(profile, tmp_path,
+                                                                     write_yaml,
+                                                                     small_home_config):
+    config = sweep_yaml(write_yaml, GRID, url=SIM + "&error_rate=1")
+    run = profile("-f", str(config), "--ui", "none", "--artifact-dir", str(tmp_path / "s"),
+                  "--auto-plot")
+    assert run.exit_code == 1
+    assert "no cell of the sweep succeeded" in run.stdout
+    assert not (tmp_path / "s" / "plots").exists()
+
+
+def test_ctrl_c_during_a_sweep_keeps_the_finished_cells_and_marks_the_sweep_partial(
+        sim_server, aiperf_subprocess, tmp_path, write_yaml):
+    import signal
+    import time
+
+    # The first cell is quick; the second takes ~20 s, and is interrupted.
+    server = sim_server(mode="deterministic", ttft_ms=5, itl_ms=20)
+    config = sweep_yaml(write_yaml, """
+  sweep:
+    type: scenarios
+    scenarios:
+      - name: quick
+        values:
+          benchmark.load.request_count: 4
+      - name: slow
+        values:
+          benchmark.load.request_count: 200
+""", url=server.url)
+    proc = aiperf_subprocess("profile", "-f", str(config), "--osl", "20", "--concurrency", "4",
+                             "--ui", "none", "--artifact-dir", str(tmp_path / "s"))
+    deadline = time.monotonic() + 30
+    while server.stats(records=False)["totals"]["completed"] < 8:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the sweep did not get going within 30 s"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, out + err
+    assert "Traceback" not in err, err
+    quick = json.loads((tmp_path / "s" / "quick" / "run.json").read_text(encoding="utf-8"))
+    slow = json.loads((tmp_path / "s" / "slow" / "run.json").read_text(encoding="utf-8"))
+    assert (quick["status"], slow["status"]) == ("complete", "partial")
+    data = json.loads((tmp_path / "s" / "sweep_aggregate" /
+                       "profile_export_aiperf_sweep.json").read_text(encoding="utf-8"))
+    assert data["sweep"]["partial"] == ["slow"]
