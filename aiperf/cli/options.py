@@ -46,8 +46,12 @@ def _annotation(field: F.Field) -> Any:
     help_text = field.doc
     if isinstance(kind, EnumKind):
         help_text += " [" + "|".join(kind.choices) + "]"
+    if field.key in F.SWEEPABLE:
+        help_text += " A comma list (1,4,16) sweeps it."
     option = typer.Option(*flags, help=help_text, show_default=False,
                           rich_help_panel=_panel(field.key))
+    if field.key in F.SWEEPABLE:
+        return Annotated[Optional[str], option]  # noqa: UP045 - a number or a comma list
     if isinstance(kind, MapKind):
         return Annotated[Optional[list[str]], option]  # noqa: UP045
     if isinstance(kind, IntKind):

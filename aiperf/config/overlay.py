@@ -13,9 +13,12 @@ from typing import Any
 
 from aiperf.config import fields as F
 from aiperf.config.errors import ConfigError, ConfigErrors, did_you_mean
-from aiperf.config.kinds import SCALAR_KINDS, ListKind, MapKind, StrKind
+from aiperf.config.kinds import SCALAR_KINDS, IntKind, ListKind, MapKind, StrKind
 from aiperf.config.layer import Layer, Origin, Value
 from aiperf.config.schema import type_text
+
+
+SWEEP_PARAMETERS = "benchmark.sweep.parameters"
 
 
 def _pairs(items: list[str], sep: str, flag: str) -> list[tuple[str, str]]:
@@ -68,10 +71,30 @@ def parse_flag(field: F.Field, raw: Any) -> Any:
     raise ValueError(f"{field.key} cannot be set from the command line")
 
 
+def _number(field: F.Field, text: str) -> int | float:
+    """One number of a sweepable flag, checked against the field's bounds."""
+    kind = field.kind
+    word = text.strip()
+    try:
+        value: int | float = int(word) if isinstance(kind, IntKind) else float(word)
+    except ValueError:
+        raise ValueError(f"expected {kind.expected}, found {word!r}") from None
+    problem = kind.check(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
 def cli_layer(given: Mapping[str, Any]) -> Layer:
-    """A Layer from ``{field key: raw flag value}``; None values mean "not given"."""
+    """A Layer from ``{field key: raw flag value}``; None values mean "not given".
+
+    A sweepable flag given a comma list (``--concurrency 1,4,16``) sweeps that field: the
+    list goes to ``benchmark.sweep.parameters`` instead of the field itself.
+    """
     values: dict[str, Value] = {}
     errors: list[ConfigError] = []
+    swept: dict[str, list[float]] = {}
+    swept_flags: list[str] = []
     for key, raw in given.items():
         if raw is None or (isinstance(raw, list | tuple) and not raw):
             continue
@@ -80,10 +103,20 @@ def cli_layer(given: Mapping[str, Any]) -> Layer:
         if raw is False and field.negative_flag:
             flag = field.negative_flag  # name the spelling the user typed
         try:
+            if key in F.SWEEPABLE and isinstance(raw, str):
+                numbers = [_number(field, part) for part in raw.split(",")]
+                if len(numbers) > 1:
+                    swept[key] = [float(n) for n in numbers]
+                    swept_flags.append(flag)
+                    continue
+                values[key] = Value(numbers[0], Origin("cli", flag))
+                continue
             values[key] = Value(parse_flag(field, raw), Origin("cli", flag))
         except ValueError as e:
             errors.append(ConfigError("bad-flag", str(e), f"command-line flag {flag}",
                                       key=key))
     if errors:
         raise ConfigErrors(errors)
+    if swept:
+        values[SWEEP_PARAMETERS] = Value(swept, Origin("cli", " ".join(swept_flags)))
     return Layer("cli", "command line", values)

@@ -188,3 +188,22 @@ def test_ctrl_c_during_a_sweep_keeps_the_finished_cells_and_marks_the_sweep_part
     data = json.loads((tmp_path / "s" / "sweep_aggregate" /
                        "profile_export_aiperf_sweep.json").read_text(encoding="utf-8"))
     assert data["sweep"]["partial"] == ["slow"]
+
+
+def test_a_comma_list_on_a_sweepable_flag_sweeps_it(profile, tmp_path):
+    run = profile("--url", SIM, "--model", "m", "--streaming", "--request-count", "6",
+                  "--concurrency", "1,3", "--ui", "none", "--artifact-dir", str(tmp_path / "s"))
+    assert run.exit_code == 0, run.output
+    assert sorted(p.name for p in (tmp_path / "s").iterdir() if p.name.startswith("conc")) == [
+        "concurrency1", "concurrency3"]
+    result = CliRunner().invoke(app, ["config", "explain", str(tmp_path / "s" / "concurrency3"),
+                                      "benchmark.load.concurrency"])
+    assert "benchmark.load.concurrency = 3" in result.output
+
+
+def test_a_bad_word_in_a_comma_list_is_an_error_before_any_request(profile, tmp_path):
+    run = profile("--url", SIM, "--model", "m", "--concurrency", "1,x", "--ui", "none",
+                  "--artifact-dir", str(tmp_path / "s"))
+    assert run.exit_code == 2
+    assert "--concurrency" in run.stderr and "'x'" in run.stderr
+    assert not (tmp_path / "s").exists()
