@@ -17,7 +17,6 @@ from aiperf.config.kinds import SCALAR_KINDS, IntKind, ListKind, MapKind, StrKin
 from aiperf.config.layer import Layer, Origin, Value
 from aiperf.config.schema import type_text
 
-
 SWEEP_PARAMETERS = "benchmark.sweep.parameters"
 
 

@@ -43,10 +43,11 @@ def expand(resolved: Resolved) -> tuple[Cell, ...]:
     where = resolved.provenance[SWEEP_KEY].origin
     if sweep.scenarios:
         return tuple(Cell(_safe(s.name), dict(s.values)) for s in sweep.scenarios)
-    if not sweep.parameters:
+    parameters: Mapping[str, Any] = sweep.parameters or recipe_grid(resolved) or {}
+    if not parameters:
         return ()
-    keys = list(sweep.parameters)
-    columns = [[_typed(key, v, where) for v in sweep.parameters[key]] for key in keys]
+    keys = list(parameters)
+    columns = [[_typed(key, v, where) for v in parameters[key]] for key in keys]
     if sweep.type == "zip":
         lengths = {len(c) for c in columns}
         if len(lengths) > 1:
@@ -59,6 +60,41 @@ def expand(resolved: Resolved) -> tuple[Cell, ...]:
     else:
         rows = list(itertools.product(*columns))
     return tuple(Cell(_name(keys, row), dict(zip(keys, row, strict=True))) for row in rows)
+
+
+#: The field each recipe dimension drives (see ``sweeps:`` in rules/recipes.yaml).
+DIMENSIONS = {
+    "concurrency": "benchmark.load.concurrency",
+    "isl": "benchmark.dataset.isl.mean",
+    "osl": "benchmark.dataset.osl.mean",
+}
+
+
+def recipe_grid(resolved: Resolved) -> dict[str, list[int]] | None:
+    """The grid a curve recipe runs: for each dimension it sweeps, ``steps`` log-spaced
+    whole numbers from ``<dim>_min`` to ``<dim>_max``. None for recipes that search
+    (``search_style``) or lack a dimension's bounds (they do not run as grids)."""
+    recipe = resolved.recipe
+    search = resolved.config.benchmark.search
+    if recipe is None or not recipe.sweeps or search.search_style is not None:
+        return None
+    grid = {}
+    for dimension in recipe.sweeps:
+        bounds = [getattr(search, f"{dimension}_{end}", None) for end in ("min", "max", "steps")]
+        if dimension not in DIMENSIONS or None in bounds:
+            return None
+        grid[DIMENSIONS[dimension]] = log_grid(*bounds)
+    return grid
+
+
+def log_grid(low: int, high: int, steps: int) -> list[int]:
+    """``steps`` geometrically spaced whole numbers from ``low`` to ``high`` (duplicates
+    after rounding dropped, so a narrow range gives fewer)."""
+    if steps <= 1 or high <= low:
+        return [low]
+    ratio = (high / low) ** (1 / (steps - 1))
+    values = sorted({round(low * ratio**i) for i in range(steps)} | {low, high})
+    return values
 
 
 def _typed(key: str, value: float, where: Origin) -> int | float:

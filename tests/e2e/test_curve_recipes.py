@@ -1,0 +1,64 @@
+"""The curve recipes run as grids against the realistic simulator and find what it was
+configured to do: the knee at its batch capacity, its prefill cost per token."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def small_home_config(_isolated_environment: Path) -> Path:
+    path = _isolated_environment / ".aiperf" / "plot_config.yaml"
+    path.parent.mkdir(parents=True)
+    path.write_text("dpi: 50\nwidth: 3\nheight: 2\nmulti_run:\n  - concurrency_knee\n",
+                    encoding="utf-8")
+    return path
+
+
+def test_concurrency_ramp_finds_the_knee_at_the_simulators_capacity(profile, tmp_path,
+                                                                    small_home_config):
+    # No slowdown per extra sequence, 8 sequences at once: latency is flat up to 8 and
+    # queueing doubles it beyond.
+    url = "sim://?mode=realistic&itl_ms_per_seq=0&max_batch=8&jitter=0&osl=4"
+    run = profile("--search-recipe", "concurrency-ramp", "--concurrency-min", "1",
+                  "--concurrency-max", "32", "--concurrency-steps", "6", "--url", url,
+                  "--osl", "4", "--model", "m", "--streaming", "--request-count", "32",
+                  "--ui", "none", "--artifact-dir", str(tmp_path / "ramp"))
+    assert run.exit_code == 0, run.output
+    result = json.loads((tmp_path / "ramp" / "sweep_aggregate" / "concurrency-ramp.json")
+                        .read_text(encoding="utf-8"))
+    assert result["found"] is True
+    assert result["last_good_concurrency"] == 8
+    assert result["knee_concurrency"] == 16
+    assert "concurrency-ramp: knee at concurrency 16" in run.stdout
+    # The recipe defaults auto-plot on: the knee plot is drawn once for the whole ramp.
+    assert (tmp_path / "ramp" / "plots" / "concurrency_knee.png").is_file()
+
+
+def test_prefill_ttft_curve_recovers_the_prefill_cost_per_token(profile, tmp_path):
+    url = "sim://?mode=realistic&jitter=0&prefill_ms_per_token=0.05&base_ttft_ms=20"
+    run = profile("--search-recipe", "prefill-ttft-curve", "--isl-min", "256", "--isl-max",
+                  "4096", "--isl-steps", "5", "--url", url, "--osl", "2", "--model", "m",
+                  "--request-count", "3", "--ui", "none", "--no-auto-plot",
+                  "--artifact-dir", str(tmp_path / "pre"))
+    assert run.exit_code == 0, run.output
+    fit = json.loads((tmp_path / "pre" / "sweep_aggregate" / "prefill-ttft-curve.json")
+                     .read_text(encoding="utf-8"))
+    assert fit["fitted"] is True
+    assert fit["ms_per_token"] == pytest.approx(0.05, rel=0.10)
+    assert fit["r2"] > 0.99
+    assert sorted(p.name for p in (tmp_path / "pre").iterdir() if p.name.startswith("isl")) == [
+        "isl1024", "isl2048", "isl256", "isl4096", "isl512"]
+
+
+def test_a_recipe_names_the_base_directory(profile, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    run = profile("--search-recipe", "prefill-ttft-curve", "--isl-min", "64", "--isl-max",
+                  "128", "--isl-steps", "2", "--url", "sim://?mode=deterministic&ttft_ms=1",
+                  "--osl", "2", "--model", "org/my-model", "--request-count", "2", "--ui", "none",
+                  "--no-auto-plot")
+    assert run.exit_code == 0, run.output
+    assert run.run_dir == Path("artifacts/my-model-prefill-ttft-curve")

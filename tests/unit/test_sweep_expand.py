@@ -1,0 +1,63 @@
+"""Expanding a sweep into cells (aiperf.config.sweep)."""
+
+from __future__ import annotations
+
+import pytest
+
+from aiperf.config import load
+from aiperf.config.errors import ConfigErrors
+from aiperf.config.sweep import expand, log_grid
+
+
+def test_log_grid_spans_min_to_max_with_whole_numbers():
+    assert log_grid(1, 1000, 8) == [1, 3, 7, 19, 52, 139, 373, 1000]
+    assert log_grid(256, 32768, 8) == [256, 512, 1024, 2048, 4096, 8192, 16384, 32768]
+
+
+def test_log_grid_drops_duplicates_of_a_narrow_range():
+    assert log_grid(1, 3, 8) == [1, 2, 3]
+
+
+def test_a_grid_is_the_product_in_the_order_written(write_yaml):
+    config = write_yaml("""
+        benchmark:
+          sweep:
+            parameters:
+              benchmark.load.concurrency:
+                - 1
+                - 2
+              benchmark.dataset.isl.mean:
+                - 64
+                - 128
+        """)
+    cells = expand(load([config], {}, {}))
+    assert [c.name for c in cells] == ["concurrency1-isl64", "concurrency1-isl128",
+                                       "concurrency2-isl64", "concurrency2-isl128"]
+    assert cells[0].values == {"benchmark.load.concurrency": 1, "benchmark.dataset.isl.mean": 64}
+
+
+def test_a_fraction_for_a_count_is_an_error(write_yaml):
+    config = write_yaml("""
+        benchmark:
+          sweep:
+            parameters:
+              benchmark.load.concurrency:
+                - 1.5
+        """)
+    with pytest.raises(ConfigErrors, match="whole numbers"):
+        expand(load([config], {}, {}))
+
+
+def test_a_search_recipe_is_not_a_grid():
+    resolved = load([], {"benchmark.search.recipe": "max-concurrency-under-sla",
+                         "benchmark.search.ttft_sla_ms": 100.0}, {})
+    assert expand(resolved) == ()
+
+
+def test_a_curve_recipe_is_a_grid_over_its_dimensions():
+    resolved = load([], {"benchmark.search.recipe": "decode-itl-curve",
+                         "benchmark.search.concurrency_steps": 2,
+                         "benchmark.search.osl_steps": 2}, {})
+    assert [c.name for c in expand(resolved)] == [
+        "concurrency1-osl64", "concurrency1-osl1024", "concurrency200-osl64",
+        "concurrency200-osl1024"]
