@@ -17,7 +17,7 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -201,17 +201,24 @@ def _event_loop() -> asyncio.AbstractEventLoop:
 
 
 def run_profile(resolved: Resolved, output: Output,
-                cells: Sequence[tuple[Cell, Resolved]] = ()) -> int:
+                cells: Sequence[tuple[Cell, Resolved]] = (),
+                resolve_cell: Callable[[Cell], Resolved] | None = None) -> int:
     """Run the benchmark ``resolved`` describes and write its artifacts; the exit code.
 
     ``cells`` are the sweep's cells, each resolved with its values as a layer of its
     own; with them, every cell runs into ``<base>/<cell>/`` and a sweep aggregate follows.
+    ``resolve_cell`` resolves a cell chosen while running (an SLA search's probes).
     """
+    from aiperf.bench.search import RECIPE_SLAS
+
     cfg = resolved.config.benchmark
     for note in resolved.notes:
         log.info(note.message)
     if cells:
         return _sweep(resolved, cells, output)
+    if resolved.recipe is not None and resolved.recipe.name in RECIPE_SLAS \
+            and resolve_cell is not None:
+        return _sla_search(resolved, resolve_cell, output)
     try:
         prepared = prepare(resolved)
         if prepared.sim_url is None:
@@ -439,6 +446,91 @@ def dry_run_listing(resolved: Resolved, cells: Sequence[tuple[Cell, Resolved]]) 
         out.append(f"  {cell.name}/")
         out += settings(cell_resolved, tuple(cell.values))
     return "\n".join(out)
+
+
+class _Stopped(Exception):
+    """The user stopped a search between or during probes."""
+
+
+def _sla_search(resolved: Resolved, resolve_cell: Callable[[Cell], Resolved],
+                output: Output) -> int:
+    """An SLA search: probes (each a cell ``concurrency<N>``) chosen by
+    :func:`aiperf.bench.search.search`, then ``search_history.json``, the sweep aggregate
+    and ``sweep_aggregate/<recipe>.json`` with the answer."""
+    import json
+
+    from aiperf.bench import search as sla
+    from aiperf.bench.atomic import write_text_atomic
+    from aiperf.bench.manifest import read_run
+    from aiperf.bench.sweep_aggregate import write_sweep_aggregate
+    from aiperf.explain import RUN_EXPLAIN_FILE, explain_json
+
+    assert resolved.recipe is not None
+    recipe = resolved.recipe.name
+    cfg = resolved.config.benchmark
+    search = cfg.search
+    slas = {name: getattr(search, name) for name in sla.RECIPE_SLAS[recipe]
+            if getattr(search, name) is not None}
+    low, high = search.concurrency_min or 1, search.concurrency_max or 1000
+    base = Path(cfg.artifacts.dir)
+    if not resolved.provenance["benchmark.artifacts.dir"].explicit:
+        from aiperf.bench.naming import model_basename
+
+        base = base / f"{model_basename(cfg.endpoint.model or 'model')}-{recipe}"
+    try:
+        first = prepare(resolved)
+        if first.sim_url is None:
+            check_reachable(first.target.url)
+        make_run_dir(base)
+    except ProfileError as e:
+        output.line(str(e), label="error:", style="red")
+        return e.exit_code
+    output.line(f"{recipe}: searching concurrency {low}..{high} (probe, then bisect; "
+                f"at most {sla.PROBE_BUDGET} probes)")
+    results: list[Any] = []
+    loop = _event_loop()
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def probe(concurrency: int) -> dict[str, Any] | None:
+        cell = Cell(f"concurrency{concurrency}", {"benchmark.load.concurrency": concurrency})
+        cell_resolved = resolve_cell(cell)
+        prepared = attrs.evolve(prepare(cell_resolved), run_dir=base / cell.name)
+        make_run_dir(prepared.run_dir)
+        output.line(f"probe concurrency {concurrency}")
+        code = _one_run(cell_resolved, prepared, output, loop, "cell",
+                        RunIdentity(parent="..", cell=cell.name))
+        results.append(_cell_result(cell, prepared.run_dir, code, read_run))
+        if code == EXIT_INTERRUPTED:
+            raise _Stopped
+        return _cell_summary(prepared.run_dir, read_run)
+
+    gc.freeze()
+    stopped = False
+    try:
+        history = sla.search(probe, low, high, slas)
+    except _Stopped:
+        stopped = True
+        history = []
+    finally:
+        gc.unfreeze()
+        loop.close()
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+    folder = base / "sweep_aggregate"
+    write_sweep_aggregate(folder, "search", results)
+    write_text_atomic(base / RUN_EXPLAIN_FILE, explain_json(resolved))
+    if stopped:
+        output.line(f"Artifacts: {base}")
+        return EXIT_INTERRUPTED
+    write_text_atomic(base / "search_history.json",
+                      json.dumps(sla.history_json(history), indent=2) + "\n")
+    result, sentence = sla.conclude(recipe, history, slas, low, high)
+    write_text_atomic(folder / f"{recipe}.json", json.dumps(result, indent=2) + "\n")
+    output.line(sentence)
+    output.line(f"Artifacts: {base}")
+    if cfg.artifacts.auto_plot:
+        return _auto_plot(resolved, base, output)
+    return EXIT_OK
 
 
 def _conclude(resolved: Resolved, results: Sequence[Any], folder: Path, output: Output) -> None:

@@ -50,7 +50,8 @@ def profile(
         raise typer.Exit(0)
     output = open_output(resolved.config.benchmark.ui, sys.stdout.isatty())
     try:
-        code = run_profile(resolved, output, cells)
+        code = run_profile(resolved, output, cells,
+                           lambda cell: load(files, cli or {}, environ, cell=cell).check())
     except KeyboardInterrupt:
         # Only before the run starts or after it ends: during it, Ctrl-C stops it cleanly.
         output.line("interrupted")

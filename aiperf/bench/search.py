@@ -1,0 +1,158 @@
+"""The SLA searches: the largest concurrency whose measured percentiles meet the SLAs.
+
+Deterministic and budgeted: probe upward from ``concurrency_min`` by doubling until a
+probe fails (or ``concurrency_max`` is reached), then bisect between the last pass and
+the first failure. Every probe is a real run (a cell of its own); the history keeps them
+all, and a pass above a failure (a non-monotone server) is reported, never hidden.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+#: The most probes one search may run.
+PROBE_BUDGET = 16
+
+#: SLA setting -> (metric tag, statistic, label); every SLA is judged on its p95.
+SLA_METRICS = {
+    "ttft_sla_ms": ("time_to_first_token", "p95", "TTFT p95"),
+    "itl_sla_ms": ("inter_token_latency", "p95", "ITL p95"),
+    "tpot_sla_ms": ("inter_token_latency", "p95", "TPOT p95"),
+    "e2e_sla_ms": ("request_latency", "p95", "request latency p95"),
+}
+
+#: Which SLAs each search recipe judges (all of those given, for max-concurrency).
+RECIPE_SLAS = {
+    "max-throughput-ttft-sla": ("ttft_sla_ms",),
+    "max-throughput-itl-sla": ("itl_sla_ms", "tpot_sla_ms"),
+    "max-concurrency-under-sla": ("ttft_sla_ms", "itl_sla_ms", "tpot_sla_ms", "e2e_sla_ms",
+                                  "error_rate_sla"),
+}
+
+
+@attrs.frozen
+class Probe:
+    """One probed concurrency: whether it met every SLA, and the values judged."""
+
+    concurrency: int
+    passed: bool
+    measured: Mapping[str, float | None]
+    output_throughput: float | None
+
+
+def judge(summary: Mapping[str, Any] | None, slas: Mapping[str, float]
+          ) -> tuple[bool, dict[str, float | None]]:
+    """Whether a run's summary meets every SLA, and each judged value (None: missing,
+    which fails: an SLA that cannot be checked is not met)."""
+    measured: dict[str, float | None] = {}
+    ok = summary is not None
+    for name, limit in slas.items():
+        value = None
+        if summary is not None:
+            if name == "error_rate_sla":
+                entry = summary.get("request_error_rate")
+                value = entry.get("avg") / 100 if isinstance(entry, Mapping) else None
+            else:
+                tag, stat, _ = SLA_METRICS[name]
+                entry = summary.get(tag)
+                value = entry.get(stat) if isinstance(entry, Mapping) else None
+        measured[name] = value
+        ok = ok and value is not None and value <= limit
+    return ok, measured
+
+
+def search(run: Callable[[int], Mapping[str, Any] | None], low: int, high: int,
+           slas: Mapping[str, float], budget: int = PROBE_BUDGET) -> list[Probe]:
+    """Probe then bisect; every probe in the order run."""
+    history: list[Probe] = []
+    seen: dict[int, Probe] = {}
+
+    def probe(c: int) -> Probe:
+        if c not in seen:
+            summary = run(c)
+            passed, measured = judge(summary, slas)
+            tput = summary.get("output_token_throughput", {}).get("avg") if summary else None
+            seen[c] = Probe(c, passed, measured, tput)
+            history.append(seen[c])
+        return seen[c]
+
+    best, failed = None, None
+    c = low
+    while len(history) < budget:
+        if probe(c).passed:
+            best = c
+            if c >= high:
+                break
+            c = min(c * 2, high)
+        else:
+            failed = c
+            break
+    if best is not None and failed is not None:
+        while failed - best > 1 and len(history) < budget:
+            mid = (best + failed) // 2
+            if probe(mid).passed:
+                best = mid
+            else:
+                failed = mid
+    return history
+
+
+def conclude(recipe: str, history: Sequence[Probe], slas: Mapping[str, float],
+             low: int, high: int) -> tuple[dict[str, Any], str]:
+    """The answer of a search from its probes: the result file's content and a sentence."""
+    passing = [p for p in history if p.passed]
+    failing = [p for p in history if not p.passed]
+    limits = " and ".join(_limit_text(name, limit) for name, limit in slas.items())
+    non_monotone = any(p.concurrency > f.concurrency for p in passing for f in failing)
+    result: dict[str, Any] = {
+        "recipe": recipe, "slas": dict(slas), "range": [low, high],
+        "probes": len(history), "non_monotone": non_monotone,
+    }
+    if not passing:
+        lowest = min(history, key=lambda p: p.concurrency)
+        result.update(found=False, reason="no probed concurrency met the SLA")
+        shown = ", ".join(_measured_text(n, v) for n, v in lowest.measured.items())
+        sentence = (f"{recipe}: no concurrency in [{low}, {high}] meets {limits} (at the lowest, "
+                    f"{lowest.concurrency}: {shown}); the SLA is out of reach for this server")
+        result["answer"] = sentence
+        return result, sentence
+    if recipe.startswith("max-throughput"):
+        chosen = max(passing, key=lambda p: (p.output_throughput or 0.0, p.concurrency))
+        what = "max output throughput"
+    else:
+        chosen = max(passing, key=lambda p: p.concurrency)
+        what = "max concurrency"
+    tput = f" (output {chosen.output_throughput:,.0f} tok/s)" if chosen.output_throughput else ""
+    sentence = f"{what} under {limits}: concurrency {chosen.concurrency}{tput}"
+    if chosen.concurrency >= high and not failing:
+        sentence += f"; the range's top ({high}) still passed, so the limit may be higher"
+    if non_monotone:
+        sentence += "; note: some concurrency passed above one that failed (non-monotone)"
+    result.update(found=True, concurrency=chosen.concurrency,
+                  output_throughput=chosen.output_throughput, answer=sentence)
+    return result, f"{recipe}: {sentence}"
+
+
+def _measured_text(name: str, value: float | None) -> str:
+    if value is None:
+        return f"{_limit_text(name, None)} not measured"
+    if name == "error_rate_sla":
+        return f"error rate {value:g}"
+    return f"{_limit_text(name, None)} {value:.1f} ms"
+
+
+def _limit_text(name: str, limit: float | None) -> str:
+    if name == "error_rate_sla":
+        return "error rate" + (f" <= {limit:g}" if limit is not None else "")
+    label = SLA_METRICS[name][2]
+    return label + (f" <= {limit:g} ms" if limit is not None else "")
+
+
+def history_json(history: Sequence[Probe]) -> list[dict[str, Any]]:
+    """``search_history.json``: every probe in the order it ran."""
+    return [{"step": i, "concurrency": p.concurrency, "passed": p.passed,
+             "measured": dict(p.measured), "output_token_throughput": p.output_throughput}
+            for i, p in enumerate(history, 1)]

@@ -1,0 +1,68 @@
+"""The SLA searches against the realistic simulator, whose answer the test knows: with no
+slowdown per extra sequence and 8 sequences decoded at once, TTFT stays near its base up
+to concurrency 8 and jumps by a whole request's time (queueing) beyond it."""
+
+from __future__ import annotations
+
+import json
+
+from aiperf.bench.search import Probe, conclude, judge, search
+
+URL = "sim://?mode=realistic&itl_ms_per_seq=0&max_batch=8&jitter=0&osl=4"
+
+
+def args(recipe: str, base, *extra: str) -> list[str]:
+    return ["--search-recipe", recipe, "--concurrency-max", "64", "--url", URL, "--osl", "4",
+            "--isl", "100", "--model", "m", "--streaming", "--request-count", "32",
+            "--ui", "none", "--artifact-dir", str(base), *extra]
+
+
+def test_max_concurrency_under_sla_is_the_simulators_batch_capacity(profile, tmp_path):
+    run = profile(*args("max-concurrency-under-sla", tmp_path / "s", "--ttft-sla-ms", "40"))
+    assert run.exit_code == 0, run.output
+    result = json.loads((tmp_path / "s" / "sweep_aggregate" /
+                         "max-concurrency-under-sla.json").read_text(encoding="utf-8"))
+    assert (result["found"], result["concurrency"]) == (True, 8)
+    assert "max concurrency under TTFT p95 <= 40 ms: concurrency 8" in run.stdout
+    history = json.loads((tmp_path / "s" / "search_history.json").read_text(encoding="utf-8"))
+    assert [h["concurrency"] for h in history][:5] == [1, 2, 4, 8, 16]  # probe, then bisect
+    assert {h["concurrency"] for h in history if h["passed"]} == {1, 2, 4, 8}
+
+
+def test_an_unreachable_sla_says_so(profile, tmp_path):
+    run = profile(*args("max-throughput-ttft-sla", tmp_path / "s", "--ttft-sla-ms", "1"))
+    assert run.exit_code == 0, run.output
+    assert "no concurrency in [1, 64] meets TTFT p95 <= 1 ms" in run.stdout
+    assert "out of reach" in run.stdout
+
+
+def test_an_sla_recipe_without_its_sla_is_an_error_before_any_request(profile, tmp_path):
+    run = profile("--search-recipe", "max-throughput-ttft-sla", "--url", URL, "--model", "m",
+                  "--ui", "none", "--artifact-dir", str(tmp_path / "s"))
+    assert run.exit_code == 2
+    assert "needs benchmark.search.ttft_sla_ms" in run.stderr
+    assert not (tmp_path / "s").exists()
+
+
+def _fake(ttft_by_concurrency):
+    return lambda c: {"time_to_first_token": {"p95": ttft_by_concurrency(c)},
+                      "output_token_throughput": {"avg": 10.0 * c}}
+
+
+def test_search_probes_by_doubling_then_bisects():
+    history = search(_fake(lambda c: 10.0 if c <= 37 else 100.0), 1, 1000, {"ttft_sla_ms": 50})
+    assert [p.concurrency for p in history] == [1, 2, 4, 8, 16, 32, 64, 48, 40, 36, 38, 37]
+    result, _ = conclude("max-concurrency-under-sla", history, {"ttft_sla_ms": 50}, 1, 1000)
+    assert result["concurrency"] == 37
+
+
+def test_a_non_monotone_server_is_reported():
+    history = [Probe(1, True, {}, 1.0), Probe(2, False, {}, 2.0), Probe(4, True, {}, 4.0)]
+    result, sentence = conclude("max-concurrency-under-sla", history, {"ttft_sla_ms": 5}, 1, 4)
+    assert result["non_monotone"] is True
+    assert "non-monotone" in sentence
+
+
+def test_a_missing_metric_fails_the_sla():
+    assert judge({"time_to_first_token": {}}, {"ttft_sla_ms": 50.0}) == (
+        False, {"ttft_sla_ms": None})
