@@ -53,7 +53,8 @@ TIMESLICE_COLUMNS = ("slice", "start_s", "end_s", "metric", "unit", "stat", "val
 SUMMARY_STATS = (
     "avg", "min", "max", "std", "p1", "p5", "p10", "p25", "p50", "p75", "p90", "p95", "p99",
 )
-_RUN_COLUMNS = ("run_name", "model", "concurrency", "request_rate", "trial", "cell", "status")
+_RUN_COLUMNS = ("run_name", "model", "concurrency", "request_rate", "trial", "cell", "status",
+                "isl", "osl")
 
 #: A compact JSONL record (ours, and AIPerf 0.13's orjson output) starts with its
 #: metadata object, and the metrics object follows it.
@@ -145,6 +146,7 @@ def runs_table(runs: Sequence[LoadedRun]) -> pd.DataFrame:
             "trial": manifest.identity.trial,
             "cell": manifest.identity.cell,
             "status": manifest.status,
+            **_lengths(loaded.summary.get("input_config")),
         }
         for tag, entry in loaded.summary.items():
             if not isinstance(entry, Mapping):
@@ -404,6 +406,24 @@ def _settings(config: Mapping[str, Any]) -> dict[str, Any]:
         "streaming": streaming if isinstance(streaming, bool) else None,
         "slice_duration_s": _seconds(slice_duration),
     }
+
+
+def _lengths(config: Any) -> dict[str, float | None]:
+    """The configured mean input and output lengths (what a prefill or decode curve
+    sweeps); None when the run did not set them."""
+    if not isinstance(config, Mapping):
+        return {"isl": None, "osl": None}
+    ours = config.get("benchmark")
+    if isinstance(ours, Mapping):
+        dataset = _mapping(ours, "dataset")
+        isl, osl = _mapping(dataset, "isl").get("mean"), _mapping(dataset, "osl").get("mean")
+    else:
+        datasets = config.get("datasets")
+        prompts = _mapping(datasets[0], "prompts") if _list_of_mappings(datasets) and datasets \
+            else {}
+        isl, osl = _mapping(prompts, "isl").get("mean"), _mapping(prompts, "osl").get("mean")
+    return {"isl": float(isl) if _is_number(isl) else None,
+            "osl": float(osl) if _is_number(osl) else None}
 
 
 def _profiling_phase(config: Mapping[str, Any]) -> Mapping[str, Any]:

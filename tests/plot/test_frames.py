@@ -41,7 +41,8 @@ METRIC_TAGS = {
     "osl": "output_sequence_length",
     "per_user_tps": "output_token_throughput_per_user",
 }
-RUN_COLUMNS = ["run_name", "model", "concurrency", "request_rate", "trial", "cell", "status"]
+RUN_COLUMNS = ["run_name", "model", "concurrency", "request_rate", "trial", "cell", "status",
+               "isl", "osl"]
 
 
 @pytest.fixture(scope="module")
@@ -415,7 +416,7 @@ def test_runs_table(made, tmp_path):
     runs = [load(made["plain"], "plain"), load(copy(FIXTURE, tmp_path / "ref"), "ref"),
             load(trial_dir, "trial")]
     table = runs_table(runs)
-    assert list(table.columns[:7]) == RUN_COLUMNS
+    assert list(table.columns[:9]) == RUN_COLUMNS
     assert table["run_name"].tolist() == ["plain", "ref", "trial"]
     assert table["model"].tolist() == ["m", "test-model", "m"]
     assert table["concurrency"].tolist() == [2, 4, 2]
@@ -443,3 +444,13 @@ def test_runs_table(made, tmp_path):
 def test_runs_table_of_no_runs_has_the_run_columns():
     table = runs_table([])
     assert list(table.columns) == RUN_COLUMNS and table.empty
+
+
+def test_runs_table_carries_the_configured_lengths(made, tmp_path):
+    fixture = tmp_path / "ref"
+    shutil.copytree(FIXTURE, fixture)
+    ours = load_run(read_run(made["plain"]), "plain")
+    reference = load_run(read_run(fixture), "ref")
+    table = runs_table([ours, reference])
+    assert table["isl"].tolist() == [550.0, 64.0]
+    assert table["osl"].isna().tolist()[0] is True and table["osl"].tolist()[1] == 32.0
