@@ -551,6 +551,13 @@ def _conclude(resolved: Resolved, results: Sequence[Any], folder: Path, output: 
         row.update({dim: cell.values[key] for dim, key in DIMENSIONS.items()
                     if key in cell.values})
     found = conclude(name, rows, resolved.config.benchmark.search)
+    if name == "pareto-sweep":
+        from aiperf.bench.sweep_aggregate import pareto_cells
+
+        frontier = pareto_cells(results)
+        found = ({"pareto_optimal": frontier, "cells": len(results)},
+                 f"pareto-sweep: {len(frontier)} of {len(results)} cells on the throughput/"
+                 f"latency frontier: {', '.join(frontier) or 'none'}")
     if found is None:
         return
     result, sentence = found

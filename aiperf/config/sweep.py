@@ -43,6 +43,9 @@ def expand(resolved: Resolved) -> tuple[Cell, ...]:
     where = resolved.provenance[SWEEP_KEY].origin
     if sweep.scenarios:
         return tuple(Cell(_safe(s.name), dict(s.values)) for s in sweep.scenarios)
+    if not sweep.parameters and resolved.config.benchmark.search.isl_osl_pairs \
+            and resolved.recipe is not None and resolved.recipe.sweeps:
+        return pair_cells(resolved)
     parameters: Mapping[str, Any] = sweep.parameters or recipe_grid(resolved) or {}
     if not parameters:
         return ()
@@ -78,6 +81,8 @@ def recipe_grid(resolved: Resolved) -> dict[str, list[int]] | None:
     search = resolved.config.benchmark.search
     if recipe is None or not recipe.sweeps or search.search_style is not None:
         return None
+    if search.isl_osl_pairs:
+        return None  # pairs are cells of their own: see pair_cells
     grid = {}
     for dimension in recipe.sweeps:
         bounds = [getattr(search, f"{dimension}_{end}", None) for end in ("min", "max", "steps")]
@@ -85,6 +90,28 @@ def recipe_grid(resolved: Resolved) -> dict[str, list[int]] | None:
             return None
         grid[DIMENSIONS[dimension]] = log_grid(*bounds)
     return grid
+
+
+def pair_cells(resolved: Resolved) -> tuple[Cell, ...]:
+    """``isl/osl`` pairs x a log-spaced concurrency grid (``pareto-sweep``): the pairs go
+    together, as the workloads they describe; ConfigErrors for a malformed pair."""
+    search = resolved.config.benchmark.search
+    where = resolved.provenance["benchmark.search.isl_osl_pairs"].origin
+    pairs = []
+    for text in search.isl_osl_pairs or ():
+        isl, sep, osl = str(text).partition("/")
+        if not sep or not isl.strip().isdigit() or not osl.strip().isdigit():
+            raise ConfigErrors([ConfigError(
+                "bad-pair", f"expected ISL/OSL as two whole numbers, found {text!r}",
+                where.source, where.line, where.column, "benchmark.search.isl_osl_pairs",
+                "write pairs like 512/256")])
+        pairs.append((int(isl), int(osl)))
+    low, high, steps = search.concurrency_min or 1, search.concurrency_max or 64, \
+        search.concurrency_steps or 4
+    return tuple(
+        Cell(f"isl{isl}-osl{osl}-concurrency{c}", {
+            DIMENSIONS["isl"]: isl, DIMENSIONS["osl"]: osl, DIMENSIONS["concurrency"]: c})
+        for isl, osl in pairs for c in log_grid(low, high, steps))
 
 
 def log_grid(low: int, high: int, steps: int) -> list[int]:

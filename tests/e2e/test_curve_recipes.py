@@ -62,3 +62,17 @@ def test_a_recipe_names_the_base_directory(profile, tmp_path, monkeypatch):
                   "--no-auto-plot")
     assert run.exit_code == 0, run.output
     assert run.run_dir == Path("artifacts/my-model-prefill-ttft-curve")
+
+
+def test_pareto_sweep_reports_the_frontier(profile, tmp_path):
+    run = profile("--search-recipe", "pareto-sweep", "--isl-osl-pairs", "64/4,256/8",
+                  "--concurrency-max", "4", "--concurrency-steps", "2",
+                  "--url", "sim://?mode=deterministic&ttft_ms=2&itl_ms=1", "--model", "m",
+                  "--request-count", "8", "--ui", "none", "--no-auto-plot",
+                  "--artifact-dir", str(tmp_path / "p"))
+    assert run.exit_code == 0, run.output
+    result = json.loads((tmp_path / "p" / "sweep_aggregate" / "pareto-sweep.json")
+                        .read_text(encoding="utf-8"))
+    assert result["cells"] == 4
+    assert result["pareto_optimal"]
+    assert "pareto-sweep: " in run.stdout and "frontier" in run.stdout

@@ -61,3 +61,24 @@ def test_a_curve_recipe_is_a_grid_over_its_dimensions():
     assert [c.name for c in expand(resolved)] == [
         "concurrency1-osl64", "concurrency1-osl1024", "concurrency200-osl64",
         "concurrency200-osl1024"]
+
+
+def test_pareto_sweep_pairs_go_together_across_a_concurrency_grid():
+    resolved = load([], {"benchmark.search.recipe": "pareto-sweep",
+                         "benchmark.search.isl_osl_pairs": "128/64,512/32",
+                         "benchmark.search.concurrency_max": 4,
+                         "benchmark.search.concurrency_steps": 2}, {})
+    cells = expand(resolved)
+    assert [c.name for c in cells] == [
+        "isl128-osl64-concurrency1", "isl128-osl64-concurrency4",
+        "isl512-osl32-concurrency1", "isl512-osl32-concurrency4"]
+    assert cells[-1].values == {"benchmark.dataset.isl.mean": 512,
+                                "benchmark.dataset.osl.mean": 32,
+                                "benchmark.load.concurrency": 4}
+
+
+def test_a_malformed_pair_is_an_error():
+    resolved = load([], {"benchmark.search.recipe": "pareto-sweep",
+                         "benchmark.search.isl_osl_pairs": "128x64"}, {})
+    with pytest.raises(ConfigErrors, match="ISL/OSL"):
+        expand(resolved)
