@@ -238,30 +238,40 @@ def run_profile(resolved: Resolved, output: Output,
     trials = cfg.runs.count
     output.line(f"profiling {cfg.endpoint.model} at {cfg.endpoint.url}: {load}, {what}"
                 + (f", {trials} trials" if trials > 1 else ""))
-    loop = _event_loop()
-    # Once a run has stopped the results are only being written: a second Ctrl-C (or
-    # a SIGTERM) must not lose them, so from then until the end it only says so.
-    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    # Old objects are frozen out of the collector so a full collection cannot land in
-    # the middle of the measured phase as a latency spike. No collection first: it would
-    # cost every run ~25 ms to reclaim a few dozen objects of start-up garbage.
-    gc.freeze()
-    try:
+    with _measuring() as loop:
         if trials == 1:
             code = _one_run(resolved, prepared, output, loop)
             succeeded = code == EXIT_OK
         else:
             code, succeeded = _trials(resolved, prepared, output, loop)
-    finally:
-        gc.unfreeze()
-        loop.close()
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
     # Only a finished run gets plots (a stopped one keeps its partial data); trials get
     # them once, for the whole experiment, when at least one trial finished.
     if code == EXIT_OK and succeeded and cfg.artifacts.auto_plot:
         code = _auto_plot(resolved, prepared.run_dir, output)
     return code
+
+
+@contextlib.contextmanager
+def _measuring() -> Iterator[asyncio.AbstractEventLoop]:
+    """The event loop runs go on, with the heap frozen and the signal handlers put back
+    afterwards.
+
+    Old objects are frozen out of the collector so a full collection cannot land in the
+    middle of a measured phase as a latency spike (no collection first: it would cost
+    every run ~25 ms to reclaim a few dozen objects of start-up garbage). Once a run has
+    stopped its results are only being written: a second Ctrl-C (or a SIGTERM) must not
+    lose them, so the runs' own handlers stay until the end, then the old ones return.
+    """
+    loop = _event_loop()
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    gc.freeze()
+    try:
+        yield loop
+    finally:
+        gc.unfreeze()
+        loop.close()
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
 
 
 def _one_run(resolved: Resolved, prepared: Prepared, output: Output,
@@ -373,10 +383,7 @@ def _sweep(resolved: Resolved, cells: Sequence[tuple[Cell, Resolved]],
                 f"{len(cells)} cells into {base}")
     results: list[CellResult] = []
     stopped = False
-    loop = _event_loop()
-    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    gc.freeze()
-    try:
+    with _measuring() as loop:
         for cell, cell_resolved, prepared in prepared_cells:
             if stopped:
                 break
@@ -390,11 +397,6 @@ def _sweep(resolved: Resolved, cells: Sequence[tuple[Cell, Resolved]],
                                 RunIdentity(parent="..", cell=cell.name))
             stopped = code == EXIT_INTERRUPTED
             results.append(_cell_result(cell, prepared.run_dir, code, read_run))
-    finally:
-        gc.unfreeze()
-        loop.close()
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
     sweep_type = cfg.sweep.type if cfg.sweep.scenarios is None else "scenarios"
     paths = write_sweep_aggregate(base / "sweep_aggregate", sweep_type, results)
     if resolved.recipe is not None:
@@ -488,8 +490,7 @@ def _sla_search(resolved: Resolved, resolve_cell: Callable[[Cell], Resolved],
     output.line(f"{recipe}: searching concurrency {low}..{high} (probe, then bisect; "
                 f"at most {sla.PROBE_BUDGET} probes)")
     results: list[Any] = []
-    loop = _event_loop()
-    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    loop: asyncio.AbstractEventLoop | None = None
 
     def probe(concurrency: int) -> dict[str, Any] | None:
         cell = Cell(f"concurrency{concurrency}", {"benchmark.load.concurrency": concurrency})
@@ -497,6 +498,7 @@ def _sla_search(resolved: Resolved, resolve_cell: Callable[[Cell], Resolved],
         prepared = attrs.evolve(prepare(cell_resolved), run_dir=base / cell.name)
         make_run_dir(prepared.run_dir)
         output.line(f"probe concurrency {concurrency}")
+        assert loop is not None
         code = _one_run(cell_resolved, prepared, output, loop, "cell",
                         RunIdentity(parent="..", cell=cell.name))
         results.append(_cell_result(cell, prepared.run_dir, code, read_run))
@@ -504,18 +506,13 @@ def _sla_search(resolved: Resolved, resolve_cell: Callable[[Cell], Resolved],
             raise _Stopped
         return _cell_summary(prepared.run_dir, read_run)
 
-    gc.freeze()
     stopped = False
     try:
-        history = sla.search(probe, low, high, slas)
+        with _measuring() as loop:
+            history = sla.search(probe, low, high, slas)
     except _Stopped:
         stopped = True
         history = []
-    finally:
-        gc.unfreeze()
-        loop.close()
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
     folder = base / "sweep_aggregate"
     write_sweep_aggregate(folder, "search", results)
     write_text_atomic(base / RUN_EXPLAIN_FILE, explain_json(resolved))
