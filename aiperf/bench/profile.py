@@ -473,6 +473,12 @@ def _sla_search(resolved: Resolved, resolve_cell: Callable[[Cell], Resolved],
     search = cfg.search
     slas = {name: getattr(search, name) for name in sla.RECIPE_SLAS[recipe]
             if getattr(search, name) is not None}
+    extra: dict[str, Any] = {}
+    if recipe == "max-goodput-under-slo":
+        # Each probe counts its good requests against the SLAs as goodput SLOs, and the
+        # search judges the share of them.
+        extra["benchmark.slos"] = {sla.GOODPUT_SLOS[n]: v for n, v in slas.items()}
+        slas = {"attainment": search.slo_attainment_fraction or 0.95}
     low, high = search.concurrency_min or 1, search.concurrency_max or 1000
     base = Path(cfg.artifacts.dir)
     if not resolved.provenance["benchmark.artifacts.dir"].explicit:
@@ -493,7 +499,8 @@ def _sla_search(resolved: Resolved, resolve_cell: Callable[[Cell], Resolved],
     loop: asyncio.AbstractEventLoop | None = None
 
     def probe(concurrency: int) -> dict[str, Any] | None:
-        cell = Cell(f"concurrency{concurrency}", {"benchmark.load.concurrency": concurrency})
+        cell = Cell(f"concurrency{concurrency}",
+                    {"benchmark.load.concurrency": concurrency, **extra})
         cell_resolved = resolve_cell(cell)
         prepared = attrs.evolve(prepare(cell_resolved), run_dir=base / cell.name)
         make_run_dir(prepared.run_dir)

@@ -24,8 +24,18 @@ SLA_METRICS = {
     "e2e_sla_ms": ("request_latency", "p95", "request latency p95"),
 }
 
+#: The SLO each ``max-goodput-under-slo`` setting becomes: a request is good when it
+#: meets all of them (the ``--goodput`` machinery of a single run).
+GOODPUT_SLOS = {
+    "ttft_sla_ms": "time_to_first_token",
+    "itl_sla_ms": "inter_token_latency",
+    "tpot_sla_ms": "inter_token_latency",
+    "e2e_sla_ms": "request_latency",
+}
+
 #: Which SLAs each search recipe judges (all of those given, for max-concurrency).
 RECIPE_SLAS = {
+    "max-goodput-under-slo": ("ttft_sla_ms", "itl_sla_ms", "tpot_sla_ms", "e2e_sla_ms"),
     "max-throughput-ttft-sla": ("ttft_sla_ms",),
     "max-throughput-itl-sla": ("itl_sla_ms", "tpot_sla_ms"),
     "max-concurrency-under-sla": ("ttft_sla_ms", "itl_sla_ms", "tpot_sla_ms", "e2e_sla_ms",
@@ -46,7 +56,12 @@ class Probe:
 def judge(summary: Mapping[str, Any] | None, slas: Mapping[str, float]
           ) -> tuple[bool, dict[str, float | None]]:
     """Whether a run's summary meets every SLA, and each judged value (None: missing,
-    which fails: an SLA that cannot be checked is not met)."""
+    which fails: an SLA that cannot be checked is not met). ``attainment`` is the
+    goodput search's: the fraction of requests that met every SLO, at least this."""
+    if "attainment" in slas:
+        entry = summary.get("good_request_fraction") if summary is not None else None
+        value = entry.get("avg") if isinstance(entry, Mapping) else None
+        return value is not None and value >= slas["attainment"], {"attainment": value}
     measured: dict[str, float | None] = {}
     ok = summary is not None
     for name, limit in slas.items():
@@ -74,7 +89,8 @@ def search(run: Callable[[int], Mapping[str, Any] | None], low: int, high: int,
         if c not in seen:
             summary = run(c)
             passed, measured = judge(summary, slas)
-            tput = summary.get("output_token_throughput", {}).get("avg") if summary else None
+            key = "goodput" if "attainment" in slas else "output_token_throughput"
+            tput = summary.get(key, {}).get("avg") if summary else None
             seen[c] = Probe(c, passed, measured, tput)
             history.append(seen[c])
         return seen[c]
@@ -119,6 +135,16 @@ def conclude(recipe: str, history: Sequence[Probe], slas: Mapping[str, float],
                     f"{lowest.concurrency}: {shown}); the SLA is out of reach for this server")
         result["answer"] = sentence
         return result, sentence
+    if recipe == "max-goodput-under-slo":
+        chosen = max(passing, key=lambda p: (p.output_throughput or 0.0, p.concurrency))
+        good = f"{chosen.output_throughput:,.1f} good requests/s" \
+            if chosen.output_throughput else "goodput unknown"
+        sentence = (f"max goodput with >= {slas['attainment']:.0%} of requests meeting every "
+                    f"SLO: concurrency {chosen.concurrency} ({good})")
+        result.update(found=True, concurrency=chosen.concurrency,
+                      goodput=chosen.output_throughput, non_monotone=non_monotone,
+                      answer=sentence)
+        return result, f"{recipe}: {sentence}"
     if recipe.startswith("max-throughput"):
         chosen = max(passing, key=lambda p: (p.output_throughput or 0.0, p.concurrency))
         what = "max output throughput"
@@ -137,6 +163,9 @@ def conclude(recipe: str, history: Sequence[Probe], slas: Mapping[str, float],
 
 
 def _measured_text(name: str, value: float | None) -> str:
+    if name == "attainment":
+        return "share of good requests " + ("not measured" if value is None
+                                            else f"{value:.0%}")
     if value is None:
         return f"{_limit_text(name, None)} not measured"
     if name == "error_rate_sla":
@@ -145,6 +174,8 @@ def _measured_text(name: str, value: float | None) -> str:
 
 
 def _limit_text(name: str, limit: float | None) -> str:
+    if name == "attainment":
+        return "share of good requests" + (f" >= {limit:.0%}" if limit is not None else "")
     if name == "error_rate_sla":
         return "error rate" + (f" <= {limit:g}" if limit is not None else "")
     label = SLA_METRICS[name][2]

@@ -66,3 +66,23 @@ def test_a_non_monotone_server_is_reported():
 def test_a_missing_metric_fails_the_sla():
     assert judge({"time_to_first_token": {}}, {"ttft_sla_ms": 50.0}) == (
         False, {"ttft_sla_ms": None})
+
+
+def test_max_goodput_under_slo_stops_where_requests_start_missing_their_slos(profile, tmp_path):
+    run = profile(*args("max-goodput-under-slo", tmp_path / "s", "--ttft-sla-ms", "40",
+                        "--itl-sla-ms", "50", "--e2e-sla-ms", "1000", "--no-auto-plot"))
+    assert run.exit_code == 0, run.output
+    result = json.loads((tmp_path / "s" / "sweep_aggregate" /
+                         "max-goodput-under-slo.json").read_text(encoding="utf-8"))
+    assert (result["found"], result["concurrency"]) == (True, 8)
+    assert result["goodput"] > 0
+    summary = json.loads((tmp_path / "s" / "concurrency8" / "profile_export_aiperf.json")
+                         .read_text(encoding="utf-8"))
+    assert summary["input_config"]["benchmark"]["slos"] == {
+        "time_to_first_token": 40.0, "inter_token_latency": 50.0, "request_latency": 1000.0}
+
+
+def test_the_goodput_search_judges_the_share_of_good_requests():
+    assert judge({"good_request_fraction": {"avg": 0.96}}, {"attainment": 0.95}) == (
+        True, {"attainment": 0.96})
+    assert judge({"good_request_fraction": {"avg": 0.5}}, {"attainment": 0.95})[0] is False
