@@ -54,7 +54,7 @@ SUMMARY_STATS = (
     "avg", "min", "max", "std", "p1", "p5", "p10", "p25", "p50", "p75", "p90", "p95", "p99",
 )
 _RUN_COLUMNS = ("run_name", "model", "concurrency", "request_rate", "trial", "cell", "status",
-                "isl", "osl")
+                "isl", "osl", "sla_pass")
 
 #: A compact JSONL record (ours, and AIPerf 0.13's orjson output) starts with its
 #: metadata object, and the metrics object follows it.
@@ -147,6 +147,7 @@ def runs_table(runs: Sequence[LoadedRun]) -> pd.DataFrame:
             "cell": manifest.identity.cell,
             "status": manifest.status,
             **_lengths(loaded.summary.get("input_config")),
+            "sla_pass": _verdict(loaded),
         }
         for tag, entry in loaded.summary.items():
             if not isinstance(entry, Mapping):
@@ -406,6 +407,22 @@ def _settings(config: Mapping[str, Any]) -> dict[str, Any]:
         "streaming": streaming if isinstance(streaming, bool) else None,
         "slice_duration_s": _seconds(slice_duration),
     }
+
+
+def _verdict(loaded: LoadedRun) -> bool | None:
+    """Whether this run, a probe of an SLA search, met the SLAs: the search's
+    ``search_history.json`` next to it says so; None for any other run."""
+    if loaded.concurrency is None or loaded.run.manifest.kind != "cell":
+        return None
+    return _search_history(loaded.run.path.parent).get(loaded.concurrency)
+
+
+def _search_history(folder: Path) -> Mapping[int, bool]:
+    try:
+        steps = json.loads((folder / "search_history.json").read_text(encoding="utf-8"))
+        return {int(s["concurrency"]): bool(s["passed"]) for s in steps}
+    except (OSError, ValueError, TypeError, KeyError):
+        return {}
 
 
 def _lengths(config: Any) -> dict[str, float | None]:

@@ -86,3 +86,15 @@ def test_the_goodput_search_judges_the_share_of_good_requests():
     assert judge({"good_request_fraction": {"avg": 0.96}}, {"attainment": 0.95}) == (
         True, {"attainment": 0.96})
     assert judge({"good_request_fraction": {"avg": 0.5}}, {"attainment": 0.95})[0] is False
+
+
+def test_the_sla_boundary_is_drawn_after_a_search(profile, tmp_path, _isolated_environment):
+    home_config = _isolated_environment / ".aiperf" / "plot_config.yaml"
+    home_config.parent.mkdir(parents=True)
+    home_config.write_text("dpi: 50\nwidth: 3\nheight: 2\nmulti_run:\n  - sla_boundary\n",
+                           encoding="utf-8")
+    run = profile(*args("max-concurrency-under-sla", tmp_path / "s", "--ttft-sla-ms", "40",
+                        "--auto-plot"))
+    assert run.exit_code == 0, run.output
+    assert (tmp_path / "s" / "plots" / "sla_boundary.png").is_file(), (
+        tmp_path / "s" / "plots" / "aiperf_plot.log").read_text(encoding="utf-8")

@@ -42,7 +42,7 @@ METRIC_TAGS = {
     "per_user_tps": "output_token_throughput_per_user",
 }
 RUN_COLUMNS = ["run_name", "model", "concurrency", "request_rate", "trial", "cell", "status",
-               "isl", "osl"]
+               "isl", "osl", "sla_pass"]
 
 
 @pytest.fixture(scope="module")
@@ -416,7 +416,7 @@ def test_runs_table(made, tmp_path):
     runs = [load(made["plain"], "plain"), load(copy(FIXTURE, tmp_path / "ref"), "ref"),
             load(trial_dir, "trial")]
     table = runs_table(runs)
-    assert list(table.columns[:9]) == RUN_COLUMNS
+    assert list(table.columns[:10]) == RUN_COLUMNS
     assert table["run_name"].tolist() == ["plain", "ref", "trial"]
     assert table["model"].tolist() == ["m", "test-model", "m"]
     assert table["concurrency"].tolist() == [2, 4, 2]
