@@ -76,3 +76,50 @@ def test_pareto_sweep_reports_the_frontier(profile, tmp_path):
     assert result["cells"] == 4
     assert result["pareto_optimal"]
     assert "pareto-sweep: " in run.stdout and "frontier" in run.stdout
+
+
+def test_decode_itl_curve_measures_the_itl_surface_and_draws_it(profile, tmp_path,
+                                                                 _isolated_environment):
+    home_config = _isolated_environment / ".aiperf" / "plot_config.yaml"
+    home_config.parent.mkdir(parents=True)
+    home_config.write_text("dpi: 50\nwidth: 3\nheight: 2\nmulti_run:\n  - decode_itl_surface\n",
+                           encoding="utf-8")
+    # ITL grows by 1 ms per sequence decoded at once: the surface rises with concurrency.
+    url = "sim://?mode=realistic&jitter=0&base_itl_ms=2&itl_ms_per_seq=1"
+    run = profile("--search-recipe", "decode-itl-curve", "--concurrency-min", "1",
+                  "--concurrency-max", "4", "--concurrency-steps", "2", "--osl-min", "4",
+                  "--osl-max", "8", "--osl-steps", "2", "--url", url, "--model", "m",
+                  "--request-count", "8", "--ui", "none", "--artifact-dir", str(tmp_path / "d"))
+    assert run.exit_code == 0, run.output
+    surface = json.loads((tmp_path / "d" / "sweep_aggregate" / "decode-itl-curve.json")
+                         .read_text(encoding="utf-8"))
+    itl = {(c["concurrency"], c["osl"]): c["inter_token_latency_p50"] for c in surface["cells"]}
+    assert set(itl) == {(1, 4), (1, 8), (4, 4), (4, 8)}
+    assert itl[(4, 8)] > itl[(1, 8)]
+    assert (tmp_path / "d" / "plots" / "decode_itl_surface.png").is_file()
+
+
+def test_a_recipe_from_a_config_file_runs_the_same(profile, tmp_path, write_yaml):
+    config = write_yaml("""
+        benchmark:
+          endpoint:
+            url: "sim://?mode=realistic&jitter=0&prefill_ms_per_token=0.05&base_ttft_ms=20"
+            model: m
+          dataset:
+            osl:
+              mean: 2
+          load:
+            request_count: 3
+          search:
+            recipe: prefill-ttft-curve
+            isl_min: 256
+            isl_max: 2048
+            isl_steps: 4
+          artifacts:
+            auto_plot: false
+        """)
+    run = profile("-f", str(config), "--ui", "none", "--artifact-dir", str(tmp_path / "y"))
+    assert run.exit_code == 0, run.output
+    fit = json.loads((tmp_path / "y" / "sweep_aggregate" / "prefill-ttft-curve.json")
+                     .read_text(encoding="utf-8"))
+    assert fit["ms_per_token"] == pytest.approx(0.05, rel=0.10)
