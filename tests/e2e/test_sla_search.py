@@ -98,3 +98,17 @@ def test_the_sla_boundary_is_drawn_after_a_search(profile, tmp_path, _isolated_e
     assert run.exit_code == 0, run.output
     assert (tmp_path / "s" / "plots" / "sla_boundary.png").is_file(), (
         tmp_path / "s" / "plots" / "aiperf_plot.log").read_text(encoding="utf-8")
+
+
+def test_max_throughput_itl_sla_stops_where_itl_grows_past_the_sla(profile, tmp_path):
+    # ITL is 2 ms plus 1 ms per sequence decoded at once: about 2 + c at concurrency c.
+    url = "sim://?mode=realistic&jitter=0&base_itl_ms=2&itl_ms_per_seq=1&osl=8"
+    run = profile("--search-recipe", "max-throughput-itl-sla", "--itl-sla-ms", "6.5",
+                  "--concurrency-max", "64", "--url", url, "--osl", "8", "--model", "m",
+                  "--streaming", "--request-count", "32", "--ui", "none", "--no-auto-plot",
+                  "--artifact-dir", str(tmp_path / "s"))
+    assert run.exit_code == 0, run.output
+    result = json.loads((tmp_path / "s" / "sweep_aggregate" /
+                         "max-throughput-itl-sla.json").read_text(encoding="utf-8"))
+    assert (result["found"], result["concurrency"]) == (True, 4)
+    assert "max output throughput under ITL p95 <= 6.5 ms: concurrency 4" in run.stdout
