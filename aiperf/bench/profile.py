@@ -465,6 +465,7 @@ def _sla_search(resolved: Resolved, resolve_cell: Callable[[Cell], Resolved],
     from aiperf.bench.atomic import write_text_atomic
     from aiperf.bench.manifest import read_run
     from aiperf.bench.sweep_aggregate import write_sweep_aggregate
+    from aiperf.config.sweep import log_grid
     from aiperf.explain import RUN_EXPLAIN_FILE, explain_json
 
     assert resolved.recipe is not None
@@ -493,8 +494,9 @@ def _sla_search(resolved: Resolved, resolve_cell: Callable[[Cell], Resolved],
     except ProfileError as e:
         output.line(str(e), label="error:", style="red")
         return e.exit_code
-    output.line(f"{recipe}: searching concurrency {low}..{high} (probe, then bisect; "
-                f"at most {sla.PROBE_BUDGET} probes)")
+    how = ("every point of a log-spaced grid" if search.search_style == "grid"
+           else f"probe, then bisect; at most {sla.PROBE_BUDGET} probes")
+    output.line(f"{recipe}: searching concurrency {low}..{high} ({how})")
     results: list[Any] = []
     loop: asyncio.AbstractEventLoop | None = None
 
@@ -516,7 +518,11 @@ def _sla_search(resolved: Resolved, resolve_cell: Callable[[Cell], Resolved],
     stopped = False
     try:
         with _measuring() as loop:
-            history = sla.search(probe, low, high, slas)
+            if search.search_style == "grid":
+                grid = log_grid(low, high, search.concurrency_steps or 8)
+                history = sla.grid_search(probe, grid, slas)
+            else:
+                history = sla.search(probe, low, high, slas)
     except _Stopped:
         stopped = True
         history = []

@@ -116,6 +116,20 @@ def search(run: Callable[[int], Mapping[str, Any] | None], low: int, high: int,
     return history
 
 
+def grid_search(run: Callable[[int], Mapping[str, Any] | None], grid: Sequence[int],
+                slas: Mapping[str, float]) -> list[Probe]:
+    """``--search-style grid``: every concurrency of ``grid`` is probed, in order (more
+    runs than probe-bisect, but it sees the whole curve, non-monotone parts included)."""
+    history = []
+    for c in grid:
+        summary = run(c)
+        passed, measured = judge(summary, slas)
+        key = "goodput" if "attainment" in slas else "output_token_throughput"
+        tput = summary.get(key, {}).get("avg") if summary else None
+        history.append(Probe(c, passed, measured, tput))
+    return history
+
+
 def conclude(recipe: str, history: Sequence[Probe], slas: Mapping[str, float],
              low: int, high: int) -> tuple[dict[str, Any], str]:
     """The answer of a search from its probes: the result file's content and a sentence."""

@@ -112,3 +112,15 @@ def test_max_throughput_itl_sla_stops_where_itl_grows_past_the_sla(profile, tmp_
                          "max-throughput-itl-sla.json").read_text(encoding="utf-8"))
     assert (result["found"], result["concurrency"]) == (True, 4)
     assert "max output throughput under ITL p95 <= 6.5 ms: concurrency 4" in run.stdout
+
+
+def test_the_grid_search_style_probes_every_point(profile, tmp_path):
+    run = profile(*args("max-concurrency-under-sla", tmp_path / "s", "--ttft-sla-ms", "40",
+                        "--search-style", "grid", "--concurrency-max", "16",
+                        "--concurrency-steps", "5", "--no-auto-plot"))
+    assert run.exit_code == 0, run.output
+    history = json.loads((tmp_path / "s" / "search_history.json").read_text(encoding="utf-8"))
+    assert [h["concurrency"] for h in history] == [1, 2, 4, 8, 16]
+    result = json.loads((tmp_path / "s" / "sweep_aggregate" /
+                         "max-concurrency-under-sla.json").read_text(encoding="utf-8"))
+    assert result["concurrency"] == 8
