@@ -73,11 +73,16 @@ def run_directory(resolved: Resolved) -> Path:
     """The run's artifact directory: ``artifacts.dir`` as given, or the default name
     ``<dir>/<model>-concurrency<N>`` when the user did not set the directory."""
     cfg = resolved.config.benchmark
-    base = Path(cfg.artifacts.dir)
+    return _named_directory(resolved, default_run_dir_name(
+        cfg.endpoint.model or "model", cfg.load.concurrency, cfg.load.request_rate))
+
+
+def _named_directory(resolved: Resolved, default_name: str) -> Path:
+    """``artifacts.dir`` when the user set it, else ``<artifacts.dir>/<default_name>``."""
+    base = Path(resolved.config.benchmark.artifacts.dir)
     if resolved.provenance["benchmark.artifacts.dir"].explicit:
         return base
-    model = cfg.endpoint.model or "model"
-    return base / default_run_dir_name(model, cfg.load.concurrency, cfg.load.request_rate)
+    return base / default_name
 
 
 def prepare(resolved: Resolved) -> Prepared:
@@ -338,21 +343,19 @@ def _trials(resolved: Resolved, prepared: Prepared, output: Output,
 
 
 def sweep_directory(resolved: Resolved, cells: Sequence[tuple[Cell, Resolved]]) -> Path:
-    """The sweep's base directory: ``artifacts.dir`` as given, or
-    ``<dir>/<model>-sweep-<what varies>`` (named after the sweep, not its first cell)."""
+    """The base directory of a sweep or recipe: ``artifacts.dir`` as given, or
+    ``<dir>/<model>-<recipe>`` / ``<dir>/<model>-sweep-<what varies>`` (named after the
+    experiment, not its first cell)."""
     from aiperf.bench.naming import model_basename
+    from aiperf.config.sweep import short_name
 
     cfg = resolved.config.benchmark
-    base = Path(cfg.artifacts.dir)
-    if resolved.provenance["benchmark.artifacts.dir"].explicit:
-        return base
-    varied = sorted({k.split(".")[-1] if k.split(".")[-1] != "mean" else k.split(".")[-2]
-                     for cell, _ in cells for k in cell.values})
     model = model_basename(cfg.endpoint.model or "model")
     if resolved.recipe is not None and not cfg.sweep.parameters and cfg.sweep.scenarios is None:
-        return base / f"{model}-{resolved.recipe.name}"
+        return _named_directory(resolved, f"{model}-{resolved.recipe.name}")
+    varied = sorted({short_name(k) for cell, _ in cells for k in cell.values})
     what = "-".join(varied) if cfg.sweep.scenarios is None else "scenarios"
-    return base / f"{model}-sweep-{what}"
+    return _named_directory(resolved, f"{model}-sweep-{what}")
 
 
 def _sweep(resolved: Resolved, cells: Sequence[tuple[Cell, Resolved]],
@@ -362,7 +365,6 @@ def _sweep(resolved: Resolved, cells: Sequence[tuple[Cell, Resolved]],
     request is marked failed and the sweep goes on; the exit code is 0 when at least
     one cell succeeded, 1 when none did, 130 when the user stopped it."""
     from aiperf.bench.atomic import write_text_atomic
-    from aiperf.bench.manifest import read_run
     from aiperf.bench.sweep_aggregate import CellResult, write_sweep_aggregate
     from aiperf.explain import RUN_EXPLAIN_FILE, explain_json
 
@@ -396,7 +398,7 @@ def _sweep(resolved: Resolved, cells: Sequence[tuple[Cell, Resolved]],
                 code = _one_run(cell_resolved, prepared, output, loop, "cell",
                                 RunIdentity(parent="..", cell=cell.name))
             stopped = code == EXIT_INTERRUPTED
-            results.append(_cell_result(cell, prepared.run_dir, code, read_run))
+            results.append(_cell_result(cell, prepared.run_dir, code))
     sweep_type = cfg.sweep.type if cfg.sweep.scenarios is None else "scenarios"
     paths = write_sweep_aggregate(base / "sweep_aggregate", sweep_type, results)
     if resolved.recipe is not None:
@@ -463,7 +465,6 @@ def _sla_search(resolved: Resolved, resolve_cell: Callable[[Cell], Resolved],
 
     from aiperf.bench import search as sla
     from aiperf.bench.atomic import write_text_atomic
-    from aiperf.bench.manifest import read_run
     from aiperf.bench.sweep_aggregate import write_sweep_aggregate
     from aiperf.config.sweep import log_grid
     from aiperf.explain import RUN_EXPLAIN_FILE, explain_json
@@ -481,11 +482,7 @@ def _sla_search(resolved: Resolved, resolve_cell: Callable[[Cell], Resolved],
         extra["benchmark.slos"] = {sla.GOODPUT_SLOS[n]: v for n, v in slas.items()}
         slas = {"attainment": search.slo_attainment_fraction or 0.95}
     low, high = search.concurrency_min or 1, search.concurrency_max or 1000
-    base = Path(cfg.artifacts.dir)
-    if not resolved.provenance["benchmark.artifacts.dir"].explicit:
-        from aiperf.bench.naming import model_basename
-
-        base = base / f"{model_basename(cfg.endpoint.model or 'model')}-{recipe}"
+    base = sweep_directory(resolved, ())
     try:
         first = prepare(resolved)
         if first.sim_url is None:
@@ -510,10 +507,10 @@ def _sla_search(resolved: Resolved, resolve_cell: Callable[[Cell], Resolved],
         assert loop is not None
         code = _one_run(cell_resolved, prepared, output, loop, "cell",
                         RunIdentity(parent="..", cell=cell.name))
-        results.append(_cell_result(cell, prepared.run_dir, code, read_run))
+        results.append(_cell_result(cell, prepared.run_dir, code))
         if code == EXIT_INTERRUPTED:
             raise _Stopped
-        return _cell_summary(prepared.run_dir, read_run)
+        return _cell_summary(prepared.run_dir)
 
     stopped = False
     try:
@@ -577,13 +574,13 @@ def _conclude(resolved: Resolved, results: Sequence[Any], folder: Path, output: 
     output.line(sentence)
 
 
-def _cell_result(cell: Cell, run_dir: Path, code: int, read_run: Any) -> Any:
+def _cell_result(cell: Cell, run_dir: Path, code: int) -> Any:
     """How one cell went, with its summary (the trials' means when it ran trials)."""
     from aiperf.bench.sweep_aggregate import CellResult
 
     if code == EXIT_INTERRUPTED:
         return CellResult(cell.name, cell.values, "partial", "stopped by the user", None)
-    summary = _cell_summary(run_dir, read_run)
+    summary = _cell_summary(run_dir)
     if summary is None:
         return CellResult(cell.name, cell.values, "failed", "no results", None)
     count = summary.get("request_count")
@@ -593,10 +590,11 @@ def _cell_result(cell: Cell, run_dir: Path, code: int, read_run: Any) -> Any:
     return CellResult(cell.name, cell.values, "complete", None, summary)
 
 
-def _cell_summary(run_dir: Path, read_run: Any) -> dict[str, Any] | None:
+def _cell_summary(run_dir: Path) -> dict[str, Any] | None:
     import json
 
     from aiperf.bench.aggregate import AGGREGATE_JSON
+    from aiperf.bench.manifest import read_run
 
     aggregate = run_dir / "aggregate" / AGGREGATE_JSON
     if aggregate.is_file():

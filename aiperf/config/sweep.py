@@ -135,14 +135,19 @@ def _typed(key: str, value: float, where: Origin) -> int | float:
 
 
 def _name(keys: list[str], row: tuple[Any, ...]) -> str:
-    return "-".join(f"{_short(k)}{v:g}" for k, v in zip(keys, row, strict=True))
+    return "-".join(f"{short_name(k)}{v:g}" for k, v in zip(keys, row, strict=True))
 
 
-def _short(key: str) -> str:
-    """``benchmark.load.concurrency`` -> ``concurrency``; ``dataset.isl.mean`` -> ``isl``."""
+def short_name(key: str) -> str:
+    """A swept field's short name, for cell and directory names:
+    ``benchmark.load.concurrency`` -> ``concurrency``, ``...isl.mean`` -> ``isl``,
+    ``...isl.stddev`` -> ``isl_stddev``."""
     parts = key.split(".")
-    return parts[-2] if parts[-1] == "mean" else "_".join(parts[-2:]) if parts[-1] == "stddev" \
-        else parts[-1]
+    if parts[-1] == "mean":
+        return parts[-2]
+    if parts[-1] == "stddev":
+        return f"{parts[-2]}_stddev"
+    return parts[-1]
 
 
 def _safe(name: str) -> str:
