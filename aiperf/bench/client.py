@@ -5,6 +5,13 @@ request is handed to aiohttp (start), when the response headers are in (ack), an
 after every read off the socket (each event parsed from that read carries the read's
 time); ``time_ns`` for the wall-clock start and end.
 
+Connections: a request whose reused keep-alive connection turns out to be dead before a
+byte of a response arrived (the body could not be written, or the server closed without
+answering) is sent again, once, on a fresh connection, and timed from that send; it is
+counted in the client's health, never as an error. Anything after a status line is a real
+error and is never re-sent. :class:`~aiperf.bench.connections.ConnectionWatch` decides when
+to stop reusing connections altogether.
+
 Failures never raise out of :meth:`Client.run`; they become a ``RequestError`` on the
 record (slugs in :mod:`aiperf.bench.records`, plus ``internal`` for a bug of ours).
 A malformed chunk fails the request, as in the reference tool: once one event is
@@ -20,12 +27,14 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import aiohttp
 import attrs
 
 from aiperf import __version__
+from aiperf.bench.connections import ConnectionWatch
 from aiperf.bench.payloads import REQUEST_ID_HEADER, RequestSpec, encode_body
 from aiperf.bench.records import Chunk, RequestError, RequestRecord, Usage
 from aiperf.bench.sse import SSEParser, error_from_object, interpret, interpret_object, truncate
@@ -54,9 +63,16 @@ async def _stamp_sent(session: object, ctx: object, params: object) -> None:
         flight.sent_wall_ns = _wall_ns()
 
 
+async def _stamp_reused(session: object, ctx: object, params: object) -> None:
+    flight = ctx.trace_request_ctx  # type: ignore[attr-defined]
+    if isinstance(flight, InFlight):
+        flight.reused = True
+
+
 def _tracing() -> aiohttp.TraceConfig:
     trace = aiohttp.TraceConfig()
     trace.on_request_chunk_sent.append(_stamp_sent)
+    trace.on_connection_reuseconn.append(_stamp_reused)
     trace.freeze()
     return trace
 
@@ -84,6 +100,19 @@ def new_session(concurrency: int, *, keepalive_timeout: float = 30.0) -> aiohttp
     )
 
 
+def new_fresh_session() -> aiohttp.ClientSession:
+    """A session that opens a connection per request and closes it after the response
+    (``Connection: close``): for re-sending a request whose reused connection was dead,
+    and for every request once a run has stopped reusing connections."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=0, force_close=True),
+        trace_configs=[_tracing()],
+        timeout=aiohttp.ClientTimeout(total=None),
+        skip_auto_headers=("Accept-Encoding",),
+        headers={"User-Agent": f"aiperf/{__version__}"},
+    )
+
+
 class InFlight:
     """What has been measured so far for one request; the client fills it in as it goes.
 
@@ -97,6 +126,7 @@ class InFlight:
         "spec", "start_perf_ns", "start_wall_ns", "sent_perf_ns", "sent_wall_ns",
         "ack_perf_ns", "status", "chunks",
         "usage", "error", "end_perf_ns", "end_wall_ns", "cancelled", "_count_tokens",
+        "reused", "replaced_connection", "unstreamed",
     )
 
     def __init__(self, spec: RequestSpec, count_tokens: CountTokens) -> None:
@@ -116,6 +146,20 @@ class InFlight:
         self.end_wall_ns: int | None = None
         self.cancelled = False
         self._count_tokens = count_tokens
+        #: The current attempt went out on a pooled connection (set by aiohttp's trace).
+        self.reused = False
+        #: The request was re-sent on a fresh connection after a dead reused one.
+        self.replaced_connection = False
+        #: Streaming was asked for but the server answered with one plain body.
+        self.unstreamed = False
+
+    def _new_attempt(self) -> None:
+        """Forget the dead attempt: the request is timed from the send that works."""
+        self.reused = False
+        self.replaced_connection = True
+        self.sent_perf_ns = self.sent_wall_ns = None
+        self.start_wall_ns = _wall_ns()
+        self.start_perf_ns = _perf_ns()
 
     @property
     def sent(self) -> bool:
@@ -155,6 +199,8 @@ class InFlight:
             status=self.status,
             error=self.error,
             cancelled=self.cancelled,
+            replaced_connection=self.replaced_connection,
+            unstreamed=self.unstreamed,
         )
 
     def _output_tokens(self, chunks: tuple[Chunk, ...]) -> int | None:
@@ -171,18 +217,34 @@ class InFlight:
         return (count(content) if content else 0) + (count(reasoning) if reasoning else 0)
 
 
+class _DeadConnection(Exception):
+    """The reused connection was closed before a byte of a response arrived."""
+
+
 @attrs.frozen
 class Client:
-    """Sends requests over ``session`` (shared, owned by the caller).
+    """Sends requests over ``session`` (shared, pooled, owned by the caller).
 
     ``timeout_s`` bounds each whole request, from connecting to the last byte (None: no
     limit). ``count_tokens`` counts output tokens when the server reports no usage.
+    ``fresh`` is a session with a connection per request (:func:`new_fresh_session`) for
+    re-sent requests and for runs that stopped reusing connections; without it both use
+    ``session``. ``watch`` keeps the run's connection bookkeeping, ``notify`` gets each
+    notice about the server once (a console line).
     """
 
     session: aiohttp.ClientSession = attrs.field(repr=False)
     timeout_s: float | None
     count_tokens: CountTokens = attrs.field(repr=False)
+    fresh: aiohttp.ClientSession | None = attrs.field(default=None, repr=False)
+    notify: Callable[[str], None] | None = attrs.field(default=None, repr=False)
+    watch: ConnectionWatch = attrs.field(repr=False)
     _timeout: aiohttp.ClientTimeout = attrs.field(init=False, repr=False)
+    _said: set[str] = attrs.field(init=False, repr=False, factory=set)
+
+    @watch.default
+    def _make_watch(self) -> ConnectionWatch:
+        return ConnectionWatch(self.notify)
 
     @_timeout.default
     def _make_timeout(self) -> aiohttp.ClientTimeout:
@@ -205,42 +267,99 @@ class Client:
         spec = flight.spec
         body = spec.body if isinstance(spec.body, bytes) else encode_body(spec.body)
         headers = {**spec.headers, REQUEST_ID_HEADER: spec.x_request_id}
-        error: RequestError | None
         flight.start_wall_ns = _wall_ns()
         flight.start_perf_ns = _perf_ns()
+        pooled = self.watch.reuse or self.fresh is None
         try:
-            async with self.session.post(
+            try:
+                error = await self._attempt(self.session if pooled else self.fresh, flight,
+                                            body, headers)
+            except _DeadConnection:
+                self.watch.replaced()
+                flight._new_attempt()
+                error = await self._attempt(self.fresh or self.session, flight, body,
+                                            headers, retry=True)
+        except asyncio.CancelledError:
+            flight._finish(cancelled=True)
+            raise
+        if flight.unstreamed and error is None:
+            self._say_once("the server ignored stream: true and answered with one JSON "
+                           "body; ITL and time to second token are not measured (N/A)")
+        flight._finish(error)
+        return flight.record()
+
+    async def _attempt(self, session: aiohttp.ClientSession | None, flight: InFlight,
+                       body: bytes, headers: dict[str, str],
+                       retry: bool = False) -> RequestError | None:
+        """One send of the request; raises :class:`_DeadConnection` when a reused
+        connection was dead before any response came (and this is not already the retry)."""
+        assert session is not None
+        spec = flight.spec
+        protocol = None
+        try:
+            async with session.post(
                 spec.url, data=body, headers=headers, timeout=self._timeout,
                 trace_request_ctx=flight,
             ) as resp:
                 flight.ack_perf_ns = _perf_ns()
                 flight.status = resp.status
+                protocol, released = _protocol_of(resp)
+                self.watch.on_response(protocol, resp.headers, released=released)
                 if resp.status >= 400:
                     error = await _http_error(resp)
                 elif resp.content_type == "text/event-stream":  # whatever the request asked
                     error = await _read_stream(resp, flight)
                 else:
+                    flight.unstreamed = spec.streaming
                     error = await _read_body(resp, flight)
-        except asyncio.CancelledError:
-            flight._finish(cancelled=True)
-            raise
+            self.watch.on_idle(protocol)
+            return error
         # ServerTimeoutError is also a connection error: timeouts must be caught first.
         except TimeoutError:
             limit = "" if self.timeout_s is None else f" within {self.timeout_s:g} s"
-            error = RequestError("timeout", f"no complete response{limit}")
+            return RequestError("timeout", f"no complete response{limit}")
         except aiohttp.ClientConnectorError as e:
-            error = RequestError("connection", f"cannot connect: {e.os_error or e}")
+            return RequestError("connection", f"cannot connect: {e.os_error or e}")
         except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError) as e:
-            error = RequestError("disconnected", _describe(e))
+            if not retry and _dead_before_answer(flight, e):
+                raise _DeadConnection(_describe(e)) from None
+            return RequestError("disconnected", _describe(e))
         except aiohttp.ClientResponseError as e:  # the server's bytes were not valid HTTP
-            error = RequestError("malformed-response", _describe(e))
+            return RequestError("malformed-response", _describe(e))
         except (aiohttp.ClientError, OSError) as e:
+            if not retry and _dead_before_answer(flight, e):
+                raise _DeadConnection(_describe(e)) from None
             kind = "connection" if flight.ack_perf_ns is None else "disconnected"
-            error = RequestError(kind, _describe(e))
+            return RequestError(kind, _describe(e))
         except Exception as e:  # a bug of ours must not stop the benchmark; report it
-            error = RequestError("internal", _describe(e))
-        flight._finish(error)
-        return flight.record()
+            return RequestError("internal", _describe(e))
+
+    def _say_once(self, notice: str) -> None:
+        if notice not in self._said:
+            self._said.add(notice)
+            if self.notify is not None:
+                self.notify(notice)
+
+
+def _protocol_of(resp: aiohttp.ClientResponse) -> tuple[Any, bool]:
+    """The connection's protocol object, and whether aiohttp already put the connection
+    back in the pool (it does as soon as the whole body is in, which for a short response
+    is before the headers reach us; the protocol is then only on a private attribute)."""
+    connection = resp.connection
+    if connection is not None:
+        return connection.protocol, False
+    return getattr(resp, "_protocol", None), True
+
+
+def _dead_before_answer(flight: InFlight, error: BaseException) -> bool:
+    """Whether a failed send met a dead pooled connection: it went out on a reused
+    connection and no status line came back (a ``ServerDisconnectedError`` that carries a
+    parsed response message had one)."""
+    if not flight.reused or flight.status is not None or flight.ack_perf_ns is not None:
+        return False
+    if isinstance(error, aiohttp.ServerDisconnectedError):
+        return not hasattr(error.message, "code")
+    return not isinstance(error, aiohttp.ClientPayloadError)
 
 
 async def _read_stream(resp: aiohttp.ClientResponse, flight: InFlight) -> RequestError | None:
@@ -339,3 +458,17 @@ def _describe(e: BaseException) -> str:
     """Exception class and text; never ``repr``, which for aiohttp can include headers."""
     text = str(e)
     return f"{type(e).__name__}: {truncate(text)}" if text else type(e).__name__
+
+
+async def post_json(session: aiohttp.ClientSession, url: str, body: Mapping[str, Any],
+                    headers: Mapping[str, str], timeout_s: float) -> tuple[int, Any]:
+    """POST ``body`` as JSON outside the measured run (prompt calibration): the status and
+    the decoded JSON answer (None when the answer is not JSON). Connection failures raise
+    ``aiohttp.ClientError`` or ``OSError``; a timeout raises ``TimeoutError``."""
+    async with session.post(url, data=encode_body(body), headers=dict(headers),
+                            timeout=aiohttp.ClientTimeout(total=timeout_s)) as resp:
+        raw = await resp.read()
+    try:
+        return resp.status, json.loads(raw)
+    except ValueError:
+        return resp.status, None

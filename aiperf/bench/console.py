@@ -139,6 +139,26 @@ def print_summary(output: Output, metrics: RunMetrics, artifact_dir: str,
                     label=f"{item.count} request(s) failed:", style="red")
     if metrics.health.warning:
         output.line(metrics.health.warning, label="warning:", style="yellow")
+    for warning in metrics.warnings:
+        output.line(warning, label="warning:", style="yellow")
+    for note in _connection_notes(metrics):
+        output.line(note, label="connections:")
     if status != "complete":
         output.line(reason or "", label=f"run is {status}:", style="yellow")
     output.line(f"Artifacts: {artifact_dir}")
+
+
+def _connection_notes(metrics: RunMetrics) -> list[str]:
+    """What the client did about the server's connections, when it did anything."""
+    health = metrics.health.connections
+    notes = []
+    if health.stale_connections_replaced:
+        notes.append(f"{health.stale_connections_replaced} request(s) re-sent on a fresh "
+                     "connection because the reused one had been closed by the server "
+                     "(not errors; timed from the re-send)")
+    if health.closed_at_keep_alive_max:
+        notes.append(f"{health.closed_at_keep_alive_max} connection(s) closed at the "
+                     "server's Keep-Alive max")
+    if health.reuse_stopped_reason:
+        notes.append(f"reuse stopped: {health.reuse_stopped_reason}")
+    return notes

@@ -1,16 +1,24 @@
 """What the curve recipes conclude from their cells: the knee, the TTFT(ISL) fit, the ITL
-surface. Each result is written to ``sweep_aggregate/<recipe>.json`` and summed up in one
-sentence for the console.
+surface, the Pareto frontier. Each result is written to ``sweep_aggregate/<recipe>.json``
+and summed up in one sentence for the console.
 
 The inputs are the sweep aggregate's rows (``sweep_table``): one per cell, with the swept
-values by short name (``concurrency``, ``isl``, ``osl``) and the key metrics.
+values by short name (``concurrency``, ``isl``, ``osl``), the key metrics, and for
+pareto-sweep whether the cell is ``pareto_optimal``.
+
+Only *complete* cells are points of a curve. A *degraded* cell (its error rate above
+``max_error_rate``, see :mod:`aiperf.bench.degraded`) is named in every answer and never
+taken as a good point; when no cell is complete and some are degraded, the answer says
+so instead of computing anything from broken data.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+from aiperf.bench.degraded import degraded_note, percent
 
 #: The statistic the knee is judged on (the same one the knee plot draws).
 KNEE_METRIC = "request_latency_p99"
@@ -18,24 +26,48 @@ KNEE_METRIC = "request_latency_p99"
 
 def knee(rows: Sequence[Mapping[str, Any]], threshold: float) -> dict[str, Any]:
     """The first concurrency whose latency exceeds the lowest concurrency's by more than
-    ``threshold`` (0.2 = 20%), and the last one before it."""
+    ``threshold`` (0.2 = 20%), and the last one before it.
+
+    The latencies are those of the complete cells only. A degraded cell above the
+    lowest complete one is a knee too (``cause: errors``): past a point where the
+    server starts failing requests, no latency knee can be claimed, so the knee is the
+    first concurrency that is either too slow or degraded.
+    """
     points = sorted((r["concurrency"], r[KNEE_METRIC], r.get("output_token_throughput_avg"))
                     for r in rows if r.get("status") == "complete"
                     and r.get("concurrency") is not None and r.get(KNEE_METRIC) is not None)
+    if not points:
+        return {"found": False, "reason": "no complete cell", "points": []}
+    base = points[0][1]
+    measured = {"metric": KNEE_METRIC, "threshold": threshold, "baseline_ms": base,
+                "points": [list(p) for p in points]}
+    failing = _first_degraded_above(rows, points[0][0])
+    before = [p for p in points if failing is None or p[0] < failing["concurrency"]]
+    limit = base * (1 + threshold)
+    for (c_prev, lat_prev, tput_prev), (c, lat, _) in zip(before, before[1:], strict=False):
+        if lat > limit:
+            return {"found": True, "cause": "latency", **measured, "knee_concurrency": c,
+                    "knee_latency_ms": lat, "last_good_concurrency": c_prev,
+                    "last_good_latency_ms": lat_prev, "last_good_output_throughput": tput_prev}
+    if failing is not None:
+        c_prev, lat_prev, tput_prev = before[-1]
+        return {"found": True, "cause": "errors", **measured,
+                "knee_concurrency": failing["concurrency"], "knee_reason": failing["reason"],
+                "last_good_concurrency": c_prev, "last_good_latency_ms": lat_prev,
+                "last_good_output_throughput": tput_prev}
     if len(points) < 2:
         return {"found": False, "reason": "fewer than 2 complete cells", "points": points}
-    base = points[0][1]
-    limit = base * (1 + threshold)
-    for (c_prev, lat_prev, tput_prev), (c, lat, _) in zip(points, points[1:], strict=False):
-        if lat > limit:
-            return {"found": True, "metric": KNEE_METRIC, "threshold": threshold,
-                    "baseline_ms": base, "knee_concurrency": c, "knee_latency_ms": lat,
-                    "last_good_concurrency": c_prev, "last_good_latency_ms": lat_prev,
-                    "last_good_output_throughput": tput_prev,
-                    "points": [list(p) for p in points]}
-    return {"found": False, "metric": KNEE_METRIC, "threshold": threshold, "baseline_ms": base,
-            "reason": f"latency stayed within {threshold:.0%} of the lowest concurrency's",
-            "points": [list(p) for p in points]}
+    return {"found": False, **measured,
+            "reason": f"latency stayed within {threshold:.0%} of the lowest concurrency's"}
+
+
+def _first_degraded_above(rows: Sequence[Mapping[str, Any]], lowest: Any
+                          ) -> Mapping[str, Any] | None:
+    """The degraded row of lowest concurrency above ``lowest`` (the baseline's); a
+    degraded cell below the baseline has no baseline to be a knee against."""
+    above = [r for r in rows if r.get("status") == "degraded"
+             and r.get("concurrency") is not None and r["concurrency"] > lowest]
+    return min(above, key=lambda r: r["concurrency"], default=None)
 
 
 def knee_sentence(result: Mapping[str, Any]) -> str:
@@ -43,10 +75,13 @@ def knee_sentence(result: Mapping[str, Any]) -> str:
         return f"concurrency-ramp: no knee found ({result['reason']})"
     tput = result.get("last_good_output_throughput")
     extra = f", output {tput:,.0f} tok/s" if isinstance(tput, int | float) else ""
-    return (f"concurrency-ramp: knee at concurrency {result['knee_concurrency']} "
-            f"({KNEE_METRIC} {result['knee_latency_ms']:.1f} ms > {1 + result['threshold']:.2f}"
-            f" x {result['baseline_ms']:.1f} ms); last concurrency before it: "
-            f"{result['last_good_concurrency']}{extra}")
+    if result.get("cause") == "errors":
+        why = f"degraded: {result['knee_reason']}"
+    else:
+        why = (f"{KNEE_METRIC} {result['knee_latency_ms']:.1f} ms > "
+               f"{1 + result['threshold']:.2f} x {result['baseline_ms']:.1f} ms")
+    return (f"concurrency-ramp: knee at concurrency {result['knee_concurrency']} ({why}); "
+            f"last concurrency before it: {result['last_good_concurrency']}{extra}")
 
 
 def ttft_fit(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -96,16 +131,61 @@ def itl_surface_sentence(result: Mapping[str, Any]) -> str:
             f"{len(result['cells'])} cells")
 
 
+def pareto_answer(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The cells on the throughput/latency frontier (the sweep aggregate's
+    ``pareto_optimal``, which only complete cells can be on), in sweep order."""
+    return {"pareto_optimal": [r["cell"] for r in rows if r.get("pareto_optimal")],
+            "cells": len(rows)}
+
+
+def pareto_sentence(result: Mapping[str, Any]) -> str:
+    frontier = result["pareto_optimal"]
+    return (f"pareto-sweep: {len(frontier)} of {result['cells']} cells on the throughput/"
+            f"latency frontier: {', '.join(frontier) or 'none'}")
+
+
+#: recipe -> (its analysis of the rows and the search settings, the sentence for it).
+_ANALYSES: Mapping[str, tuple[Callable[[Sequence[Mapping[str, Any]], Any], dict[str, Any]],
+                              Callable[[Mapping[str, Any]], str]]] = {
+    "concurrency-ramp": (lambda rows, search: knee(rows, search.degradation_threshold or 0.2),
+                         knee_sentence),
+    "prefill-ttft-curve": (lambda rows, _search: ttft_fit(rows), ttft_fit_sentence),
+    "decode-itl-curve": (lambda rows, _search: itl_surface(rows), itl_surface_sentence),
+    "pareto-sweep": (lambda rows, _search: pareto_answer(rows), pareto_sentence),
+}
+
+
 def conclude(recipe: str, rows: Sequence[Mapping[str, Any]], search: Any
              ) -> tuple[dict[str, Any], str] | None:
-    """The result and its sentence for a curve recipe; None for other recipes."""
-    if recipe == "concurrency-ramp":
-        result = knee(rows, search.degradation_threshold or 0.2)
-        return result, knee_sentence(result)
-    if recipe == "prefill-ttft-curve":
-        result = ttft_fit(rows)
-        return result, ttft_fit_sentence(result)
-    if recipe == "decode-itl-curve":
-        result = itl_surface(rows)
-        return result, itl_surface_sentence(result)
-    return None
+    """The result and its sentence for a curve recipe; None for other recipes.
+
+    ``search`` is the resolved ``benchmark.search`` (its ``max_error_rate`` is the limit
+    the degraded cells broke). Every result lists its ``degraded`` cells, and the
+    sentence names them.
+    """
+    if recipe not in _ANALYSES:
+        return None
+    limit = search.max_error_rate
+    degraded = [r["cell"] for r in rows if r.get("status") == "degraded"]
+    if degraded and not any(r.get("status") == "complete" for r in rows):
+        return _no_answer(recipe, len(rows), degraded, limit)
+    analyse, sentence_of = _ANALYSES[recipe]
+    result = analyse(rows, search)
+    sentence = sentence_of(result)
+    if degraded:
+        sentence += f"; {degraded_note(degraded, limit)}"
+    return {**result, "degraded": degraded, "max_error_rate": limit}, sentence
+
+
+def _no_answer(recipe: str, cells: int, degraded: Sequence[str], limit: float
+               ) -> tuple[dict[str, Any], str]:
+    """No complete cell but some degraded: nothing is computed from their numbers."""
+    if len(degraded) == cells:
+        what = "every cell is degraded"
+        sentence = (f"{recipe}: no answer: every cell is degraded (error rate > "
+                    f"{percent(limit)}): {', '.join(degraded)}")
+    else:
+        what = "no cell is complete"
+        sentence = f"{recipe}: no answer: no cell is complete; {degraded_note(degraded, limit)}"
+    return {"found": False, "reason": what, "degraded": list(degraded),
+            "max_error_rate": limit}, sentence

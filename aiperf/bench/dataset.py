@@ -2,14 +2,18 @@
 read from a JSONL file.
 
 Synthetic prompts are random words from a fixed vocabulary, so every prompt is
-different (no accidental prefix-cache hits) and its length in built-in tokens is exact.
+different (no accidental prefix-cache hits). A :class:`PromptSizer` says what a word costs
+in the tokens ``--isl`` counts: one built-in token each by default; each word's own count
+when a tokenizer (the server's ``/tokenize``, or a tokenizer file) counted the
+vocabulary; or an average rate when calibration requests measured it. Its ``overhead`` is
+what the server adds to every prompt (chat template, BOS token).
 """
 
 from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import attrs
@@ -18,7 +22,7 @@ from aiperf.bench.tokenizer import Tokenizer
 
 # A fixed vocabulary of plain lowercase words: each is one token for the built-in
 # tokenizer and for the simulator.
-_VOCABULARY = tuple(
+VOCABULARY = tuple(
     """time year people way day man thing woman life child world school state family
     student group country problem hand part place case week company system program
     question work government number night point home water room mother area money story
@@ -37,6 +41,50 @@ _VOCABULARY = tuple(
     step baby computer type attention film tree source organization hair window evidence
     population site river""".split()
 )
+
+
+@attrs.frozen
+class PromptSizer:
+    """How many words make a prompt of N tokens.
+
+    ``word_costs``: each vocabulary word's token count (exact sizing), or None to use
+    ``tokens_per_word`` as an average rate. ``overhead``: tokens the server adds to every
+    prompt. The default counts words as the built-in tokenizer does.
+    """
+
+    tokens_per_word: float = 1.0
+    overhead: float = 0.0
+    word_costs: Mapping[str, int] | None = None
+
+    def words(self, rng: random.Random, target: int) -> tuple[list[str], int]:
+        """Random words whose prompt is ``target`` tokens, and its planned token count."""
+        costs = self.word_costs
+        if costs is None:
+            n = max(1, round((target - self.overhead) / self.tokens_per_word))
+            words = rng.choices(VOCABULARY, k=n)
+            return words, max(1, round(self.overhead + n * self.tokens_per_word))
+        return self._exact(rng, target, costs)
+
+    def _exact(self, rng: random.Random, target: int,
+               costs: Mapping[str, int]) -> tuple[list[str], int]:
+        # Draw words until the budget is spent; a word that would overshoot is swapped
+        # for one that fits, so the prompt lands on the target when a 1-token word exists.
+        remaining = target - round(self.overhead)
+        words: list[str] = []
+        planned = round(self.overhead)
+        while remaining > 0 or not words:
+            word = rng.choice(VOCABULARY)
+            if costs[word] > remaining > 0:
+                fitting = [w for w in VOCABULARY if costs[w] <= remaining]
+                if fitting:
+                    word = rng.choice(fitting)
+            words.append(word)
+            remaining -= costs[word]
+            planned += costs[word]
+        return words, planned
+
+
+BUILTIN_SIZER = PromptSizer()
 
 
 class DatasetError(Exception):
@@ -67,15 +115,16 @@ class SyntheticPrompts:
     osl_mean: int | None
     osl_stddev: float
     seed: int
+    sizer: PromptSizer = BUILTIN_SIZER
 
     def __iter__(self) -> Iterator[Prompt]:
         rng = random.Random(self.seed)
         while True:
             n = _length(rng, self.isl_mean, self.isl_stddev)
-            text = " ".join(rng.choices(_VOCABULARY, k=n))
+            words, planned = self.sizer.words(rng, n)
             osl = None if self.osl_mean is None else _length(rng, self.osl_mean,
                                                                self.osl_stddev)
-            yield Prompt(text, n, osl)
+            yield Prompt(" ".join(words), planned, osl)
 
 
 def read_prompt_file(path: Path, count: Tokenizer, osl_mean: int | None) -> list[Prompt]:

@@ -118,6 +118,8 @@ class RunExport:
     aiperf_version: str = aiperf.__version__
     extra_files: Mapping[str, tuple[str, str]] = attrs.field(factory=dict)
     slice_duration_s: float | None = None
+    #: How the synthetic prompts were sized, for run.json (None: prompts from a file).
+    prompt_sizing: Mapping[str, Any] | None = None
 
 
 def new_benchmark_id() -> str:
@@ -192,6 +194,7 @@ def export_run(run_dir: str | Path, metrics: RunMetrics, run: RunExport) -> RunM
         ),
         export_names=names,
         files=files,
+        prompt_sizing=run.prompt_sizing,
     )
     write_manifest(directory, manifest)
     partial = run.status != "complete"
@@ -298,6 +301,7 @@ def render_summary_json(metrics: RunMetrics, run: RunExport) -> str:
     out.update(blocks)  # the remaining metrics, in catalogue order
     out["statistics"] = dict(metrics.statistics)
     out["client_health"] = _health_json(metrics)
+    out["warnings"] = list(metrics.warnings)
     # default=str: an odd value in input_config must not lose a finished benchmark.
     return json.dumps(_jsonable(out), indent=2, ensure_ascii=False, allow_nan=False, default=str)
 
@@ -329,6 +333,7 @@ def _health_json(metrics: RunMetrics) -> dict[str, Any]:
         "requested_request_rate": health.requested_request_rate,
         "achieved_request_rate": health.achieved_request_rate,
         "thresholds": attrs.asdict(health.thresholds),
+        "connections": health.connections.to_json(),
     }
 
 

@@ -144,6 +144,8 @@ class RunManifest:
     identity: RunIdentity = RunIdentity()
     record_counts: RecordCounts | None = None
     schema_version: int = MANIFEST_SCHEMA_VERSION
+    #: How synthetic prompts were sized (:meth:`aiperf.bench.calibrate.Calibration.to_json`).
+    prompt_sizing: Mapping[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The manifest as the JSON object written to ``run.json``."""
@@ -164,6 +166,7 @@ class RunManifest:
             ),
             "export_names": attrs.asdict(self.export_names),
             "files": dict(self.files),
+            "prompt_sizing": None if self.prompt_sizing is None else dict(self.prompt_sizing),
         }
 
     @classmethod
@@ -184,6 +187,7 @@ class RunManifest:
                 export_names=ExportNames(**data["export_names"]),
                 files=data["files"],
                 schema_version=data["schema_version"],
+                prompt_sizing=data.get("prompt_sizing"),
             )
         except (KeyError, TypeError) as exc:
             msg = f"malformed {MANIFEST_FILE}: {exc!r}"

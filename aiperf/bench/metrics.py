@@ -16,7 +16,13 @@ Which metrics a request gets (reference section 7.2; values in display units, ms
   ``output_token_throughput_per_user``, ``inter_chunk_latency``, ``decode_duration`` and
   ``prefill_throughput_per_user``. A non-streaming response arrives in one piece, so the
   reference (flag ``STREAMING_ONLY``) reports none of them, and neither do we: a "TTFT"
-  equal to the request latency would only pollute comparisons;
+  equal to the request latency would only pollute comparisons. A streaming request the
+  server answered with one plain body (it ignored ``stream: true``) is marked
+  ``unstreamed`` and gets none of them either; ITL and time to second token need two
+  content chunks, so a stream that arrived in one chunk has neither (N/A, never 0);
+- ``input_sequence_length`` is what the server saw: its ``usage.prompt_tokens`` when it
+  reports usage (its tokenizer and chat template), else the client's count, which is
+  always kept as our ``client_input_sequence_length``;
 - failed or cancelled requests get only ``error_isl``; their latencies are not mixed into
   the distributions (latency statistics cover successful requests, as in the reference);
 - every request, failed or not, gets our ``scheduling_lag`` (send time minus the time the
@@ -38,6 +44,7 @@ from types import MappingProxyType
 
 import attrs
 
+from aiperf.bench.connections import ConnectionHealth
 from aiperf.bench.records import Chunk, RequestError, RequestRecord
 from aiperf.bench.stats import METHOD, Distribution, summarize
 
@@ -115,6 +122,8 @@ RECORD_METRICS: tuple[MetricInfo, ...] = (
         larger=True,
     ),
     _m("error_isl", "Error Input Sequence Length", "tokens", larger=True),
+    _m("client_input_sequence_length", "Client Input Sequence Length", "tokens", larger=True,
+       ours=True),
     _m("scheduling_lag", "Scheduling Lag", "ms", ours=True),
 )
 
@@ -220,11 +229,13 @@ def _measure_ok(
     record: RequestRecord, content: Sequence[Chunk], latency_ns: int, streaming: bool
 ) -> dict[str, Value]:
     found: dict[str, Value] = {}
-    isl, osl = record.input_tokens, record.output_tokens
+    isl, osl = delivered_isl(record), record.output_tokens
 
     found["request_latency"] = latency_ns / _NS_PER_MS
     if isl is not None:
         found["input_sequence_length"] = isl
+    if record.input_tokens is not None:
+        found["client_input_sequence_length"] = record.input_tokens
     if osl is not None:
         found["output_sequence_length"] = osl
         reasoning = record.usage.reasoning_tokens if record.usage else None
@@ -234,9 +245,18 @@ def _measure_ok(
         if latency_ns > 0:
             found["e2e_output_token_throughput"] = osl * _NS_PER_S / latency_ns
     found.update(_usage(record))
-    if streaming and content:
+    if streaming and content and not record.unstreamed:
         found.update(_streaming(record, content, latency_ns))
     return found
+
+
+def delivered_isl(record: RequestRecord) -> int | None:
+    """The prompt length the server saw: its ``usage.prompt_tokens`` (its tokenizer and
+    chat template) when it reports one, else the client's own count."""
+    usage = record.usage
+    if usage is not None and usage.prompt_tokens is not None:
+        return usage.prompt_tokens
+    return record.input_tokens
 
 
 def _usage(record: RequestRecord) -> dict[str, Value]:
@@ -271,10 +291,11 @@ def _streaming(
         gaps = tuple((b - a) / _NS_PER_MS for a, b in zip(times, times[1:], strict=False))
         found["time_to_second_token"] = gaps[0]
         found["inter_chunk_latency"] = gaps
-    isl, osl = record.input_tokens, record.output_tokens
+    isl, osl = delivered_isl(record), record.output_tokens
     if isl is not None and ttft_ns > 0:
         found["prefill_throughput_per_user"] = isl * _NS_PER_S / ttft_ns
-    if osl is not None and osl >= 2:
+    # ITL needs two arrival times: a stream that came in one chunk did not measure it.
+    if osl is not None and osl >= 2 and len(content) >= 2:
         # The first chunk's tokens all arrive at TTFT; ITL spreads the rest of the
         # time over the remaining tokens. With no per-chunk count that is one token.
         first = content[0].tokens
@@ -315,6 +336,7 @@ class RunFacts:
     requested_request_rate: float | None = None
     loop_lag_ms: tuple[float, ...] = attrs.field(default=(), converter=tuple)
     client_cpu_fraction: float | None = None
+    connections: ConnectionHealth = ConnectionHealth()
 
 
 @attrs.frozen
@@ -381,6 +403,7 @@ class ClientHealth:
     achieved_request_rate: float | None
     thresholds: BottleneckThresholds
     warning: str | None
+    connections: ConnectionHealth = ConnectionHealth()
 
     @property
     def client_bound(self) -> bool:
@@ -400,6 +423,8 @@ class RunMetrics:
     health: ClientHealth
     warmup_count: int
     statistics: Mapping[str, str]
+    #: What the reader should know about the numbers (an ISL gap, an ignored stream).
+    warnings: tuple[str, ...] = ()
 
     @property
     def ok_count(self) -> int:
@@ -458,7 +483,42 @@ def compute_run_metrics(
         health=health,
         warmup_count=len(everything) - len(profiling),
         statistics=STATISTICS,
+        warnings=tuple(w for w in (isl_gap_warning(profiling), _unstreamed_warning(profiling))
+                       if w is not None),
     )
+
+
+#: Requested and delivered ISL may differ by this fraction on average before a warning.
+ISL_GAP_TOLERANCE = 0.05
+
+
+def isl_gap_warning(records: Sequence[RequestRecord]) -> str | None:
+    """A warning when the prompts the server saw (``usage.prompt_tokens``) differ from the
+    lengths the client asked for by more than 5% on average; None when they agree or the
+    server reported no prompt usage."""
+    pairs = [(r.input_tokens, r.usage.prompt_tokens) for r in records
+             if r.ok and r.input_tokens and r.usage is not None
+             and r.usage.prompt_tokens is not None]
+    if not pairs:
+        return None
+    requested = sum(p[0] for p in pairs) / len(pairs)
+    delivered = sum(p[1] for p in pairs) / len(pairs)
+    gap = (delivered - requested) / requested
+    if abs(gap) <= ISL_GAP_TOLERANCE:
+        return None
+    return (f"the server counted {delivered:.1f} prompt tokens per request on average "
+            f"against {requested:.1f} requested ({gap:+.0%}); input_sequence_length reports "
+            "the server's count. Size prompts in the server's tokens with --tokenizer "
+            "PATH, or let aiperf calibrate against the server (--prompt-sizing server)")
+
+
+def _unstreamed_warning(records: Sequence[RequestRecord]) -> str | None:
+    unstreamed = sum(1 for r in records if r.ok and r.unstreamed)
+    if not unstreamed:
+        return None
+    return (f"{unstreamed} streaming request(s) were answered with one plain JSON body (the "
+            "server ignored stream: true): their TTFT, ITL and time to second token are not "
+            "measured")
 
 
 def _check_slos(slos: Mapping[str, float]) -> None:
@@ -637,6 +697,7 @@ def _health(
         requested_request_rate=facts.requested_request_rate,
         achieved_request_rate=achieved,
         thresholds=thresholds,
+        connections=facts.connections,
         warning=client_bottleneck_warning(
             scheduling_lag_p99_ms=sched_p99,
             event_loop_lag_p99_ms=loop_p99,

@@ -45,6 +45,8 @@ class RequestSpec:
     body: Mapping[str, Any] | bytes = attrs.field(repr=False)
     headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)  # may hold secrets
     input_tokens: int | None = None
+    #: The body asks for a stream (a plain JSON answer is then marked on the record).
+    streaming: bool = False
 
 
 def endpoint_url(base_url: str, endpoint_type: str) -> str:

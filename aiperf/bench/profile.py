@@ -24,7 +24,9 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from aiperf.bench.calibrate import Calibration, sizer_from_tokenizer
 from aiperf.bench.dataset import (
+    BUILTIN_SIZER,
     DatasetError,
     Prompt,
     SyntheticPrompts,
@@ -67,6 +69,12 @@ class Prepared:
     count_tokens: Tokenizer = attrs.field(repr=False)
     run_dir: Path
     sim_url: str | None
+    #: Synthetic prompts still to be sized against the server (``prompt_sizing`` server or
+    #: calibration), or None when ``prompts`` are final.
+    unsized: SyntheticPrompts | None = attrs.field(default=None, repr=False)
+    prompt_sizing: str = "builtin"
+    #: How ``prompts`` were sized when that needed no server (None: from a file, or unsized).
+    calibration: Calibration | None = None
 
 
 def run_directory(resolved: Resolved) -> Path:
@@ -95,6 +103,8 @@ def prepare(resolved: Resolved) -> Prepared:
         count = load_tokenizer(cfg.tokenizer)
     except TokenizerError as e:
         raise ProfileError(str(e)) from None
+    unsized: SyntheticPrompts | None = None
+    calibration: Calibration | None = None
     if cfg.dataset.input_file is not None:
         try:
             prompts: Iterator[Prompt] = cycle(read_prompt_file(
@@ -102,9 +112,17 @@ def prepare(resolved: Resolved) -> Prepared:
         except DatasetError as e:
             raise ProfileError(str(e)) from None
     else:
-        prompts = iter(SyntheticPrompts(cfg.dataset.isl.mean or 1, cfg.dataset.isl.stddev,
-                                        cfg.dataset.osl.mean, cfg.dataset.osl.stddev,
-                                        cfg.dataset.seed))
+        synthetic = SyntheticPrompts(cfg.dataset.isl.mean or 1, cfg.dataset.isl.stddev,
+                                     cfg.dataset.osl.mean, cfg.dataset.osl.stddev,
+                                     cfg.dataset.seed)
+        if cfg.prompt_sizing == "file":
+            calibration = Calibration("file", sizer_from_tokenizer(count))
+        elif cfg.prompt_sizing == "builtin":
+            calibration = Calibration("builtin", BUILTIN_SIZER)
+        else:
+            unsized = synthetic  # sized against the server once it is up
+        sizer = calibration.sizer if calibration is not None else BUILTIN_SIZER
+        prompts = iter(attrs.evolve(synthetic, sizer=sizer))
     load = cfg.load
     plan = plan_load(load.concurrency, load.request_rate, load.arrival, load.request_count,
                      load.duration, load.warmup_request_count, cfg.dataset.seed)
@@ -127,7 +145,8 @@ def prepare(resolved: Resolved) -> Prepared:
         extra_inputs=ep.extra_inputs,
         timeout_s=ep.timeout,
     )
-    return Prepared(plan, target, prompts, count, run_directory(resolved), sim_url)
+    return Prepared(plan, target, prompts, count, run_directory(resolved), sim_url,
+                    unsized, cfg.prompt_sizing, calibration)
 
 
 def make_run_dir(run_dir: Path) -> Path:
@@ -170,7 +189,7 @@ async def _endpoint(prepared: Prepared) -> AsyncIterator[str]:
 
 
 async def _run(prepared: Prepared, on_record: Any, on_late_signal: Any) -> RunResult:
-    from aiperf.bench.client import Client, new_session
+    from aiperf.bench.client import Client, new_fresh_session, new_session
     from aiperf.bench.payloads import endpoint_url
     from aiperf.bench.runner import Runner
 
@@ -184,10 +203,18 @@ async def _run(prepared: Prepared, on_record: Any, on_late_signal: Any) -> RunRe
             target = attrs.evolve(prepared.target,
                                   url=endpoint_url(base_url, prepared.target.endpoint_type))
             cap = prepared.plan.in_flight_cap or 0  # 0: no limit (uncapped request rate)
-            async with new_session(cap) as session:
-                client = Client(session, target.timeout_s, prepared.count_tokens)
-                runner = Runner(prepared.plan, target, prepared.prompts, client, on_record)
-                return await runner.run(stop)
+            async with new_session(cap) as session, new_fresh_session() as fresh:
+                prompts, calibration = await _sized_prompts(prepared, fresh, base_url)
+                client = Client(session, target.timeout_s, prepared.count_tokens, fresh=fresh,
+                                notify=log.warning)
+                runner = Runner(prepared.plan, target, prompts, client, on_record)
+                try:
+                    result = await runner.run(stop)
+                finally:
+                    client.watch.closing()
+                return attrs.evolve(
+                    result, connections=client.watch.health(),
+                    prompt_sizing=None if calibration is None else calibration.to_json())
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -195,6 +222,33 @@ async def _run(prepared: Prepared, on_record: Any, on_late_signal: Any) -> RunRe
             # Straight away: asyncio just put back the handler that raises
             # KeyboardInterrupt, and the results are not written yet.
             signal.signal(sig, on_late_signal)
+
+
+async def _sized_prompts(prepared: Prepared, session: Any,
+                         base_url: str) -> tuple[Iterator[Prompt], Calibration | None]:
+    """The run's prompts, sized against the server first when the configuration says so
+    (the calibration's requests go on ``session`` and are not part of the results)."""
+    if prepared.unsized is None:
+        return prepared.prompts, prepared.calibration
+    from aiperf.bench.calibrate import CALIBRATION_TIMEOUT_S, calibrate
+    from aiperf.bench.client import post_json
+
+    target = prepared.target
+
+    async def post(url: str, body: Any) -> tuple[int, Any]:
+        return await post_json(session, url, body, target.headers, CALIBRATION_TIMEOUT_S)
+
+    calibration = await calibrate(prepared.prompt_sizing, post, base_url, target.endpoint_type,
+                                  target.model, target.extra_inputs, prepared.unsized.seed)
+    sizer = calibration.sizer
+    log.info("prompt sizing: %s, %.3f tokens per word + %g per prompt (%d calibration "
+             "call(s), not part of the results)", calibration.method, sizer.tokens_per_word,
+             sizer.overhead, len(calibration.requests))
+    if calibration.note:
+        # A fallback to built-in words leaves ISL off target; any other note is a detail.
+        level = logging.WARNING if calibration.method == "builtin" else logging.INFO
+        log.log(level, "prompt sizing: %s", calibration.note)
+    return iter(attrs.evolve(prepared.unsized, sizer=sizer)), calibration
 
 
 def _event_loop() -> asyncio.AbstractEventLoop:
@@ -362,9 +416,12 @@ def _sweep(resolved: Resolved, cells: Sequence[tuple[Cell, Resolved]],
            output: Output) -> int:
     """Every cell into ``<base>/<cell>/`` (trials inside it when ``runs.count`` > 1),
     then ``<base>/sweep_aggregate/``. A cell that cannot run or has no successful
-    request is marked failed and the sweep goes on; the exit code is 0 when at least
-    one cell succeeded, 1 when none did, 130 when the user stopped it."""
+    request is marked failed, one whose error rate is above ``max_error_rate`` degraded,
+    and the sweep goes on; the exit code is 0 when at least one cell ran (a sweep of
+    degraded cells only says its results are not trustworthy), 1 when none did, 130
+    when the user stopped it."""
     from aiperf.bench.atomic import write_text_atomic
+    from aiperf.bench.degraded import percent
     from aiperf.bench.sweep_aggregate import CellResult, write_sweep_aggregate
     from aiperf.explain import RUN_EXPLAIN_FILE, explain_json
 
@@ -398,7 +455,8 @@ def _sweep(resolved: Resolved, cells: Sequence[tuple[Cell, Resolved]],
                 code = _one_run(cell_resolved, prepared, output, loop, "cell",
                                 RunIdentity(parent="..", cell=cell.name))
             stopped = code == EXIT_INTERRUPTED
-            results.append(_cell_result(cell, prepared.run_dir, code))
+            results.append(_cell_result(cell, prepared.run_dir, code,
+                                        cfg.search.max_error_rate))
     sweep_type = cfg.sweep.type if cfg.sweep.scenarios is None else "scenarios"
     paths = write_sweep_aggregate(base / "sweep_aggregate", sweep_type, results)
     if resolved.recipe is not None:
@@ -411,9 +469,15 @@ def _sweep(resolved: Resolved, cells: Sequence[tuple[Cell, Resolved]],
     output.line(f"Artifacts: {base}")
     if stopped:
         return EXIT_INTERRUPTED
-    if not good:
+    if not any(r.status in ("complete", "degraded") for r in results):
         output.line("no cell of the sweep succeeded", label="error:", style="red")
         return EXIT_FAILED
+    if not good:
+        # Degraded cells did run and their numbers are kept, so this is no failure to
+        # run; but nothing measured here can be trusted, and the user must hear it.
+        output.line(f"no cell is complete: every cell that ran is degraded (error rate > "
+                    f"{percent(cfg.search.max_error_rate)}); the sweep's results are not "
+                    "trustworthy", label="warning:", style="yellow")
     if cfg.artifacts.auto_plot:
         return _auto_plot(resolved, base, output)
     return EXIT_OK
@@ -498,7 +562,7 @@ def _sla_search(resolved: Resolved, resolve_cell: Callable[[Cell], Resolved],
     loop: asyncio.AbstractEventLoop | None = None
 
     def probe(concurrency: int) -> dict[str, Any] | None:
-        cell = Cell(f"concurrency{concurrency}",
+        cell = Cell(sla.probe_name(concurrency),
                     {"benchmark.load.concurrency": concurrency, **extra})
         cell_resolved = resolve_cell(cell)
         prepared = attrs.evolve(prepare(cell_resolved), run_dir=base / cell.name)
@@ -507,7 +571,7 @@ def _sla_search(resolved: Resolved, resolve_cell: Callable[[Cell], Resolved],
         assert loop is not None
         code = _one_run(cell_resolved, prepared, output, loop, "cell",
                         RunIdentity(parent="..", cell=cell.name))
-        results.append(_cell_result(cell, prepared.run_dir, code))
+        results.append(_cell_result(cell, prepared.run_dir, code, search.max_error_rate))
         if code == EXIT_INTERRUPTED:
             raise _Stopped
         return _cell_summary(prepared.run_dir)
@@ -517,9 +581,11 @@ def _sla_search(resolved: Resolved, resolve_cell: Callable[[Cell], Resolved],
         with _measuring() as loop:
             if search.search_style == "grid":
                 grid = log_grid(low, high, search.concurrency_steps or 8)
-                history = sla.grid_search(probe, grid, slas)
+                history = sla.grid_search(probe, grid, slas,
+                                          max_error_rate=search.max_error_rate)
             else:
-                history = sla.search(probe, low, high, slas)
+                history = sla.search(probe, low, high, slas,
+                                     max_error_rate=search.max_error_rate)
     except _Stopped:
         stopped = True
         history = []
@@ -531,7 +597,7 @@ def _sla_search(resolved: Resolved, resolve_cell: Callable[[Cell], Resolved],
         return EXIT_INTERRUPTED
     write_text_atomic(base / "search_history.json",
                       json.dumps(sla.history_json(history), indent=2) + "\n")
-    result, sentence = sla.conclude(recipe, history, slas, low, high)
+    result, sentence = sla.conclude(recipe, history, slas, low, high, search.max_error_rate)
     write_text_atomic(folder / f"{recipe}.json", json.dumps(result, indent=2) + "\n")
     output.line(sentence)
     output.line(f"Artifacts: {base}")
@@ -546,25 +612,19 @@ def _conclude(resolved: Resolved, results: Sequence[Any], folder: Path, output: 
 
     from aiperf.bench.atomic import write_text_atomic
     from aiperf.bench.curves import conclude
-    from aiperf.bench.sweep_aggregate import sweep_table
+    from aiperf.bench.sweep_aggregate import pareto_cells, sweep_table
+    from aiperf.config.sweep import DIMENSIONS
 
     assert resolved.recipe is not None
     name = resolved.recipe.name
-    from aiperf.config.sweep import DIMENSIONS
-
     rows = sweep_table(results)
+    frontier = set(pareto_cells(results))
     for row, cell in zip(rows, results, strict=True):
         # The analyses read each swept dimension by its recipe name (isl, not mean).
         row.update({dim: cell.values[key] for dim, key in DIMENSIONS.items()
                     if key in cell.values})
+        row["pareto_optimal"] = cell.name in frontier
     found = conclude(name, rows, resolved.config.benchmark.search)
-    if name == "pareto-sweep":
-        from aiperf.bench.sweep_aggregate import pareto_cells
-
-        frontier = pareto_cells(results)
-        found = ({"pareto_optimal": frontier, "cells": len(results)},
-                 f"pareto-sweep: {len(frontier)} of {len(results)} cells on the throughput/"
-                 f"latency frontier: {', '.join(frontier) or 'none'}")
     if found is None:
         return
     result, sentence = found
@@ -574,8 +634,10 @@ def _conclude(resolved: Resolved, results: Sequence[Any], folder: Path, output: 
     output.line(sentence)
 
 
-def _cell_result(cell: Cell, run_dir: Path, code: int) -> Any:
-    """How one cell went, with its summary (the trials' means when it ran trials)."""
+def _cell_result(cell: Cell, run_dir: Path, code: int, max_error_rate: float) -> Any:
+    """How one cell went, with its summary (the trials' means when it ran trials): a cell
+    with successful requests but an error rate above ``max_error_rate`` is degraded."""
+    from aiperf.bench.degraded import degraded_reason
     from aiperf.bench.sweep_aggregate import CellResult
 
     if code == EXIT_INTERRUPTED:
@@ -587,6 +649,9 @@ def _cell_result(cell: Cell, run_dir: Path, code: int) -> Any:
     ok = isinstance(count, dict) and (count.get("avg") or 0) > 0
     if not ok:
         return CellResult(cell.name, cell.values, "failed", "no successful requests", summary)
+    degraded = degraded_reason(summary, max_error_rate)
+    if degraded is not None:
+        return CellResult(cell.name, cell.values, "degraded", degraded, summary)
     return CellResult(cell.name, cell.values, "complete", None, summary)
 
 
@@ -674,6 +739,7 @@ def _finish(resolved: Resolved, prepared: Prepared, result: RunResult,
         requested_request_rate=plan.request_rate,
         loop_lag_ms=result.loop_lag_ms,
         client_cpu_fraction=cpu_fraction,
+        connections=result.connections,
     )
     metrics = compute_run_metrics(result.records, facts)
     run_dir = prepared.run_dir
@@ -687,6 +753,7 @@ def _finish(resolved: Resolved, prepared: Prepared, result: RunResult,
         was_cancelled=result.status == "partial",
         extra_files={RUN_EXPLAIN_FILE: (explain_json(resolved), "explain")},
         slice_duration_s=cfg.artifacts.slice_duration,
+        prompt_sizing=result.prompt_sizing,
         kind=kind,
         identity=identity or RunIdentity(),
     )

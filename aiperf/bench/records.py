@@ -76,6 +76,11 @@ class RequestRecord:
     status: int | None = None
     error: RequestError | None = None
     cancelled: bool = False
+    #: Re-sent once on a fresh connection because the reused one was dead before any
+    #: response; timed from the send that worked.
+    replaced_connection: bool = False
+    #: Streaming was asked for, but the server answered with one plain JSON body.
+    unstreamed: bool = False
 
     @property
     def ok(self) -> bool:

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import attrs
 
+from aiperf.bench.connections import ConnectionHealth
 from aiperf.bench.dataset import Prompt
 from aiperf.bench.payloads import RequestSpec, encode_body, request_body
 from aiperf.bench.records import Phase, RequestRecord
@@ -54,6 +55,10 @@ class RunResult:
     loop_lag_ms: tuple[float, ...]
     cpu_s: float
     wall_s: float
+    #: What happened to the connections (the client fills it in; the runner cannot see it).
+    connections: ConnectionHealth = ConnectionHealth()
+    #: How the prompts were sized (``Calibration.to_json``), for run.json.
+    prompt_sizing: Mapping[str, Any] | None = None
 
     @property
     def profiling(self) -> tuple[RequestRecord, ...]:
@@ -92,7 +97,8 @@ class Runner:
                             osl=prompt.max_tokens, streaming=t.streaming,
                             extra_inputs=t.extra_inputs)
         return RequestSpec(index, phase, f"{self._run_id}-{phase[0]}{index}", intended_perf_ns,
-                           t.url, encode_body(body), t.headers, prompt.input_tokens)
+                           t.url, encode_body(body), t.headers, prompt.input_tokens,
+                           streaming=t.streaming and t.endpoint_type != "embeddings")
 
     async def _one(self, index: int, phase: Phase, intended_perf_ns: int) -> None:
         flight = self.client.prepare(self._spec(index, phase, intended_perf_ns))

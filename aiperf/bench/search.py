@@ -4,6 +4,10 @@ Deterministic and budgeted: probe upward from ``concurrency_min`` by doubling un
 probe fails (or ``concurrency_max`` is reached), then bisect between the last pass and
 the first failure. Every probe is a real run (a cell of its own); the history keeps them
 all, and a pass above a failure (a non-monotone server) is reported, never hidden.
+
+A probe whose error rate is above ``max_error_rate`` is *degraded*
+(:mod:`aiperf.bench.degraded`): it fails the SLA whatever its latencies (those of the
+requests that survived a failing server), and the answer names it.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
+
+from aiperf.bench.degraded import degraded_note, degraded_reason, percent
 
 #: The most probes one search may run.
 PROBE_BUDGET = 16
@@ -45,12 +51,25 @@ RECIPE_SLAS = {
 
 @attrs.frozen
 class Probe:
-    """One probed concurrency: whether it met every SLA, and the values judged."""
+    """One probed concurrency: whether it met every SLA, and the values judged.
+    ``degraded`` is why its error rate made it fail (``"error rate 47% > 1%"``), else
+    None."""
 
     concurrency: int
     passed: bool
     measured: Mapping[str, float | None]
     output_throughput: float | None
+    degraded: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The probe's cell (and directory) name."""
+        return probe_name(self.concurrency)
+
+
+def probe_name(concurrency: int) -> str:
+    """The cell a probe of ``concurrency`` runs as: ``concurrency<N>``."""
+    return f"concurrency{concurrency}"
 
 
 def judge(summary: Mapping[str, Any] | None, slas: Mapping[str, float]
@@ -79,19 +98,27 @@ def judge(summary: Mapping[str, Any] | None, slas: Mapping[str, float]
     return ok, measured
 
 
+def judged_probe(concurrency: int, summary: Mapping[str, Any] | None,
+                 slas: Mapping[str, float], max_error_rate: float) -> Probe:
+    """A probe's verdict from its run's summary: it passes when it meets every SLA and
+    is not degraded."""
+    passed, measured = judge(summary, slas)
+    degraded = degraded_reason(summary, max_error_rate)
+    key = "goodput" if "attainment" in slas else "output_token_throughput"
+    tput = summary.get(key, {}).get("avg") if summary else None
+    return Probe(concurrency, passed and degraded is None, measured, tput, degraded)
+
+
 def search(run: Callable[[int], Mapping[str, Any] | None], low: int, high: int,
-           slas: Mapping[str, float], budget: int = PROBE_BUDGET) -> list[Probe]:
+           slas: Mapping[str, float], budget: int = PROBE_BUDGET, *,
+           max_error_rate: float) -> list[Probe]:
     """Probe then bisect; every probe in the order run."""
     history: list[Probe] = []
     seen: dict[int, Probe] = {}
 
     def probe(c: int) -> Probe:
         if c not in seen:
-            summary = run(c)
-            passed, measured = judge(summary, slas)
-            key = "goodput" if "attainment" in slas else "output_token_throughput"
-            tput = summary.get(key, {}).get("avg") if summary else None
-            seen[c] = Probe(c, passed, measured, tput)
+            seen[c] = judged_probe(c, run(c), slas, max_error_rate)
             history.append(seen[c])
         return seen[c]
 
@@ -117,22 +144,43 @@ def search(run: Callable[[int], Mapping[str, Any] | None], low: int, high: int,
 
 
 def grid_search(run: Callable[[int], Mapping[str, Any] | None], grid: Sequence[int],
-                slas: Mapping[str, float]) -> list[Probe]:
+                slas: Mapping[str, float], *, max_error_rate: float) -> list[Probe]:
     """``--search-style grid``: every concurrency of ``grid`` is probed, in order (more
     runs than probe-bisect, but it sees the whole curve, non-monotone parts included)."""
-    history = []
-    for c in grid:
-        summary = run(c)
-        passed, measured = judge(summary, slas)
-        key = "goodput" if "attainment" in slas else "output_token_throughput"
-        tput = summary.get(key, {}).get("avg") if summary else None
-        history.append(Probe(c, passed, measured, tput))
-    return history
+    return [judged_probe(c, run(c), slas, max_error_rate) for c in grid]
 
 
 def conclude(recipe: str, history: Sequence[Probe], slas: Mapping[str, float],
-             low: int, high: int) -> tuple[dict[str, Any], str]:
-    """The answer of a search from its probes: the result file's content and a sentence."""
+             low: int, high: int, max_error_rate: float) -> tuple[dict[str, Any], str]:
+    """The answer of a search from its probes: the result file's content and a sentence
+    (which ends by naming the degraded probes, if any)."""
+    degraded = [p.name for p in history if p.degraded is not None]
+    if history and len(degraded) == len(history):
+        return _no_answer(recipe, degraded, slas, low, high, max_error_rate)
+    result, sentence = _answer(recipe, history, slas, low, high)
+    result.update(degraded=degraded, max_error_rate=max_error_rate)
+    if degraded:
+        note = f"; {degraded_note(degraded, max_error_rate)}"
+        sentence += note
+        result["answer"] += note
+    return result, sentence
+
+
+def _no_answer(recipe: str, degraded: Sequence[str], slas: Mapping[str, float], low: int,
+               high: int, max_error_rate: float) -> tuple[dict[str, Any], str]:
+    """Every probe degraded: nothing is judged from their numbers."""
+    sentence = (f"{recipe}: no answer: every probe is degraded (error rate > "
+                f"{percent(max_error_rate)}): {', '.join(degraded)}")
+    result = {"recipe": recipe, "slas": dict(slas), "range": [low, high],
+              "probes": len(degraded), "found": False, "reason": "every probe is degraded",
+              "degraded": list(degraded), "max_error_rate": max_error_rate,
+              "answer": sentence}
+    return result, sentence
+
+
+def _answer(recipe: str, history: Sequence[Probe], slas: Mapping[str, float],
+            low: int, high: int) -> tuple[dict[str, Any], str]:
+    """The answer from the probes' verdicts (a degraded probe has already failed)."""
     passing = [p for p in history if p.passed]
     failing = [p for p in history if not p.passed]
     limits = " and ".join(_limit_text(name, limit) for name, limit in slas.items())
@@ -199,5 +247,6 @@ def _limit_text(name: str, limit: float | None) -> str:
 def history_json(history: Sequence[Probe]) -> list[dict[str, Any]]:
     """``search_history.json``: every probe in the order it ran."""
     return [{"step": i, "concurrency": p.concurrency, "passed": p.passed,
-             "measured": dict(p.measured), "output_token_throughput": p.output_throughput}
+             "measured": dict(p.measured), "output_token_throughput": p.output_throughput,
+             "degraded": p.degraded}
             for i, p in enumerate(history, 1)]

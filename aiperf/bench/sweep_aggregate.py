@@ -21,14 +21,19 @@ Three views are computed, over the cells in the order given:
   throughput (request throughput when no cell reports output tokens, e.g. embeddings)
   and minimizing median request latency; see :func:`pareto_objectives`.
 
+A *degraded* cell ran, but failed more requests than ``benchmark.search.max_error_rate``
+allows (:mod:`aiperf.bench.degraded`): the table keeps its numbers and its reason, but it
+is never best at anything and never on the frontier, because its numbers describe a
+server that is breaking.
+
 The JSON keeps NVIDIA AIPerf 0.13's sweep aggregate keys, so scripts reading those keep
 working: ``aggregation_type``, ``num_profile_runs``, ``num_successful_runs``,
 ``failed_runs`` (``{label, error}``), ``metadata{sweep_parameters, num_combinations}``,
 ``per_combination_metrics[{parameters, metrics{<tag>_<stat>: {mean, unit}}}]``,
 ``best_configurations{<objective>: {parameters, metric, unit}}`` and ``pareto_optimal``
-(parameter dicts). Ours adds ``schema_version``, a ``sweep`` block (type, counts, failed
-and partial cell names), the objectives the frontier used, the ``cells`` table, ``best``
-(objective -> cell name) and ``pareto_optimal_cells`` (names). Where the reference is
+(parameter dicts). Ours adds ``schema_version``, a ``sweep`` block (type, counts, failed,
+partial and degraded cell names), the objectives the frontier used, the ``cells`` table,
+``best`` (objective -> cell name) and ``pareto_optimal_cells`` (names). Where the reference is
 wrong we differ: ``num_combinations`` is the number of cells, not the product of the
 value-list lengths (wrong for zip and scenario sweeps); every cell carries its name and
 status (the reference drops failed cells from the combinations silently); ties do not
@@ -74,8 +79,9 @@ SWEEP_CSV = "profile_export_aiperf_sweep.csv"
 #: Version of our additions to the file (the reference does not version it).
 SWEEP_SCHEMA_VERSION = 1
 
-#: How a cell can end.
-CELL_STATUSES = ("complete", "partial", "failed")
+#: How a cell can end: complete, stopped early, without results, or run but with an
+#: error rate above the limit (its numbers kept, never trusted).
+CELL_STATUSES = ("complete", "partial", "failed", "degraded")
 
 #: The table's metric columns, ``<tag>_<stat>``, as (column, tag, stat).
 KEY_METRICS: tuple[tuple[str, str, str], ...] = tuple(
@@ -130,8 +136,8 @@ class CellResult:
 
     ``values`` maps each swept field key (``"benchmark.load.concurrency"``) to its value
     in this cell. ``summary`` is the parsed summary JSON, ``None`` when the cell did not
-    run; a ``"complete"`` cell must have one. ``reason`` says why a cell failed or is
-    partial.
+    run; a ``"complete"`` or ``"degraded"`` cell must have one. ``reason`` says why a
+    cell failed, is partial or is degraded (``"error rate 47% > 1%"``).
     """
 
     name: str
@@ -141,8 +147,8 @@ class CellResult:
     summary: Mapping[str, Any] | None
 
     def __attrs_post_init__(self) -> None:
-        if self.status == "complete" and self.summary is None:
-            msg = f"cell {self.name!r} is complete but has no summary"
+        if self.status in ("complete", "degraded") and self.summary is None:
+            msg = f"cell {self.name!r} is {self.status} but has no summary"
             raise ValueError(msg)
 
 
@@ -243,8 +249,8 @@ def sweep_table(cells: Sequence[CellResult]) -> list[dict[str, Any]]:
 
 def best_cells(cells: Sequence[CellResult]) -> dict[str, str]:
     """The best complete cell per :data:`BEST_OBJECTIVES` entry, ``objective -> cell
-    name``; an objective no complete cell reports is left out. The first cell in sweep
-    order wins a tie."""
+    name``; an objective no complete cell reports is left out, and degraded cells never
+    win (their numbers are not trusted). The first cell in sweep order wins a tie."""
     _check_cells(cells)
     return {name: cell.name for name, (cell, _) in _best(cells).items()}
 
@@ -283,11 +289,11 @@ def pareto_cells(cells: Sequence[CellResult]) -> list[str]:
 
     A cell dominates another when its throughput is at least as high and its latency at
     least as low, and one of the two strictly (:func:`pareto_objectives` names the
-    axes). Equal cells do not dominate each other: both stay on the frontier. Failed and
-    partial cells, and cells missing either value, take no part. O(n log n): sort by
-    latency (ascending), then a cell is on the frontier iff its throughput is the
-    highest among the cells of equal latency and strictly above every throughput seen at
-    a lower latency.
+    axes). Equal cells do not dominate each other: both stay on the frontier. Failed,
+    partial and degraded cells, and cells missing either value, take no part.
+    O(n log n): sort by latency (ascending), then a cell is on the frontier iff its
+    throughput is the highest among the cells of equal latency and strictly above every
+    throughput seen at a lower latency.
     """
     _check_cells(cells)
     axes = pareto_objectives(cells)
@@ -415,6 +421,7 @@ def render_sweep_json(sweep_type: str, cells: Sequence[CellResult]) -> str:
             "complete": len(complete),
             "partial": [cell.name for cell in cells if cell.status == "partial"],
             "failed": [cell.name for cell in failed],
+            "degraded": [cell.name for cell in cells if cell.status == "degraded"],
             "parameters": dict(zip(keys, _short_names(keys).values(), strict=True)),
         },
         "pareto_objectives": (

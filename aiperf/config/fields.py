@@ -32,6 +32,7 @@ ARRIVAL_PATTERNS = ("poisson", "constant")
 SEARCH_STYLES = ("probe-bisect", "grid")
 SWEEP_TYPES = ("grid", "zip", "scenarios")
 UI_MODES = ("auto", "progress", "none")
+PROMPT_SIZINGS = ("builtin", "file", "server", "calibration")
 
 #: Metric tags a service-level objective (``slos`` / ``--goodput``) may name.
 SLO_METRICS = (
@@ -133,6 +134,10 @@ _SETTINGS: tuple[Field, ...] = (
     _f("benchmark.tokenizer", StrKind(), "builtin",
        "'builtin' (offline, ships with aiperf) or a path to a tokenizer.json.",
        flag="--tokenizer", env="AIPERF_TOKENIZER"),
+    _f("benchmark.prompt_sizing", EnumKind(PROMPT_SIZINGS), "server",
+       "Whose tokens --isl counts: builtin (words), file (--tokenizer), server (its "
+       "/tokenize, else calibration requests) or calibration (requests with max_tokens 1).",
+       flag="--prompt-sizing", env="AIPERF_PROMPT_SIZING"),
     _f("benchmark.slos", MapKind(_POS_FLOAT, keys=SLO_METRICS), {},
        "Goodput objectives: metric tag -> threshold in the metric's unit.", flag="--goodput"),
     # search recipes
@@ -176,6 +181,10 @@ _SETTINGS: tuple[Field, ...] = (
        "Workload shapes as ISL/OSL pairs, e.g. 128/128.", flag="--isl-osl-pairs"),
     _f("benchmark.search.search_style", EnumKind(SEARCH_STYLES), None,
        "How SLA recipes search concurrency.", flag="--search-style"),
+    _f("benchmark.search.max_error_rate", FloatKind(ge=0, le=1), 0.01,
+       "Largest error fraction a sweep cell or search probe may have and still be trusted; "
+       "above it the cell is degraded and no recipe answers from it (0.01 = 1%).",
+       flag="--max-error-rate", env="AIPERF_MAX_ERROR_RATE"),
     # repeated trials
     _f("benchmark.runs.count", _POS_INT, 1, "Trials to run (for confidence intervals).",
        flag="--num-profile-runs", env="AIPERF_NUM_PROFILE_RUNS"),

@@ -69,6 +69,7 @@ class Search:
     slo_attainment_fraction: float | None
     isl_osl_pairs: tuple[str, ...] | None
     search_style: str | None
+    max_error_rate: float
 
 
 @attrs.frozen
@@ -108,6 +109,7 @@ class Benchmark:
     load: Load
     dataset: Dataset
     tokenizer: str
+    prompt_sizing: str
     slos: dict[str, float]
     search: Search
     runs: Runs

@@ -7,6 +7,7 @@ argument, so rules files are checked when they are loaded.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -30,6 +31,8 @@ class Facts:
     #: Every field the user set in a file, the environment or on the command line, with
     #: the origin of the value that outranks the others.
     explicit: Mapping[str, Origin] = attrs.field(factory=dict)
+    #: The values of those fields (the ones that outrank the others).
+    explicit_values: Mapping[str, Any] = attrs.field(factory=dict)
 
     def given_in(self, scope: str) -> tuple[Layer, Value] | None:
         """The highest-precedence layer of ``scope`` that gives the field."""
@@ -43,6 +46,14 @@ def _given_in(facts: Facts, scope: str) -> bool:
 
 def _explicitly_set(facts: Facts, key: str) -> bool:
     return key in facts.explicit
+
+
+def _explicit_matches(facts: Facts, patterns: Mapping[str, Any]) -> bool:
+    return all(
+        key in facts.explicit_values
+        and re.search(str(pattern), str(facts.explicit_values[key])) is not None
+        for key, pattern in patterns.items()
+    )
 
 
 def _envelope_present(facts: Facts, want: bool) -> bool:
@@ -106,6 +117,8 @@ PREDICATES: Mapping[str, Predicate] = {
                   "a layer of this scope gives the field"),
         Predicate("explicitly_set", StrKind(), _explicitly_set,
                   "the user set this (other) field in a file, the environment or a flag"),
+        Predicate("explicit_matches", MapKind(StrKind()), _explicit_matches,
+                  "the user set these (other) fields to values matching these patterns"),
         Predicate("envelope_present", BoolKind(), _envelope_present,
                   "a plot: envelope is (or is not) present"),
         Predicate("recipe_attribute", StrKind(), _recipe_attribute,

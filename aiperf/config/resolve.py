@@ -59,6 +59,8 @@ def _implied_origin(rule: Rule, facts: Facts) -> Origin:
     for name, arg in rule.when:
         if name == "explicitly_set" and arg in facts.explicit:
             return facts.explicit[arg]
+        if name == "explicit_matches":
+            return facts.explicit[next(iter(arg))]
     if "envelope_present" in names and facts.envelope is not None:
         return facts.envelope.origin
     if facts.recipe is not None and any(n.startswith("recipe_") for n in names):
@@ -178,6 +180,7 @@ def _template_values(
 def decide(
     field: F.Field, layers: Sequence[Layer], table: Table, envelope: Value | None,
     recipe: Recipe | None, explicit: Mapping[str, Origin] | None = None,
+    explicit_values: Mapping[str, Any] | None = None,
 ) -> Provenance:
     """Run ``field``'s decision table over the layers and record why."""
     key = field.key
@@ -188,7 +191,8 @@ def decide(
         for layer in layers
         if layer.scope != "default" and key in layer.values
     )
-    facts = Facts(key, given, envelope, recipe, explicit=explicit or {})
+    facts = Facts(key, given, envelope, recipe, explicit=explicit or {},
+                  explicit_values=explicit_values or {})
     rule = table.first(facts)
     if rule is None:
         raise LookupError(f"{table.file}: no row decides {key}; the table needs a fallback row")
@@ -256,10 +260,15 @@ def resolve(layers: Sequence[Layer], registry: Mapping[str, Recipe], rulebook: R
         for layer in ordered if layer.scope not in ("default", "recipe")
         for key, value in layer.values.items()
     }
+    explicit_values = {
+        key: value.value
+        for layer in ordered if layer.scope not in ("default", "recipe")
+        for key, value in layer.values.items()
+    }
     provenance: dict[str, Provenance] = {}
     for field in F.FIELDS:
         provenance[field.key] = decide(field, ordered, rulebook.table_for(field.key),
-                                       envelope, recipe, explicit)
+                                       envelope, recipe, explicit, explicit_values)
     values = {k: p.value for k, p in provenance.items()}
     facts = Facts(None, (), envelope, recipe, values)
     tv = _template_values(None, None, None, facts, provenance)

@@ -795,6 +795,34 @@ def _rows(table: pd.DataFrame, columns: Sequence[str], *, reason: str | None = N
     raise Skip(reason or f"needs at least {minimum} runs with {', '.join(columns)}")
 
 
+def _degraded_mask(table: pd.DataFrame) -> pd.Series:
+    """The rows of cells the sweep aggregate marked degraded (error rate over the limit).
+    The runner decided it; a plot never re-judges error rates, it reads the verdict."""
+    if "degraded" not in table.columns:
+        return pd.Series(False, index=table.index)
+    return table["degraded"].eq(True)
+
+
+def _trusted_rows(table: pd.DataFrame, columns: Sequence[str], *, reason: str,
+                  minimum: int = 2) -> pd.DataFrame:
+    """:func:`_rows` without the degraded cells, which no fit may take as points; Skip
+    saying so when they are what leaves too few."""
+    rows = _rows(table, columns, reason=reason, minimum=minimum)
+    trusted = rows[~_degraded_mask(rows)]
+    if len(trusted) < minimum:
+        raise Skip(f"fewer than {minimum} runs that are not degraded (error rate over the "
+                   "limit)")
+    return trusted
+
+
+def _mark_degraded(ax: Axes, rows: pd.DataFrame, x: str, y: str) -> None:
+    """The degraded cells as red crosses: shown, but part of no curve or frontier."""
+    bad = rows[_degraded_mask(rows)]
+    if len(bad):
+        sns.scatterplot(x=bad[x].to_numpy(), y=bad[y].to_numpy(), ax=ax, marker="X", s=60,
+                        color="#d62728", label="degraded (left out)", zorder=3)
+
+
 def _load_column(table: pd.DataFrame) -> str | None:
     """What orders the points of a sweep: concurrency, else request rate, else nothing."""
     for column in ("concurrency", "request_rate"):
@@ -976,9 +1004,14 @@ def pareto_front(latency: np.ndarray, throughput: np.ndarray) -> np.ndarray:
 
 @_plot
 def pareto_frontier(table: pd.DataFrame, style: Style) -> Figure:
-    """Every cell's (request latency p50, output throughput); the non-dominated ones joined."""
+    """Every cell's (request latency p50, output throughput); the non-dominated ones joined.
+    Degraded cells are marked but never on the frontier."""
     xcol, ycol = "request_latency_p50", "output_token_throughput_avg"
-    cells = _cells(_rows(table, [xcol, ycol]), [xcol, ycol])
+    rows = _rows(table, [xcol, ycol])
+    trusted = rows[~_degraded_mask(rows)]
+    if trusted.empty:
+        raise Skip("every run is degraded (error rate over the limit): no frontier")
+    cells = _cells(trusted, [xcol, ycol])
     front = pareto_front(cells[xcol].to_numpy(), cells[ycol].to_numpy())
     theme = _theme(style)
     fig, ax = new_figure(style)
@@ -998,6 +1031,7 @@ def pareto_frontier(table: pd.DataFrame, style: Style) -> Figure:
             text = f"{point['_model']} {text}"
         ax.annotate(text, (point[xcol], point[ycol]), textcoords="offset points", xytext=(5, 5),
                     fontsize="x-small", color=theme.text)
+    _mark_degraded(ax, rows, xcol, ycol)
     return _finish(fig, ax, style, "pareto_frontier", _label("request_latency", "p50"),
                    _label("output_token_throughput", "avg"))
 
@@ -1012,31 +1046,45 @@ def _recipe_skip(recipe: str, what: str) -> str:
 
 @_plot
 def concurrency_knee(table: pd.DataFrame, style: Style) -> Figure:
-    """Request latency p99 against concurrency, the baseline, the threshold and the knee."""
+    """Request latency p99 against concurrency, the baseline, the threshold and the knee.
+
+    As the runner decides it: the curve is that of the cells that are not degraded, and
+    the knee is the first concurrency above the baseline that is too slow or degraded.
+    """
     column = "request_latency_p99"
     reason = _recipe_skip("concurrency-ramp",
                           f"{column} at 3 or more concurrencies")
     rows = _rows(table, ["concurrency", column], reason=reason, minimum=3)
     if rows["concurrency"].nunique() < 3:
         raise Skip(reason)
-    means = rows.groupby("concurrency", sort=True)[column].mean()
+    trusted = rows[~_degraded_mask(rows)]
+    if trusted.empty:
+        raise Skip("every run is degraded (error rate over the limit): no knee")
+    means = trusted.groupby("concurrency", sort=True)[column].mean()
     baseline = float(means.iloc[0])
     limit = baseline * (1 + KNEE_THRESHOLD)
     over = means[means > limit]
+    failing = rows.loc[_degraded_mask(rows) & (rows["concurrency"] > means.index[0]),
+                       "concurrency"]
     theme = _theme(style)
     fig, ax = new_figure(style)
-    _vs_concurrency(ax, rows, column, "p99", theme.palette[0])
+    _vs_concurrency(ax, trusted, column, "p99", theme.palette[0])
     ax.axhline(baseline, color=theme.text, linestyle=":", linewidth=1,
                label=f"baseline (concurrency {_fmt_load(means.index[0])}) = {_fmt(baseline)} ms")
     ax.axhline(limit, color=theme.palette[2], linestyle="--", linewidth=1,
                label=f"baseline + {KNEE_THRESHOLD:.0%} = {_fmt(limit)} ms")
-    if len(over):
+    if len(failing) and (not len(over) or failing.min() < over.index[0]):
+        knee = float(failing.min())
+        ax.axvline(knee, color=theme.palette[1], linestyle="-.", linewidth=1.5,
+                   label=f"knee: degraded from concurrency {_fmt_load(knee)}")
+    elif len(over):
         knee = float(over.index[0])
         ax.axvline(knee, color=theme.palette[1], linestyle="-.", linewidth=1.5,
                    label=f"knee: above the threshold from concurrency {_fmt_load(knee)}")
     else:
         ax.plot([], [], linestyle="none",
                 label=f"no knee up to concurrency {_fmt_load(means.index[-1])}")
+    _mark_degraded(ax, rows, "concurrency", column)
     _load_axis(ax, list(rows["concurrency"]))
     return _finish(fig, ax, style, "concurrency_knee", "concurrency", _label("request_latency",
                                                                             "p99"))
@@ -1044,10 +1092,11 @@ def concurrency_knee(table: pd.DataFrame, style: Style) -> Figure:
 
 @_plot
 def prefill_ttft_fit(table: pd.DataFrame, style: Style) -> Figure:
-    """TTFT p50 against input length, with a linear fit (quadratic when r² < 0.85)."""
+    """TTFT p50 against input length, with a linear fit (quadratic when r² < 0.85) over
+    the cells that are not degraded; the degraded ones are marked, not fitted."""
     column = "time_to_first_token_p50"
     reason = _recipe_skip("prefill-ttft-curve", f"isl and {column} at 2 or more input lengths")
-    rows = _rows(table, ["isl", column], reason=reason)
+    rows = _trusted_rows(table, ["isl", column], reason=reason)
     if rows["isl"].nunique() < 2:
         raise Skip(reason)
     x, y = rows["isl"].to_numpy(), rows[column].to_numpy()
@@ -1066,6 +1115,7 @@ def prefill_ttft_fit(table: pd.DataFrame, style: Style) -> Figure:
     sns.lineplot(x=grid, y=np.polyval(coeffs, grid), ax=ax, estimator=None, sort=False,
                  color=theme.palette[1], linewidth=1.5,
                  label=f"{'linear' if degree == 1 else 'quadratic'} fit: {terms} (r² = {r2:.3f})")
+    _mark_degraded(ax, _rows(table, ["isl", column], reason=reason), "isl", column)
     return _finish(fig, ax, style, "prefill_ttft_fit", "input sequence length (tokens)",
                    _label("time_to_first_token", "p50"))
 
@@ -1078,11 +1128,12 @@ def _r2(x: np.ndarray, y: np.ndarray, coeffs: np.ndarray) -> float:
 
 @_plot
 def decode_itl_surface(table: pd.DataFrame, style: Style) -> Figure:
-    """Heat map of ITL p50 by concurrency (columns) and output length (rows)."""
+    """Heat map of ITL p50 by concurrency (columns) and output length (rows); a degraded
+    cell is left blank."""
     column = "inter_token_latency_p50"
     reason = _recipe_skip("decode-itl-curve",
                           f"concurrency, osl and {column} at 2 or more of each")
-    rows = _rows(table, ["concurrency", "osl", column], reason=reason)
+    rows = _trusted_rows(table, ["concurrency", "osl", column], reason=reason)
     if rows["concurrency"].nunique() < 2 or rows["osl"].nunique() < 2:
         raise Skip(reason)
     grid = rows.pivot_table(index="osl", columns="concurrency", values=column, aggfunc="mean")

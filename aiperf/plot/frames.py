@@ -19,6 +19,7 @@ import attrs
 import pandas as pd
 
 from aiperf.bench.manifest import RunDir
+from aiperf.bench.sweep_aggregate import SWEEP_JSON
 
 __all__ = [
     "REQUEST_COLUMNS",
@@ -54,7 +55,7 @@ SUMMARY_STATS = (
     "avg", "min", "max", "std", "p1", "p5", "p10", "p25", "p50", "p75", "p90", "p95", "p99",
 )
 _RUN_COLUMNS = ("run_name", "model", "concurrency", "request_rate", "trial", "cell", "status",
-                "isl", "osl", "sla_pass")
+                "isl", "osl", "sla_pass", "degraded")
 
 #: A compact JSONL record (ours, and AIPerf 0.13's orjson output) starts with its
 #: metadata object, and the metrics object follows it.
@@ -148,6 +149,7 @@ def runs_table(runs: Sequence[LoadedRun]) -> pd.DataFrame:
             "status": manifest.status,
             **_lengths(loaded.summary.get("input_config")),
             "sla_pass": _verdict(loaded),
+            "degraded": _degraded(loaded),
         }
         for tag, entry in loaded.summary.items():
             if not isinstance(entry, Mapping):
@@ -421,6 +423,37 @@ def _search_history(folder: Path) -> Mapping[int, bool]:
     try:
         steps = json.loads((folder / "search_history.json").read_text(encoding="utf-8"))
         return {int(s["concurrency"]): bool(s["passed"]) for s in steps}
+    except (OSError, ValueError, TypeError, KeyError):
+        return {}
+
+
+def _degraded(loaded: LoadedRun) -> bool | None:
+    """Whether the sweep this run belongs to (as a cell, or a trial of a cell) marked the
+    cell degraded in its sweep aggregate: the runner decided it, the plots only read it.
+    None for a run that is no sweep cell."""
+    cell = _cell_directory(loaded)
+    if cell is None:
+        return None
+    status = _sweep_statuses(cell.parent).get(cell.name)
+    return None if status is None else status == "degraded"
+
+
+def _cell_directory(loaded: LoadedRun) -> Path | None:
+    """The sweep cell's directory: the run's own, or the one above its ``profile_runs``."""
+    path = loaded.run.path
+    kind = loaded.run.manifest.kind
+    if kind == "cell":
+        return path
+    if kind == "trial" and path.parent.name == "profile_runs":
+        return path.parent.parent
+    return None
+
+
+def _sweep_statuses(base: Path) -> Mapping[str, str]:
+    """Cell name -> status, from ``<base>/sweep_aggregate/``; empty when there is none."""
+    try:
+        data = json.loads((base / "sweep_aggregate" / SWEEP_JSON).read_text(encoding="utf-8"))
+        return {str(c["cell"]): str(c["status"]) for c in data["cells"]}
     except (OSError, ValueError, TypeError, KeyError):
         return {}
 

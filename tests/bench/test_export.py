@@ -77,7 +77,16 @@ NOT_PRODUCED = {
 }
 
 #: Our additions to the summary: client-health tags and the method/health blocks.
-OURS = {"scheduling_lag", "achieved_request_rate", "statistics", "client_health"}
+OURS = {"scheduling_lag", "achieved_request_rate", "statistics", "client_health", "warnings",
+        "client_input_sequence_length"}
+#: Rows that differ from the reference on purpose: our ISL is the server's
+#: usage.prompt_tokens where the reference counts with the client's tokenizer.
+SERVER_ISL_ROWS = {
+    "Input Sequence Length (tokens)", "Total Input Sequence Length (tokens)",
+    "Input Token Throughput (tokens/sec)", "Total Token Throughput (tokens/sec)",
+    "Prefill Throughput Per User (tokens/sec/user)",
+}
+SERVER_ISL_TAGS = {"input_sequence_length", "prefill_throughput_per_user"}
 
 
 @pytest.fixture(scope="module")
@@ -245,9 +254,9 @@ class TestSummaryCsv:
         """Display names, units and 2-decimal numbers, byte for byte."""
         reference_rows = {r[0]: r for r in csv_rows(reference) if r}
         our_rows = [r for r in csv_rows(ours) if r and r[0] not in ("Metric", "Endpoint")]
-        shared = [r for r in our_rows if r[0] in reference_rows]
+        shared = [r for r in our_rows if r[0] in reference_rows and r[0] not in SERVER_ISL_ROWS]
 
-        assert len(shared) >= 30
+        assert len(shared) >= 25
         for row in shared:
             assert reference_rows[row[0]] == row
 
@@ -255,7 +264,8 @@ class TestSummaryCsv:
         names = {r[0] for r in csv_rows(reference) if r}
         added = {r[0] for r in csv_rows(ours) if r and r[0] not in names}
 
-        assert {"Scheduling Lag (ms)", "Achieved Request Rate (requests/sec)"} == added
+        assert {"Scheduling Lag (ms)", "Achieved Request Rate (requests/sec)",
+                "Client Input Sequence Length (tokens)"} == added
 
     def test_rows_sorted_by_tag(self, fixture_metrics):
         """The reference sorts by tag, not by display name."""
@@ -323,8 +333,10 @@ class TestRecordsJsonl:
             got, want = mine["metrics"], reference["metrics"]
             shared_mine, shared_ref = in_order(list(got), list(want))
             assert shared_ref == shared_mine
-            assert {"scheduling_lag"} == set(got) - set(want)
-            for tag in shared_mine:
+            assert {"scheduling_lag", "client_input_sequence_length"} == set(got) - set(want)
+            assert want["input_sequence_length"]["value"] == (
+                got["client_input_sequence_length"]["value"])
+            for tag in (t for t in shared_mine if t not in SERVER_ISL_TAGS):
                 assert want[tag]["unit"] == got[tag]["unit"]
                 assert want[tag]["value"] == pytest.approx(got[tag]["value"], rel=1e-12)
 

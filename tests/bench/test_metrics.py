@@ -75,6 +75,7 @@ class TestRecordMetrics:
             "output_token_throughput_per_user": pytest.approx(200.0),  # 1 / 5 ms
             "e2e_output_token_throughput": pytest.approx(4 / 0.035),
             "prefill_throughput_per_user": pytest.approx(100 / 0.020),
+            "client_input_sequence_length": 100,
             "scheduling_lag": 1.5,
         } == got
 
@@ -95,6 +96,7 @@ class TestRecordMetrics:
         assert {
             "input_sequence_length", "output_sequence_length", "output_token_count",
             "request_latency", "e2e_output_token_throughput", "scheduling_lag",
+            "client_input_sequence_length",
         } == set(got)
         assert 42.0 == got["request_latency"]
         assert pytest.approx(10 / 0.042) == got["e2e_output_token_throughput"]
@@ -105,7 +107,8 @@ class TestRecordMetrics:
 
         got = values(record)
 
-        assert {"request_latency": 12.0, "input_sequence_length": 100, "scheduling_lag": 0.0} == got
+        assert {"request_latency": 12.0, "input_sequence_length": 100,
+                "client_input_sequence_length": 100, "scheduling_lag": 0.0} == got
 
     def test_reasoning_tokens(self):
         """TTFO waits for the first answer chunk; output_token_count excludes reasoning."""
@@ -178,7 +181,7 @@ class TestAgainstTheReference:
             "request_latency", "time_to_first_token", "time_to_second_token",
             "time_to_first_output_token", "inter_token_latency", "decode_duration",
             "output_token_throughput_per_user", "e2e_output_token_throughput",
-            "prefill_throughput_per_user", "output_sequence_length", "input_sequence_length",
+            "output_sequence_length",
             "inter_chunk_latency", "usage_prompt_tokens", "usage_completion_tokens",
         ],
     )
@@ -195,7 +198,7 @@ class TestAgainstTheReference:
             "request_latency", "time_to_first_token", "time_to_second_token",
             "time_to_first_output_token", "inter_token_latency", "decode_duration",
             "output_token_throughput_per_user", "e2e_output_token_throughput",
-            "prefill_throughput_per_user", "output_sequence_length", "input_sequence_length",
+            "output_sequence_length",
         ],
     )
     def test_distributions(self, metrics, tag):
@@ -224,9 +227,9 @@ class TestAgainstTheReference:
         "tag",
         [
             "request_throughput", "request_count", "output_token_throughput",
-            "total_output_tokens", "benchmark_duration", "total_isl", "total_osl",
-            "request_error_rate", "completed_request_count", "input_token_throughput",
-            "total_token_throughput", "total_usage_prompt_tokens", "total_usage_completion_tokens",
+            "total_output_tokens", "benchmark_duration", "total_osl",
+            "request_error_rate", "completed_request_count",
+            "total_usage_prompt_tokens", "total_usage_completion_tokens",
         ],
     )
     def test_scalars(self, metrics, tag):
@@ -239,6 +242,36 @@ class TestAgainstTheReference:
 
         assert expected["unit"] == got.unit
         assert expected["avg"] == pytest.approx(got.value, rel=1e-6)
+
+    def test_isl_is_what_the_server_counted(self, metrics):
+        """A deliberate difference from the reference: ISL is the server's
+        usage.prompt_tokens (its tokenizer and chat template), and the reference's ISL (the
+        client's count) is our client_input_sequence_length."""
+        lines = fixture_lines()
+
+        server = [item.get("input_sequence_length") for item in metrics.records]
+        client = [item.get("client_input_sequence_length") for item in metrics.records]
+
+        assert [line["metrics"]["usage_prompt_tokens"]["value"] for line in lines] == server
+        assert [line["metrics"]["input_sequence_length"]["value"] for line in lines] == client
+        assert server != client  # the fixture's server counted its own way
+
+    def test_prefill_throughput_uses_the_server_isl(self, metrics):
+        """prefill_throughput_per_user is ISL / TTFT, with the server's ISL."""
+        for line, item in zip(fixture_lines(), metrics.records, strict=True):
+            m = line["metrics"]
+            scale = m["usage_prompt_tokens"]["value"] / m["input_sequence_length"]["value"]
+            expected = m["prefill_throughput_per_user"]["value"] * scale
+
+            assert expected == pytest.approx(item.get("prefill_throughput_per_user"), rel=1e-9)
+
+    @pytest.mark.parametrize("tag", ["total_isl", "input_token_throughput"])
+    def test_input_totals_use_the_server_isl(self, metrics, tag):
+        """Totals and rates of input tokens scale with the server's count."""
+        summary = fixture_summary()
+        scale = summary["total_usage_prompt_tokens"]["avg"] / summary["total_isl"]["avg"]
+
+        assert summary[tag]["avg"] * scale == pytest.approx(metrics.scalar(tag).value, rel=1e-6)
 
     def test_clean_run_has_no_error_count(self, metrics):
         """The reference omits error_request_count when nothing failed."""

@@ -105,8 +105,8 @@ class TestCellResult:
     """Tests for `CellResult`."""
 
     def test_unknown_status(self) -> None:
-        """A status outside complete/partial/failed is refused."""
-        with pytest.raises(ValueError, match="complete, partial, failed"):
+        """A status outside complete/partial/failed/degraded is refused."""
+        with pytest.raises(ValueError, match="complete, partial, failed, degraded"):
             CellResult("c1", {CONCURRENCY: 1}, "done", None, {})
 
     def test_complete_needs_summary(self) -> None:
@@ -439,6 +439,47 @@ def _failed_sweep() -> list[CellResult]:
             cell("c16", None, "failed", 'server said "no", then closed')]
 
 
+class TestDegraded:
+    """A degraded cell (error rate above max_error_rate) keeps its numbers but is
+    trusted by nothing: never best, never on the frontier."""
+
+    @staticmethod
+    def sweep_with_a_fast_failing_cell() -> list[CellResult]:
+        """c16 failed half its requests quickly: on paper the fastest, highest cell."""
+        return [*concurrency_sweep(),
+                cell("c16", chat(9999.0, 1.0), "degraded", "error rate 50% > 1%")]
+
+    def test_a_degraded_cell_needs_a_summary(self) -> None:
+        """It ran: a degraded cell without numbers is a contradiction."""
+        with pytest.raises(ValueError, match="'c1' is degraded but has no summary"):
+            CellResult("c1", {CONCURRENCY: 1}, "degraded", "error rate 50% > 1%", None)
+
+    def test_a_degraded_cell_keeps_its_numbers_and_reason_in_the_table(self) -> None:
+        row = sweep_table(self.sweep_with_a_fast_failing_cell())[-1]
+
+        assert ("degraded", "error rate 50% > 1%") == (row["status"], row["reason"])
+        assert 9999.0 == row["output_token_throughput_avg"]
+
+    def test_a_degraded_cell_is_never_best(self) -> None:
+        best = best_cells(self.sweep_with_a_fast_failing_cell())
+
+        assert "c16" not in best.values()
+        assert "c4" == best["max_output_token_throughput"]
+
+    def test_a_degraded_cell_is_never_on_the_frontier(self) -> None:
+        assert ["c1", "c2", "c4"] == pareto_cells(self.sweep_with_a_fast_failing_cell())
+
+    def test_the_sweep_json_lists_the_degraded_cells(self, tmp_path: Path) -> None:
+        paths = write_sweep_aggregate(tmp_path, "grid", self.sweep_with_a_fast_failing_cell())
+        data = json.loads(paths["json"].read_text(encoding="utf-8"))
+
+        assert ["c16"] == data["sweep"]["degraded"]
+        assert 4 == data["num_successful_runs"]
+        assert "c16" not in data["pareto_optimal_cells"]
+        kept = {c["cell"]: c["status"] for c in data["per_combination_metrics"]}
+        assert "degraded" == kept["c16"]
+
+
 class TestFiles:
     """Tests for `write_sweep_aggregate` and the two files."""
 
@@ -512,7 +553,7 @@ class TestFiles:
 
         assert 1 == data["schema_version"]
         assert {"type": "grid", "cells": 5, "complete": 4, "partial": [], "failed": ["c16"],
-                "parameters": {CONCURRENCY: "concurrency"}} == data["sweep"]
+                "degraded": [], "parameters": {CONCURRENCY: "concurrency"}} == data["sweep"]
         # The reference's keys.
         assert ("sweep", 5, 4) == (data["aggregation_type"], data["num_profile_runs"],
                                    data["num_successful_runs"])

@@ -248,6 +248,33 @@ def test_goodput_flag_parses_slos(x_yaml):
     assert {"time_to_first_token": 200.0, "inter_token_latency": 20.0} == slos["value"]
 
 
+def test_explain_says_the_max_error_rate_is_a_built_in_1_percent(x_yaml):
+    """Nothing given: every sweep cell and probe may fail 1% of its requests, by default."""
+    out = run("config", "explain", "benchmark.search.max_error_rate").output
+
+    assert out.startswith("benchmark.search.max_error_rate = 0.01")
+    assert "rule built-in-default" in out
+    assert "pass --max-error-rate" in out
+
+
+def test_explain_says_the_max_error_rate_flag_decided_it(x_yaml):
+    """--max-error-rate 0.05 wins, and explain names the flag."""
+    out = run("config", "explain", "--max-error-rate", "0.05",
+              "benchmark.search.max_error_rate").output
+
+    assert out.startswith("benchmark.search.max_error_rate = 0.05")
+    assert "command-line flag --max-error-rate was given" in out
+
+
+def test_a_max_error_rate_above_1_is_a_clear_error(x_yaml):
+    """The limit is a fraction: 5 (meant as 5%) is refused, naming the flag."""
+    result = run("config", "explain", "--max-error-rate", "5")
+
+    assert 2 == result.exit_code
+    assert "--max-error-rate" in result.output
+    assert "expected a number <= 1" in result.output
+
+
 def test_environment_variable_beats_yaml(x_yaml, monkeypatch):
     """AIPERF_CONCURRENCY outranks the YAML file and explain names the variable."""
     monkeypatch.setenv("AIPERF_CONCURRENCY", "12")

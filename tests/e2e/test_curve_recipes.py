@@ -4,6 +4,7 @@ configured to do: the knee at its batch capacity, its prefill cost per token."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,30 @@ def test_a_recipe_from_a_config_file_runs_the_same(profile, tmp_path, write_yaml
     fit = json.loads((tmp_path / "y" / "sweep_aggregate" / "prefill-ttft-curve.json")
                      .read_text(encoding="utf-8"))
     assert fit["ms_per_token"] == pytest.approx(0.05, rel=0.10)
+
+
+def test_a_concurrency_ramp_against_a_failing_server_answers_from_no_degraded_cell(profile,
+                                                                                  tmp_path):
+    # The simulator fails about half of the requests at every concurrency: every cell
+    # still has successful requests, so it ran, but none is within the 1% error limit.
+    url = "sim://?mode=deterministic&ttft_ms=1&itl_ms=1&osl=2&error_rate=0.5"
+    run = profile("--search-recipe", "concurrency-ramp", "--concurrency-min", "1",
+                  "--concurrency-max", "4", "--concurrency-steps", "3", "--url", url,
+                  "--osl", "2", "--model", "m", "--streaming", "--request-count", "16",
+                  "--ui", "none", "--no-auto-plot", "--artifact-dir", str(tmp_path / "ramp"))
+    assert run.exit_code == 0, run.output  # the cells ran: no failure to run
+    folder = tmp_path / "ramp" / "sweep_aggregate"
+    sweep = json.loads((folder / "profile_export_aiperf_sweep.json").read_text(encoding="utf-8"))
+    cells = ["concurrency1", "concurrency2", "concurrency4"]
+    assert sweep["sweep"]["degraded"] == cells
+    for cell in sweep["cells"]:
+        assert cell["status"] == "degraded"
+        assert re.fullmatch(r"error rate \d+(\.\d+)?% > 1%", cell["reason"]), cell["reason"]
+        assert cell["request_latency_p99"] is not None  # its numbers are kept
+    answer = ("concurrency-ramp: no answer: every cell is degraded (error rate > 1%): "
+              "concurrency1, concurrency2, concurrency4")
+    assert answer in run.stdout
+    result = json.loads((folder / "concurrency-ramp.json").read_text(encoding="utf-8"))
+    assert (result["found"], result["degraded"], result["answer"]) == (False, cells, answer)
+    assert "not trustworthy" in run.stdout
+

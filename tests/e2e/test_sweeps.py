@@ -142,6 +142,43 @@ def test_a_failing_cell_is_marked_and_the_others_complete(profile, tmp_path, wri
     assert (tmp_path / "s" / "plots" / "aiperf_plot.log").is_file()  # auto-plot still fired
 
 
+FLAKY = """
+  sweep:
+    type: scenarios
+    scenarios:
+      - name: healthy
+        values:
+          benchmark.load.concurrency: 2
+      - name: flaky
+        values:
+          benchmark.endpoint.url: "sim://?mode=deterministic&ttft_ms=2&itl_ms=1&osl=8&error_rate=0.5"
+"""
+
+
+def test_a_cell_that_fails_more_requests_than_max_error_rate_is_degraded(profile, tmp_path,
+                                                                         write_yaml):
+    config = sweep_yaml(write_yaml, FLAKY)
+    run = profile("-f", str(config), "--ui", "none", "--artifact-dir", str(tmp_path / "s"))
+    assert run.exit_code == 0, run.output
+    data = json.loads((tmp_path / "s" / "sweep_aggregate" /
+                       "profile_export_aiperf_sweep.json").read_text(encoding="utf-8"))
+    status = {c["cell"]: c["status"] for c in data["cells"]}
+    assert status == {"healthy": "complete", "flaky": "degraded"}
+    assert data["pareto_optimal_cells"] == ["healthy"]
+    assert "sweep: 1 of 2 cells succeeded; not: flaky (error rate " in run.stdout
+
+
+def test_a_cell_within_a_raised_max_error_rate_is_complete(profile, tmp_path, write_yaml):
+    config = sweep_yaml(write_yaml, FLAKY)
+    run = profile("-f", str(config), "--ui", "none", "--artifact-dir", str(tmp_path / "s"),
+                  "--max-error-rate", "0.9")
+    assert run.exit_code == 0, run.output
+    data = json.loads((tmp_path / "s" / "sweep_aggregate" /
+                       "profile_export_aiperf_sweep.json").read_text(encoding="utf-8"))
+    assert {c["cell"]: c["status"] for c in data["cells"]} == {
+        "healthy": "complete", "flaky": "complete"}
+
+
 def test_a_sweep_whose_every_cell_fails_exits_non_zero_without_plots(profile, tmp_path,
                                                                      write_yaml,
                                                                      small_home_config):

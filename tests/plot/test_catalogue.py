@@ -635,6 +635,66 @@ def test_concurrency_knee(tmp_path: Path) -> None:
     check_png(fig, tmp_path)
 
 
+def test_the_knee_plot_draws_its_curve_without_degraded_cells(tmp_path: Path) -> None:
+    """The runner's verdict, read from the table: degraded cells are marked, not joined."""
+    table = make_table(degraded=[False, False, False, True, True])
+    fig = MULTI["concurrency_knee"](table, STYLE)
+    ax = fig.axes[0]
+
+    assert [1, 2, 4] == list(ax.lines[0].get_xdata())
+    assert "knee: above the threshold from concurrency 4" == legend_texts(ax)[3]
+    assert "degraded (left out)" == legend_texts(ax)[-1]
+    check_png(fig, tmp_path)
+
+
+def test_a_degraded_cell_before_the_latency_knee_is_the_knee_on_the_plot() -> None:
+    """As the runner decides: past a point where the server fails, no knee is claimed."""
+    table = make_table(degraded=[False, True, False, False, False])
+    fig = MULTI["concurrency_knee"](table, STYLE)
+
+    assert "knee: degraded from concurrency 2" == legend_texts(fig.axes[0])[3]
+
+
+def test_the_knee_plot_skips_when_every_cell_is_degraded() -> None:
+    with pytest.raises(Skip, match="every run is degraded"):
+        MULTI["concurrency_knee"](make_table(degraded=True), STYLE)
+
+
+def test_the_pareto_frontier_never_takes_a_degraded_cell(tmp_path: Path) -> None:
+    """A cell that failed its requests fast would dominate every other: it is only marked."""
+    table = make_table()
+    fast = table.iloc[[0]].assign(cell="broken", run_name="broken", concurrency=32,
+                                  output_token_throughput_avg=1e6, request_latency_p50=1.0)
+    table = pd.concat([table.assign(degraded=False), fast.assign(degraded=True)],
+                      ignore_index=True)
+    fig = MULTI["pareto_frontier"](table, STYLE)
+    ax = fig.axes[0]
+
+    assert ["c=1", "c=2", "c=4", "c=8", "c=16"] == [t.get_text() for t in ax.texts]
+    assert "degraded (left out)" == legend_texts(ax)[-1]
+    check_png(fig, tmp_path)
+
+
+def test_the_prefill_fit_leaves_degraded_cells_out() -> None:
+    table = pd.DataFrame({"isl": [256, 512, 1024, 2048],
+                          "time_to_first_token_p50": [12.0, 22.0, 42.0, 1.0],
+                          "degraded": [False, False, False, True]})
+    fig = MULTI["prefill_ttft_fit"](table, STYLE)
+    texts = legend_texts(fig.axes[0])
+
+    assert texts[1].startswith("linear fit: 0.0391·isl + 2 (r² = 1.000)")
+    assert "degraded (left out)" == texts[-1]
+
+
+def test_the_itl_surface_leaves_a_degraded_cell_blank() -> None:
+    rows = [{"concurrency": c, "osl": o, "inter_token_latency_p50": 3 + c / 10 + o / 1000,
+             "degraded": c == 64 and o == 256}
+            for c in (1, 8, 64) for o in (64, 256)]
+    fig = MULTI["decode_itl_surface"](pd.DataFrame(rows), STYLE)
+
+    assert 5 == fig.axes[0].collections[0].get_array().count()  # unmasked cells
+
+
 def test_prefill_ttft_fit(tmp_path: Path) -> None:
     """TTFT p50 against ISL with a linear fit when it fits."""
     table = pd.DataFrame({"run_name": [f"isl{i}" for i in range(4)],

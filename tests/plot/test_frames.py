@@ -42,7 +42,7 @@ METRIC_TAGS = {
     "per_user_tps": "output_token_throughput_per_user",
 }
 RUN_COLUMNS = ["run_name", "model", "concurrency", "request_rate", "trial", "cell", "status",
-               "isl", "osl", "sla_pass"]
+               "isl", "osl", "sla_pass", "degraded"]
 
 
 @pytest.fixture(scope="module")
@@ -416,7 +416,7 @@ def test_runs_table(made, tmp_path):
     runs = [load(made["plain"], "plain"), load(copy(FIXTURE, tmp_path / "ref"), "ref"),
             load(trial_dir, "trial")]
     table = runs_table(runs)
-    assert list(table.columns[:10]) == RUN_COLUMNS
+    assert list(table.columns[:11]) == RUN_COLUMNS
     assert table["run_name"].tolist() == ["plain", "ref", "trial"]
     assert table["model"].tolist() == ["m", "test-model", "m"]
     assert table["concurrency"].tolist() == [2, 4, 2]
@@ -439,6 +439,22 @@ def test_runs_table(made, tmp_path):
     # Mappings that are not metrics give no columns.
     assert not [c for c in table.columns if c.startswith(("input_config", "client_health",
                                                           "run_info", "telemetry_data"))]
+
+
+def test_runs_table_reads_whether_a_cell_is_degraded_from_the_sweep_aggregate(made, tmp_path):
+    base = tmp_path / "sweep"
+    broken = copy(made["plain"], base / "c1")
+    edit_json(broken / "run.json", lambda m: m.update(kind="cell", cell="c1"))
+    trial = copy(made["plain"], base / "c2" / "profile_runs" / "trial_0001")
+    edit_json(trial / "run.json", lambda m: m.update(kind="trial", trial=1))
+    (base / "sweep_aggregate").mkdir()
+    (base / "sweep_aggregate" / "profile_export_aiperf_sweep.json").write_text(json.dumps(
+        {"cells": [{"cell": "c1", "status": "degraded"}, {"cell": "c2", "status": "complete"}]}),
+        encoding="utf-8")
+
+    table = runs_table([load(broken, "c1"), load(trial, "c2/trial"), load(made["plain"])])
+
+    assert table["degraded"].tolist() == [True, False, None]
 
 
 def test_runs_table_of_no_runs_has_the_run_columns():

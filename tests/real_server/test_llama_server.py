@@ -1,0 +1,91 @@
+"""Correct numbers against a real server: llama.cpp's ``llama-server`` (see conftest).
+
+This server closes the connection after every streamed response while advertising
+keep-alive, counts prompts with its own BPE tokenizer plus a chat template, and generates
+exactly ``max_tokens`` tokens (its random model never stops early). So every run must
+have no error at all, every request's OSL must be the requested ``max_tokens``, and the
+prompts the server saw must average the requested ISL within 2% once aiperf has sized
+them against the server.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+
+import pytest
+
+pytestmark = pytest.mark.real_server
+
+ISL, OSL = 96, 24
+
+
+def _metric(record: dict, tag: str) -> float:
+    return record["metrics"][tag]["value"]
+
+
+@pytest.mark.parametrize("endpoint", ["chat", "completions"])
+@pytest.mark.parametrize("concurrency", [1, 4, 16])
+def test_streaming_runs_have_no_errors_and_exact_lengths(llama_server, profile, endpoint,
+                                                         concurrency):
+    count = max(16, 2 * concurrency)
+    run = profile("--url", llama_server, "--model", "tiny-random-llama", "--endpoint-type",
+                  endpoint, "--streaming", "--concurrency", str(concurrency), "--request-count",
+                  str(count), "--isl", str(ISL), "--osl", str(OSL), "--artifact-dir", "out",
+                  "--ui", "none")
+    records = run.records()
+    delivered = [_metric(r, "input_sequence_length") for r in records]
+
+    assert 0 == run.exit_code, run.output
+    assert count == len(records)
+    assert [] == [r["error"] for r in records if "error" in r]
+    assert {OSL} == {_metric(r, "output_sequence_length") for r in records}
+    assert ISL == pytest.approx(statistics.fmean(delivered), rel=0.02), delivered
+    assert "server-tokenize" == run.manifest()["prompt_sizing"]["method"]
+
+
+def test_calibration_requests_size_prompts_without_tokenize(llama_server, profile):
+    """Forced to calibrate by requests, ISL still lands within 2% on average."""
+    run = profile("--url", llama_server, "--model", "tiny-random-llama", "--streaming",
+                  "--concurrency", "4", "--request-count", "48", "--isl", "128", "--osl", "8",
+                  "--prompt-sizing", "calibration", "--artifact-dir", "out", "--ui", "none")
+    delivered = [_metric(r, "input_sequence_length") for r in run.records()]
+    sizing = run.manifest()["prompt_sizing"]
+
+    assert 0 == run.exit_code, run.output
+    assert "calibration-requests" == sizing["method"]
+    assert 3 == len(sizing["calibration_requests"])
+    assert 128 == pytest.approx(statistics.fmean(delivered), rel=0.02), delivered
+
+
+def test_reuse_stops_and_no_request_is_an_error(llama_server, profile):
+    """The server's closes are noticed, said once, and cost no request."""
+    run = profile("--url", llama_server, "--model", "tiny-random-llama", "--streaming",
+                  "--concurrency", "4", "--request-count", "32", "--isl", "32", "--osl", "8",
+                  "--artifact-dir", "out", "--ui", "none")
+    summary = json.loads((run.run_dir / "profile_export_aiperf.json").read_text())
+    connections = summary["client_health"]["connections"]
+
+    assert 0 == run.exit_code, run.output
+    assert "error_request_count" not in summary
+    assert connections["reuse_stopped"]
+    assert 1 == run.output.count("one connection per request")
+
+
+def test_concurrency_ramp_cells_have_no_errors(llama_server, profile):
+    run = profile("--url", llama_server, "--model", "tiny-random-llama",
+                  "--search-recipe", "concurrency-ramp", "--concurrency-min", "1",
+                  "--concurrency-max", "16", "--concurrency-steps", "3", "--request-count",
+                  "24", "--isl", "64", "--osl", "16", "--streaming", "--no-auto-plot",
+                  "--artifact-dir", "ramp", "--ui", "none")
+    aggregate = json.loads(
+        (run.run_dir / "sweep_aggregate" / "profile_export_aiperf_sweep.json").read_text())
+
+    assert 0 == run.exit_code, run.output
+    cells = sorted(p.name for p in run.run_dir.iterdir() if p.name.startswith("concurrency"))
+    assert 3 == len(cells)
+    for cell in cells:
+        summary = json.loads((run.run_dir / cell / "profile_export_aiperf.json").read_text())
+        assert 0 == summary["request_error_rate"]["avg"], cell
+    assert [] == aggregate["sweep"].get("degraded", [])
+    assert [] == aggregate["sweep"]["failed"]
