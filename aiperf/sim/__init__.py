@@ -7,10 +7,15 @@
 - :mod:`~aiperf.sim.inputs`, :mod:`~aiperf.sim.payloads`: reading OpenAI requests, writing
   OpenAI responses and SSE chunks.
 - :mod:`~aiperf.sim.faults`, :mod:`~aiperf.sim.stats`: injected faults; what the server did.
+- :mod:`~aiperf.sim.profiles`: the real servers imitated (llama.cpp, vLLM, SGLang, TGI) and
+  the facts each reproduces; :mod:`~aiperf.sim.tokenizer` their prompt-token counting;
+  :mod:`~aiperf.sim.connection` their keep-alive quirks; :mod:`~aiperf.sim.extras` their
+  ``/health``, ``/tokenize`` (:mod:`~aiperf.sim.tokenize_api`) and ``/metrics``
+  (:mod:`~aiperf.sim.metrics` over :mod:`~aiperf.sim.prometheus`).
 - :mod:`~aiperf.sim.server`: the aiohttp application. :mod:`~aiperf.sim.inprocess` runs it on
   an ephemeral port inside the caller's event loop; :mod:`~aiperf.sim.standalone` in the
   foreground for ``aiperf sim serve``.
 
-Only ``server``, ``inprocess`` and ``standalone`` import aiohttp; ``aiperf --help`` imports
-none of them.
+Only ``server``, ``connection``, ``extras``, ``inprocess`` and ``standalone`` import
+aiohttp; ``aiperf --help`` imports none of them.
 """

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from aiperf.sim.connection import idle_timeout_s
 from aiperf.sim.options import SimOptions, parse_sim_url
 from aiperf.sim.server import create_app
 
@@ -23,10 +24,12 @@ async def serve(options: SimOptions, host: str = "127.0.0.1", port: int = 0
     """Serve a fresh simulator while the block runs; yield its base URL (``http://host:port``).
 
     ``port=0`` binds a free port chosen by the OS. Requests still open when the block ends
-    are cancelled during clean-up.
+    are cancelled during clean-up. Idle keep-alive connections are closed after the
+    profile's (or the ``idle_timeout_s`` option's) idle timeout.
     """
     runner = web.AppRunner(create_app(options), access_log=None, handler_cancellation=True,
-                           shutdown_timeout=0.5)
+                           shutdown_timeout=0.5,
+                           keepalive_timeout=idle_timeout_s(options.quirks))
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port, reuse_address=True)

@@ -1,9 +1,11 @@
 """What an OpenAI request asks for: its input length, output length and streaming flags.
 
-Token counting: the simulator has no tokenizer. One input token is one whitespace-separated
-word of the prompt (all message contents for chat; the prompt for completions; each input
-for embeddings; a list of token ids counts one per id). aiperf's built-in offline tokenizer
-is word-like too, so client and server counts agree; a real model's tokenizer would not.
+Token counting follows a :class:`~aiperf.sim.tokenizer.PromptTokens` rule. The default,
+:data:`~aiperf.sim.tokenizer.WORDS`, counts one input token per whitespace-separated word
+(all message contents for chat; the prompt for completions; each input for embeddings),
+which aiperf's built-in offline tokenizer agrees with. Server profiles count like a real
+server instead: longer words cost more, a chat adds its template, a text prompt its BOS.
+A list of token ids always counts one per id.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import attrs
+
+from aiperf.sim.tokenizer import WORDS, PromptTokens
 
 Endpoint = Literal["chat", "completions", "embeddings"]
 
@@ -44,33 +48,29 @@ class Request:
         return sum(self.input_tokens)
 
 
-def count_words(text: str) -> int:
-    """Input tokens in ``text``: its whitespace-separated words."""
-    return len(text.split())
-
-
-def _content_words(content: Any) -> int:
+def content_text(content: Any) -> str:
+    """The text of a chat message's content: a string, or its text parts joined by spaces."""
     if content is None:
-        return 0
+        return ""
     if isinstance(content, str):
-        return count_words(content)
+        return content
     if isinstance(content, list):  # content parts: [{"type": "text", "text": ...}, ...]
-        return sum(count_words(p.get("text") or "") for p in content if isinstance(p, dict))
+        return " ".join(p.get("text") or "" for p in content if isinstance(p, dict))
     raise BadRequest("message content must be a string or a list of content parts",
                      "messages")
 
 
-def _prompt_tokens(prompt: Any, param: str) -> tuple[int, ...]:
+def _prompt_tokens(prompt: Any, param: str, tokens: PromptTokens) -> tuple[int, ...]:
     """One count per input: a string, a list of token ids, or a list of either."""
     if isinstance(prompt, str):
-        return (count_words(prompt),)
+        return (tokens.prompt(tokens.count(prompt)),)
     if isinstance(prompt, list) and prompt and all(isinstance(t, int) for t in prompt):
         return (len(prompt),)
     if isinstance(prompt, list) and prompt:
         counts: list[int] = []
         for item in prompt:
             if isinstance(item, str):
-                counts.append(count_words(item))
+                counts.append(tokens.prompt(tokens.count(item)))
             elif isinstance(item, list) and all(isinstance(t, int) for t in item):
                 counts.append(len(item))
             else:
@@ -91,26 +91,36 @@ def _max_tokens(body: dict[str, Any]) -> int | None:
     return None
 
 
-def parse(endpoint: Endpoint, body: Any) -> Request:
-    """Read a decoded JSON body; raise :class:`BadRequest` when it is not a valid request."""
+def chat_messages(body: dict[str, Any]) -> list[str]:
+    """The content texts of a body's ``messages``; :class:`BadRequest` when malformed."""
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise BadRequest("'messages' must be a non-empty list", "messages")
+    if not all(isinstance(m, dict) for m in messages):
+        raise BadRequest("each message must be an object", "messages")
+    return [content_text(m.get("content")) for m in messages]
+
+
+def parse(endpoint: Endpoint, body: Any, tokens: PromptTokens = WORDS) -> Request:
+    """Read a decoded JSON body; raise :class:`BadRequest` when it is not a valid request.
+
+    ``tokens`` is the server's rule for counting prompt tokens.
+    """
     if not isinstance(body, dict):
         raise BadRequest("the request body must be a JSON object")
     model = body.get("model")
     if endpoint == "embeddings":
         if "input" not in body:
             raise BadRequest("'input' is required", "input")
-        return Request(endpoint, model, _prompt_tokens(body["input"], "input"))
+        return Request(endpoint, model, _prompt_tokens(body["input"], "input", tokens))
     if endpoint == "chat":
-        messages = body.get("messages")
-        if not isinstance(messages, list) or not messages:
-            raise BadRequest("'messages' must be a non-empty list", "messages")
-        if not all(isinstance(m, dict) for m in messages):
-            raise BadRequest("each message must be an object", "messages")
-        inputs: tuple[int, ...] = (sum(_content_words(m.get("content")) for m in messages),)
+        contents = chat_messages(body)
+        inputs: tuple[int, ...] = (
+            tokens.chat(len(contents), sum(tokens.count(c) for c in contents)),)
     else:
         if "prompt" not in body:
             raise BadRequest("'prompt' is required", "prompt")
-        inputs = (sum(_prompt_tokens(body["prompt"], "prompt")),)
+        inputs = (sum(_prompt_tokens(body["prompt"], "prompt", tokens)),)
     stream_options = body.get("stream_options") or {}
     return Request(
         endpoint, model, inputs,

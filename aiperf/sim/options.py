@@ -4,6 +4,11 @@ One table of fields (name, kind, default, help) drives the attrs class, the URL 
 the ``aiperf sim serve`` flags, so a new knob is added in one place. Parsing gathers every
 problem before it raises, so a user with three typos sees three lines, not one.
 
+``profile`` picks the real server to imitate (:mod:`aiperf.sim.profiles`). The connection
+quirks default to None, "the profile's value"; one given explicitly overrides the profile
+(``sim://?profile=llama.cpp&close_after_stream=false``). :attr:`SimOptions.quirks` is the
+result. Switches take true/false, 1/0, yes/no or on/off.
+
 Output length: a request's ``max_tokens`` (or ``max_completion_tokens``) when it sends
 one, else ``osl``, in both modes; reasoning tokens are emitted on top of that.
 """
@@ -18,7 +23,13 @@ from urllib.parse import parse_qsl, urlsplit
 
 import attrs
 
+from aiperf.sim.profiles import PROFILES, Profile, Quirks
+
 MODES = ("deterministic", "realistic")
+_TRUE = ("true", "1", "yes", "on")
+_FALSE = ("false", "0", "no", "off")
+#: How ``aiperf sim serve --help`` shows the default of an option that the profile sets.
+PER_PROFILE = "per profile"
 
 
 class SimOptionsError(ValueError):
@@ -76,6 +87,29 @@ def _choice(*choices: str) -> _Kind:
     return _Kind(str, "one of " + ", ".join(choices), parse)
 
 
+def _switch() -> _Kind:
+    def parse(raw: Any) -> bool:
+        if isinstance(raw, bool):
+            return raw
+        text = raw.strip().lower() if isinstance(raw, str) else None
+        if text in _TRUE or text in _FALSE:
+            return text in _TRUE
+        raise ValueError
+
+    # The command line hands over text ("--close-after-stream false"): a plain boolean
+    # flag could not override a profile that turns the quirk on.
+    return _Kind(str, "true or false", parse)
+
+
+def _per_profile(kind: _Kind) -> _Kind:
+    """``kind``, or None for "the profile's value" (the default; never parsed from text)."""
+
+    def parse(raw: Any) -> Any:
+        return None if raw is None else kind.parse(raw)
+
+    return _Kind(kind.python_type, kind.describe, parse)
+
+
 def _text() -> _Kind:
     def parse(raw: Any) -> str:
         if not isinstance(raw, str) or not raw.strip():
@@ -109,6 +143,9 @@ class SimOptions:
 
     mode: str = _option(_choice(*MODES), "realistic",
                         "deterministic: fixed TTFT/ITL; realistic: batching, queueing, load")
+    profile: str = _option(_choice(*PROFILES), "generic",
+                           f"server to imitate ({', '.join(PROFILES)}): connection handling, "
+                           "stream shape, prompt token counts, /health, /tokenize, /metrics")
     model: str = _option(_text(), "aiperf-sim", "model name listed by /v1/models")
     osl: int = _option(_whole(1), 64, "output tokens when a request sends no max_tokens")
     # deterministic mode
@@ -133,6 +170,32 @@ class SimOptions:
                                     "fraction of requests that get one unparseable chunk or body")
     stall_ms: float = _option(_MS, 0.0, "sleep before the first byte of a response (ms)")
     stall_rate: float = _option(_RATE, 1.0, "fraction of requests that stall (when stall_ms > 0)")
+    rate_limit_rate: float = _option(_RATE, 0.0,
+                                     "fraction of requests answered 429 with a Retry-After header")
+    unavailable_rate: float = _option(_RATE, 0.0,
+                                      "fraction of requests answered 503 with a Retry-After header")
+    retry_after_s: int = _option(_whole(0), 1, "Retry-After of the 429 and 503 answers (seconds)")
+    # server quirks (None: the profile's value; see aiperf.sim.profiles.Quirks)
+    keepalive_max: int | None = _option(
+        _per_profile(_whole(0)), None,
+        "responses per connection; the last says Connection: close (0: no limit)")
+    idle_timeout_s: float | None = _option(
+        _per_profile(_number(0)), None,
+        "close a keep-alive connection idle this long, silently (seconds; 0: never)")
+    connection_close: bool | None = _option(
+        _per_profile(_switch()), None, "Connection: close on every response (true/false)")
+    close_after_stream: bool | None = _option(
+        _per_profile(_switch()), None,
+        "close the connection after every streamed response, still advertising keep-alive "
+        "(true/false)")
+    close_on_error: bool | None = _option(
+        _per_profile(_switch()), None,
+        "Connection: close on every answer with status >= 400 (true/false)")
+    ignore_stream: bool | None = _option(
+        _per_profile(_switch()), None, "answer stream: true with one plain JSON body (true/false)")
+    strict_model: bool | None = _option(
+        _per_profile(_switch()), None,
+        "404 for a request naming a model other than --model (true/false)")
     # content
     reasoning_tokens: int = _option(_whole(0), 0,
                                     "chat: reasoning_content tokens emitted before the answer")
@@ -141,16 +204,30 @@ class SimOptions:
     embedding_dim: int = _option(_whole(1, 65536), 32, "length of each embedding vector")
 
     def __attrs_post_init__(self) -> None:
-        faults = self.error_rate + self.disconnect_rate + self.malformed_rate
+        faults = (self.error_rate + self.disconnect_rate + self.malformed_rate
+                  + self.rate_limit_rate + self.unavailable_rate)
         if faults > 1 + 1e-9:
-            # One draw decides a request's fault, so the three rates share one unit interval.
-            raise SimOptionsError([f"error_rate + disconnect_rate + malformed_rate must be <= 1, "
+            # One draw decides a request's fault, so the rates share one unit interval.
+            raise SimOptionsError([f"error_rate + disconnect_rate + malformed_rate + "
+                                   f"rate_limit_rate + unavailable_rate must be <= 1, "
                                    f"got {faults:g}"])
 
     @property
     def deterministic(self) -> bool:
         """True in deterministic mode (fixed TTFT and ITL, no batching)."""
         return self.mode == "deterministic"
+
+    @property
+    def server(self) -> Profile:
+        """The imitated server's profile."""
+        return PROFILES[self.profile]
+
+    @property
+    def quirks(self) -> Quirks:
+        """The connection quirks in force: the profile's, each option given overriding it."""
+        given = {f.name: getattr(self, f.name) for f in attrs.fields(Quirks)
+                 if getattr(self, f.name) is not None}
+        return attrs.evolve(self.server.quirks, **given)
 
     def as_dict(self) -> dict[str, Any]:
         """The options as a plain JSON-ready mapping."""
@@ -196,7 +273,8 @@ class OptionInfo:
 
 def option_infos() -> tuple[OptionInfo, ...]:
     """Every option, in declaration order (for ``aiperf sim serve`` flags and docs)."""
-    return tuple(OptionInfo(f.name, f.metadata["kind"].python_type, f.default, f.metadata["help"],
+    return tuple(OptionInfo(f.name, f.metadata["kind"].python_type,
+                            PER_PROFILE if f.default is None else f.default, f.metadata["help"],
                             f.metadata["kind"].describe)
                  for f in attrs.fields(SimOptions))
 

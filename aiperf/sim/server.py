@@ -2,8 +2,13 @@
 
 Routes: ``POST /v1/chat/completions``, ``POST /v1/completions``, ``POST /v1/embeddings``,
 ``GET /v1/models``, and the simulator's own ``GET /sim/stats`` (``?records=0`` leaves the
-per-request records out) and ``POST /sim/reset``. Any model name is accepted and echoed;
-an ``x-request-id`` header is echoed back (one is made up when the client sends none).
+per-request records out) and ``POST /sim/reset`` (which also restarts ``/metrics``). An
+``x-request-id`` header is echoed back (one is made up when the client sends none).
+
+The ``profile`` option picks the server imitated (:mod:`aiperf.sim.profiles`): its
+connection quirks (:mod:`aiperf.sim.connection`), stream shape, prompt-token counting,
+model-name reply and extra endpoints (:mod:`aiperf.sim.extras`). The generic profile
+accepts any model name and echoes it.
 
 Run the application with ``handler_cancellation=True`` (as :mod:`aiperf.sim.inprocess`
 does) so that a client that gives up frees its batch slot, as a real server would.
@@ -21,9 +26,10 @@ from typing import Any
 import attrs
 from aiohttp import web
 
-from aiperf.sim import inputs, model, payloads
+from aiperf.sim import extras, inputs, metrics, model, payloads
+from aiperf.sim.connection import ConnectionPolicy
 from aiperf.sim.engine import Engine, Sequence
-from aiperf.sim.faults import NONE, Faults
+from aiperf.sim.faults import NONE, STATUS, Faults
 from aiperf.sim.options import SimOptions
 from aiperf.sim.stats import RequestRecord, Stats
 
@@ -33,13 +39,30 @@ class _Simulator:
 
     def __init__(self, options: SimOptions) -> None:
         self.options = options
+        self.profile = options.server
+        self.quirks = options.quirks
+        self.connections = ConnectionPolicy(self.quirks)
         self.engine = Engine(options)
         self.stats = Stats()
+        self.metrics = metrics.ServerMetrics(self.profile.context_len)
         self.created = int(time.time())
         self._ids = itertools.count(1)
 
     def next_id(self) -> str:
         return f"sim-{next(self._ids)}"
+
+    def metrics_text(self) -> str:
+        """``GET /metrics`` in the profile's flavour, gauges read from the batch now."""
+        batch = self.engine.batch
+        return metrics.render(self.profile.name, self.metrics, model=self.options.model,
+                              running=batch.active, waiting=batch.waiting,
+                              slots=self.options.max_batch)
+
+    def reset(self) -> None:
+        """Forget what was done so far (``POST /sim/reset``)."""
+        self.stats.reset()
+        self.engine.reset()
+        self.metrics = metrics.ServerMetrics(self.profile.context_len)
 
 
 SIMULATOR = web.AppKey("aiperf_simulator", _Simulator)
@@ -48,13 +71,15 @@ SIMULATOR = web.AppKey("aiperf_simulator", _Simulator)
 def create_app(options: SimOptions) -> web.Application:
     """A fresh simulator application (its own batch, queue, RNG and stats)."""
     app = web.Application()
-    app[SIMULATOR] = _Simulator(options)
+    sim = app[SIMULATOR] = _Simulator(options)
+    app.on_response_prepare.append(sim.connections.on_prepare)
     app.router.add_post("/v1/chat/completions", _chat)
     app.router.add_post("/v1/completions", _completions)
     app.router.add_post("/v1/embeddings", _embeddings)
     app.router.add_get("/v1/models", _models)
     app.router.add_get("/sim/stats", _stats)
     app.router.add_post("/sim/reset", _reset)
+    extras.add_routes(app, sim.profile, sim.metrics_text)
     return app
 
 
@@ -72,7 +97,8 @@ async def _embeddings(request: web.Request) -> web.StreamResponse:
 
 async def _models(request: web.Request) -> web.Response:
     sim = request.app[SIMULATOR]
-    return web.json_response(payloads.models(sim.options.model, sim.created))
+    return web.json_response(payloads.models(sim.options.model, sim.created,
+                                             sim.profile.owned_by))
 
 
 async def _stats(request: web.Request) -> web.Response:
@@ -85,9 +111,7 @@ async def _stats(request: web.Request) -> web.Response:
 
 
 async def _reset(request: web.Request) -> web.Response:
-    sim = request.app[SIMULATOR]
-    sim.stats.reset()
-    sim.engine.reset()
+    request.app[SIMULATOR].reset()
     return web.json_response({"reset": True})
 
 
@@ -103,6 +127,7 @@ class _Outcome:
     faults: Faults = NONE
     sequence: Sequence | None = None
     completed: bool = False
+    finish_reason: str | None = None
     #: loop.time() when the first token's bytes were handed to the transport.
     first_write_at: float | None = None
 
@@ -117,13 +142,16 @@ async def _serve(request: web.Request, endpoint: inputs.Endpoint) -> web.StreamR
     headers = {"x-request-id": request_id}
     outcome = _Outcome()
     sim.stats.started()
+    sim.metrics.started()
     try:
         return await _answer(request, sim, endpoint, arrival, headers, outcome)
     except ConnectionResetError:
         # The client went away and aiohttp did not cancel us (handler_cancellation off).
         return web.Response(status=499)
     finally:
-        sim.stats.finished(_record(request_id, endpoint, arrival, arrival_ns, outcome))
+        record = _record(request_id, endpoint, arrival, arrival_ns, outcome)
+        sim.stats.finished(record)
+        sim.metrics.finished(record, loop.time() - arrival, outcome.finish_reason)
 
 
 def _record(request_id: str, endpoint: str, arrival: float, arrival_ns: int,
@@ -154,37 +182,42 @@ async def _answer(request: web.Request, sim: _Simulator, endpoint: inputs.Endpoi
                   arrival: float, headers: dict[str, str], outcome: _Outcome
                   ) -> web.StreamResponse:
     try:
-        req = inputs.parse(endpoint, json.loads(await request.read()))
+        req = inputs.parse(endpoint, json.loads(await request.read()), sim.profile.tokens)
     except ValueError as e:  # bad JSON or a BadRequest
         outcome.status = 400
         body = payloads.error(str(e), type="invalid_request_error", code=400,
                               param=getattr(e, "param", None))
         return web.json_response(body, status=400, headers=headers)
+    if sim.quirks.strict_model and req.model not in (None, sim.options.model):
+        outcome.status = 404
+        body = payloads.error(f"The model `{req.model}` does not exist.", type="NotFoundError",
+                              code=404, param="model")
+        return web.json_response(body, status=404, headers=headers)
+    streaming = req.stream and not sim.quirks.ignore_stream
     outcome.isl = req.isl
-    outcome.streaming = req.stream
+    outcome.streaming = streaming
     outcome.faults = faults = sim.engine.draw_faults()
     ready_at = arrival
     if faults.stall_ms:
         ready_at += faults.stall_ms / 1000.0
         await asyncio.sleep(ready_at - asyncio.get_running_loop().time())
-    if faults.kind == "error":
-        outcome.status = 500
-        body = payloads.error("simulated server error (error_rate)", type="server_error", code=500)
-        return web.json_response(body, status=500, headers=headers)
+    if faults.kind in STATUS:
+        return _fault_answer(sim, faults, headers, outcome)
 
     # As with vLLM and OpenAI, a stream's headers leave at once: queueing and prefill delay
     # only its first event, so time to first byte and time to first token differ.
-    stream = await _open_stream(request, headers) if req.stream else None
+    stream = await _open_stream(request, headers, sim.connections) if streaming else None
     async with sim.engine.admit(req.isl, ready_at) as seq:
         outcome.sequence = seq
         if endpoint == "embeddings":
             await seq.prefill()
-            body = payloads.embeddings(req.model or sim.options.model, req.input_tokens,
-                                       sim.options.embedding_dim)
+            body = payloads.embeddings(sim.profile.reply_model(req.model, sim.options.model),
+                                       req.input_tokens, sim.options.embedding_dim)
             response = _finish_body(request, body, faults, headers)
         else:
             answer = _new_answer(sim, endpoint, req, request_id=headers["x-request-id"])
             outcome.reasoning_tokens = answer.reasoning
+            outcome.finish_reason = answer.finish_reason
             if stream is not None:
                 response = await _stream(request, stream, answer, seq, req, faults, outcome)
             else:
@@ -192,7 +225,7 @@ async def _answer(request: web.Request, sim: _Simulator, endpoint: inputs.Endpoi
                     async for _ in due:
                         pass
                 outcome.output_tokens = answer.total
-                response = _finish_body(request, answer.body(req.isl), faults, headers)
+                response = _finish_body(request, answer.body(), faults, headers)
     outcome.completed = faults.kind != "disconnect"
     return response
 
@@ -202,13 +235,35 @@ def _new_answer(sim: _Simulator, endpoint: inputs.Endpoint, req: inputs.Request,
     options = sim.options
     prefix = "chatcmpl-" if endpoint == "chat" else "cmpl-"
     return payloads.Answer(
-        endpoint, prefix + request_id, req.model or options.model, int(time.time()),
+        endpoint, prefix + request_id, sim.profile.reply_model(req.model, options.model),
+        int(time.time()),
         reasoning=options.reasoning_tokens if endpoint == "chat" else 0,
         content=model.output_length(options, req.max_tokens),
         chars_per_token=options.chars_per_token,
         # "length": the answer ran into the client's max_tokens; "stop": it ended by itself.
         finish_reason="stop" if req.max_tokens is None else "length",
+        prompt_tokens=req.isl,
+        shape=sim.profile.stream,
     )
+
+
+def _fault_answer(sim: _Simulator, faults: Faults, headers: dict[str, str],
+                  outcome: _Outcome) -> web.Response:
+    """The immediate answer of an injected error: 500, or 429 / 503 with Retry-After."""
+    assert faults.kind is not None
+    status = outcome.status = STATUS[faults.kind]
+    if faults.kind == "error":
+        body = payloads.error("simulated server error (error_rate)", type="server_error",
+                              code=status)
+        return web.json_response(body, status=status, headers=headers)
+    retry = sim.options.retry_after_s
+    if faults.kind == "rate_limited":
+        body = payloads.error(f"simulated rate limit (rate_limit_rate); retry after {retry} s",
+                              type="rate_limit_error", code=status)
+    else:
+        body = payloads.error(f"simulated overload (unavailable_rate); retry after {retry} s",
+                              type="service_unavailable", code=status)
+    return web.json_response(body, status=status, headers={**headers, "Retry-After": str(retry)})
 
 
 def _finish_body(request: web.Request, body: dict[str, Any], faults: Faults,
@@ -223,11 +278,13 @@ def _finish_body(request: web.Request, body: dict[str, Any], faults: Faults,
     return web.Response(text=text, content_type="application/json", headers=headers)
 
 
-async def _open_stream(request: web.Request, headers: dict[str, str]) -> web.StreamResponse:
+async def _open_stream(request: web.Request, headers: dict[str, str],
+                       connections: ConnectionPolicy) -> web.StreamResponse:
     """Send the headers of a server-sent-events response."""
     resp = web.StreamResponse(headers={**headers, "Cache-Control": "no-cache"})
     resp.content_type = "text/event-stream"
     await resp.prepare(request)
+    connections.stream_started(resp)
     return resp
 
 
@@ -243,8 +300,8 @@ async def _stream(request: web.Request, resp: web.StreamResponse, answer: payloa
     async with contextlib.aclosing(seq.tokens(count)) as due:
         async for n in due:
             parts = []
-            if sent == 0 and answer.endpoint == "chat":
-                parts.append(answer.role_chunk())
+            if sent == 0:
+                parts.append(answer.opening())
             if faults.kind == "malformed" and sent <= halfway < sent + n:
                 parts += [answer.chunks(sent, halfway - sent), answer.malformed_chunk(),
                           answer.chunks(halfway, sent + n - halfway)]
@@ -253,9 +310,7 @@ async def _stream(request: web.Request, resp: web.StreamResponse, answer: payloa
             sent += n
             outcome.output_tokens = sent
             if sent == answer.total:
-                if req.include_usage:
-                    parts.append(answer.usage_chunk(req.isl))
-                parts.append(payloads.DONE)
+                parts.append(answer.closing(req.include_usage))
             if outcome.first_write_at is None:
                 outcome.first_write_at = asyncio.get_running_loop().time()
             await resp.write(b"".join(parts))

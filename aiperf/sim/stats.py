@@ -26,8 +26,8 @@ class RequestRecord:
     ``itl_ms`` is the mean gap between token deadlines (None below two tokens);
     ``max_lag_ms`` is how late the server woke up for a deadline at worst, which shows when
     the simulator itself was overloaded. ``completed`` is True when the whole response was
-    delivered (a malformed one included), False after an injected error or disconnect, a bad
-    request, or a client that went away.
+    delivered (a malformed one included), False after an injected error, 429, 503 or
+    disconnect, a bad request, or a client that went away.
     """
 
     request_id: str
@@ -56,6 +56,8 @@ class _Totals:
     errors_injected: int = 0
     disconnects: int = 0
     malformed: int = 0
+    rate_limited: int = 0
+    unavailable: int = 0
     stalls: int = 0
     client_gone: int = 0
     bad_requests: int = 0
@@ -89,6 +91,8 @@ class Stats:
         t.errors_injected += record.fault == "error"
         t.disconnects += record.fault == "disconnect"
         t.malformed += record.fault == "malformed"
+        t.rate_limited += record.fault == "rate_limited"
+        t.unavailable += record.fault == "unavailable"
         t.stalls += record.stall_ms > 0
         t.client_gone += not record.completed and record.fault is None and record.status < 400
         t.bad_requests += record.status == 400

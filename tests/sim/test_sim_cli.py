@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import re
@@ -18,12 +19,11 @@ from typer.testing import CliRunner
 from aiperf.cli import app
 
 
-@pytest.fixture
-def sim_server() -> Iterator[tuple[subprocess.Popen, str]]:
-    """Start ``aiperf sim serve --port 0`` and yield (process, base URL); always clean up."""
+@contextlib.contextmanager
+def _serving(*flags: str) -> Iterator[tuple[subprocess.Popen, str]]:
+    """Run ``aiperf sim serve --port 0 FLAGS``; yield (process, base URL); always clean up."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "aiperf", "sim", "serve", "--port", "0",
-         "--mode", "deterministic", "--ttft-ms", "0", "--itl-ms", "0", "--model", "cli-model"],
+        [sys.executable, "-m", "aiperf", "sim", "serve", "--port", "0", *flags],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     lines: queue.Queue[str] = queue.Queue()
@@ -38,6 +38,14 @@ def sim_server() -> Iterator[tuple[subprocess.Popen, str]]:
         if proc.poll() is None:
             proc.kill()
         proc.wait(timeout=10)
+
+
+@pytest.fixture
+def sim_server() -> Iterator[tuple[subprocess.Popen, str]]:
+    """A deterministic instant server named cli-model."""
+    with _serving("--mode", "deterministic", "--ttft-ms", "0", "--itl-ms", "0",
+                  "--model", "cli-model") as served:
+        yield served
 
 
 def test_serve_answers_models_and_stops_cleanly_on_sigterm(sim_server):
@@ -71,3 +79,30 @@ def test_serve_help_lists_every_option_flag():
     assert 0 == result.exit_code
     for info in option_infos():
         assert "--" + info.name.replace("_", "-") in result.output
+
+
+def test_serve_takes_a_profile_and_quirk_overrides():
+    """--profile llama.cpp serves its /health; --idle-timeout-s shows in its Keep-Alive."""
+    with _serving("--profile", "llama.cpp", "--idle-timeout-s", "2") as (_proc, url):
+        with urllib.request.urlopen(url + "/health", timeout=10) as resp:
+            health, keep_alive = json.load(resp), resp.headers["Keep-Alive"]
+
+    assert {"status": "ok"} == health
+    assert "timeout=2, max=100" == keep_alive
+
+
+def test_serve_rejects_an_unknown_profile_listing_the_choices():
+    result = CliRunner().invoke(app, ["sim", "serve", "--port", "0", "--profile", "ollama"])
+
+    assert 2 == result.exit_code
+    assert "profile: expected one of generic, llama.cpp, vllm, sglang, tgi" in result.output
+
+
+def test_serve_quirk_switches_are_value_flags_and_checked():
+    """A quirk switch takes a value (so "false" can turn a profile's quirk off); anything
+    but true/false words is a one-line error."""
+    result = CliRunner().invoke(app, ["sim", "serve", "--port", "0", "--profile", "llama.cpp",
+                                      "--close-after-stream", "maybe"])
+
+    assert 2 == result.exit_code
+    assert "close_after_stream: expected true or false, got 'maybe'" in result.output

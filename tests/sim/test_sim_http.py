@@ -34,22 +34,27 @@ def test_deterministic_timings_output_length_and_usage_as_configured():
         result.parsed()[-1]["usage"]
 
 
-@timing_sensitive
 def test_deterministic_mode_ignores_load():
-    """Twenty concurrent requests see the same TTFT as a lone one."""
+    """Twenty concurrent requests are scheduled the same TTFT as a lone one.
+
+    The simulator's own record is the ground truth; what the client sees is checked only
+    against a margin that a busy machine cannot break (the client shares the loop)."""
     import asyncio
 
     async def scenario(session, base):
         url = base + "/v1/completions"
         body = {"prompt": words(50), "max_tokens": 2, "stream": True}
         await stream(session, url, body)
-        return await asyncio.gather(*(stream(session, url, body) for _ in range(20)))
+        streamed = await asyncio.gather(*(stream(session, url, body) for _ in range(20)))
+        return streamed, await stats(session, base)
 
-    results = run("sim://?mode=deterministic&ttft_ms=60&itl_ms=5", scenario)
+    results, seen = run("sim://?mode=deterministic&ttft_ms=60&itl_ms=5", scenario)
     ttfts = [r.content_events()[0].at * 1000 for r in results]
 
-    assert max(ttfts) < 60 + 25  # new connections and 20 handlers on one loop add a little
+    assert all(r["ttft_ms"] == pytest.approx(60.0) for r in seen["records"])
+    assert 21 == len(seen["records"])
     assert min(ttfts) >= 60 - 1
+    assert max(ttfts) < 60 + 500
 
 
 def test_output_length_is_osl_when_the_request_sends_no_max_tokens():

@@ -215,7 +215,8 @@ class TestPayloads:
 
     def answer(self, endpoint="chat", reasoning=0, content=4):
         return payloads.Answer(endpoint, "chatcmpl-1", 'we"ird', 123, reasoning=reasoning,
-                               content=content, chars_per_token=5, finish_reason="length")
+                               content=content, chars_per_token=5, finish_reason="length",
+                               prompt_tokens=3)
 
     def events(self, raw: bytes):
         return [json.loads(e[len("data: "):]) for e in raw.decode().split("\n\n") if e]
@@ -249,7 +250,7 @@ class TestPayloads:
         answer = self.answer(endpoint="completions", content=6)
         streamed = "".join(e["choices"][0]["text"] for e in self.events(answer.chunks(0, 6)))
 
-        assert streamed == answer.body(3)["choices"][0]["text"]
+        assert streamed == answer.body()["choices"][0]["text"]
 
     def test_malformed_chunk_does_not_parse(self):
         """The injected event is cut-off JSON."""

@@ -6,6 +6,7 @@ import attrs
 import pytest
 
 from aiperf.sim.options import SimOptions, SimOptionsError, option_infos, parse_sim_url
+from aiperf.sim.profiles import Quirks
 
 
 def test_query_parsing_sets_each_named_option_and_keeps_the_other_defaults():
@@ -104,3 +105,58 @@ def test_from_mapping_accepts_typed_values():
     options = SimOptions.from_mapping({"max_batch": 4, "itl_ms": 2, "mode": "deterministic"})
 
     assert (4, 2.0, "deterministic") == (options.max_batch, options.itl_ms, options.mode)
+
+
+def test_a_profile_is_one_of_the_known_servers():
+    """profile=NAME picks a server; an unknown name lists the choices."""
+    assert "llama.cpp" == parse_sim_url("sim://?profile=llama.cpp").profile
+    assert "generic" == SimOptions().profile
+
+    with pytest.raises(SimOptionsError) as info:
+        parse_sim_url("sim://?profile=llamacpp")
+
+    assert "profile: expected one of generic, llama.cpp, vllm, sglang, tgi, got 'llamacpp'" in \
+        info.value.problems[0]
+
+
+def test_quirks_come_from_the_profile_unless_given():
+    """An explicit option overrides the profile's value; the rest stay the profile's."""
+    default = parse_sim_url("sim://?profile=llama.cpp").quirks
+    overridden = parse_sim_url("sim://?profile=llama.cpp&close_after_stream=false"
+                               "&keepalive_max=0").quirks
+
+    assert (True, 100, 5.0) == (default.close_after_stream, default.keepalive_max,
+                                default.idle_timeout_s)
+    assert (False, 0, 5.0) == (overridden.close_after_stream, overridden.keepalive_max,
+                               overridden.idle_timeout_s)
+    assert Quirks() == SimOptions().quirks  # generic: what the simulator always did
+
+
+def test_every_quirk_is_an_option_defaulting_to_the_profile():
+    """Each Quirks field is a SimOptions field whose default (None) means "the profile's"."""
+    fields = {f.name: f for f in attrs.fields(SimOptions)}
+
+    for quirk in attrs.fields(Quirks):
+        assert fields[quirk.name].default is None
+    infos = {i.name: i for i in option_infos()}
+    assert {"per profile"} == {infos[q.name].default for q in attrs.fields(Quirks)}
+
+
+@pytest.mark.parametrize("raw,value", [("true", True), ("1", True), ("On", True), ("yes", True),
+                                       ("false", False), ("0", False), ("off", False),
+                                       ("NO", False)])
+def test_switches_take_words_and_digits(raw, value):
+    assert value == parse_sim_url(f"sim://?ignore_stream={raw}").ignore_stream
+
+
+@pytest.mark.parametrize("query", ["ignore_stream=maybe", "connection_close=", "keepalive_max=-1",
+                                   "idle_timeout_s=x", "retry_after_s=1.5"])
+def test_bad_quirk_values_are_rejected(query):
+    with pytest.raises(SimOptionsError, match=query.split("=")[0]):
+        parse_sim_url(f"sim://?{query}")
+
+
+def test_rate_limit_and_unavailable_rates_share_the_fault_interval():
+    """A request gets at most one fault, 429 and 503 included."""
+    with pytest.raises(SimOptionsError, match="must be <= 1"):
+        parse_sim_url("sim://?error_rate=0.5&rate_limit_rate=0.3&unavailable_rate=0.3")
