@@ -39,7 +39,10 @@ def tools_to_measure(reference: Path | str | None, reference_args: Sequence[str]
     name -> (command, extra profile arguments)."""
     import shutil
 
-    tools: dict[str, tuple[tuple[str, ...], list[str]]] = {"aiperf": (OURS, [])}
+    # Prompts sized in built-in words: calibration requests must not enter a timed run
+    # (the reference sizes its prompts with its own tokenizer, before the run).
+    tools: dict[str, tuple[tuple[str, ...], list[str]]] = {
+        "aiperf": (OURS, ["--prompt-sizing", "builtin"])}
     if reference is not None:
         if shutil.which(str(reference)) is None:
             print(f"note: --reference {reference} is not an executable; skipped")
@@ -60,6 +63,12 @@ def use_private_bytecode_cache(folder: Path) -> None:
     installed wheel would have, even when PYTHONDONTWRITEBYTECODE is set."""
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     os.environ["PYTHONPYCACHEPREFIX"] = str(folder)
+
+
+#: The simulator's server profiles the client benchmarks measure against: the generic one
+#: keeps connections alive; llama.cpp's closes the connection after every streamed
+#: response, so the client ends up with a connection per request.
+SERVER_PROFILES = ("generic", "llama.cpp")
 
 
 class SimServer:

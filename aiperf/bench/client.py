@@ -305,6 +305,7 @@ class Client:
                 flight.status = resp.status
                 protocol, released = _protocol_of(resp)
                 self.watch.on_response(protocol, resp.headers, released=released)
+                error: RequestError | None
                 if resp.status >= 400:
                     error = await _http_error(resp)
                 elif resp.content_type == "text/event-stream":  # whatever the request asked

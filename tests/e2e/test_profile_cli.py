@@ -124,12 +124,13 @@ def test_ctrl_c_mid_run_exits_130_with_partial_artifacts(sim_server, aiperf_subp
     """SIGINT while requests are in flight against a slow server: exit 130, every artifact
     written and valid, run.json says partial, finished requests are kept and in-flight
     ones are recorded as cancelled."""
-    # Each request takes 5 + 19 * 20 = ~385 ms; 200 of them would take ~20 s.
+    # Each request takes 5 + 19 * 20 = ~385 ms; 200 of them would take ~20 s. Prompts in
+    # built-in words: the server's count of finished requests must be the run's own.
     server = sim_server(mode="deterministic", ttft_ms=5, itl_ms=20)
     proc = aiperf_subprocess(
         "profile", "--url", server.url, "--model", MODEL, "--streaming", "--osl", "20",
         "--isl", "8", "--concurrency", "4", "--request-count", "200", "--ui", "none",
-        "--artifact-dir", "run")
+        "--artifact-dir", "run", "--prompt-sizing", "builtin")
 
     # Clearly running: the server has finished a first round of requests.
     deadline = time.monotonic() + 20
@@ -218,7 +219,7 @@ def test_api_key_is_sent_but_never_written_or_printed(how, http_server, aiperf_s
     no console line and no log line (``--api-key`` or OPENAI_API_KEY)."""
     server = http_server(_openai_echo)
     args = ["profile", "--url", server.url, "--model", MODEL, "--request-count", "3",
-            "--streaming", "--ui", "none", "--artifact-dir", "run"]
+            "--streaming", "--ui", "none", "--artifact-dir", "run", "--prompt-sizing", "builtin"]
     if how == "flag":
         args += ["--api-key", SECRET]
     else:
@@ -398,7 +399,7 @@ def test_request_rate_sends_the_right_number_and_reports_the_achieved_rate(
     server = sim_server(mode="deterministic", ttft_ms=2, itl_ms=1)
 
     run = profile("--url", server.url, "--model", MODEL, "--streaming", "--osl", "4",
-                  "--request-rate", "20", "--arrival", "constant",
+                  "--request-rate", "20", "--arrival", "constant", "--prompt-sizing", "builtin",
                   "--benchmark-duration", "2", "--ui", "none", "--artifact-dir", "run")
 
     assert run.exit_code == 0, run.output
@@ -501,7 +502,7 @@ def test_config_explain_works_on_the_run_directory(profile, tmp_path):
 def test_input_file_prompts_are_the_ones_sent(http_server, profile, check_artifacts, tmp_path):
     """``--input-file prompts.jsonl``: the prompts go out in file order (starting over at
     the end), with the file's max_tokens where it has one and ``--osl`` elsewhere; ISL is
-    each prompt's length."""
+    each prompt's length by the client and the server's usage.prompt_tokens as ISL."""
     prompts = [
         {"text": "alpha beta gamma"},
         {"text": "one two three four five", "max_tokens": 7},
@@ -527,4 +528,6 @@ def test_input_file_prompts_are_the_ones_sent(http_server, profile, check_artifa
         body = bodies[rec["metadata"]["x_request_id"]]
         assert body["messages"] == [{"role": "user", "content": text}]
         assert body["max_tokens"] == max_tokens
-        assert arts.metric(rec, "input_sequence_length") == len(text.split())
+        assert arts.metric(rec, "client_input_sequence_length") == len(text.split())
+        assert arts.metric(rec, "input_sequence_length") == (
+            arts.metric(rec, "usage_prompt_tokens"))

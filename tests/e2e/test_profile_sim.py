@@ -55,11 +55,13 @@ def _shape_id(shape: tuple[str, bool]) -> str:
 
 
 def _profile_args(url: str, endpoint: str, streaming: bool, *extra: str) -> list[str]:
+    # These tests count what the server saw: prompts are sized in built-in words, so no
+    # calibration request (or /tokenize call) joins the requests under test.
     return ["--url", url, "--model", MODEL, "--endpoint-type", endpoint,
             "--streaming" if streaming else "--no-streaming",
             "--request-count", str(REQUESTS), "--concurrency", str(CONCURRENCY),
             "--isl", str(ISL), "--osl", str(OSL), "--ui", "none",
-            "--artifact-dir", "run", *extra]
+            "--artifact-dir", "run", "--prompt-sizing", "builtin", *extra]
 
 
 @pytest.mark.parametrize("mode", list(SIM_OPTIONS))
@@ -196,6 +198,7 @@ def test_warmup_requests_reach_the_server_but_not_the_results(sim_server, profil
     run = profile("--url", server.url, "--model", MODEL, "--endpoint-type", "chat",
                   "--streaming", "--osl", "4", "--isl", "4", "--concurrency", "2",
                   "--warmup-request-count", "5", "--request-count", "20",
+                  "--prompt-sizing", "builtin",
                   "--ui", "none", "--artifact-dir", "run")
 
     assert run.exit_code == 0, run.output

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -475,6 +476,16 @@ def oracle(stack: S.Stack) -> dict[str, Any]:
     cap_set = given_chain(stack, cap) or (recipe is not None and cap in recipe.settings)
     if not cap_set and given_chain(stack, "benchmark.load.request_rate"):
         out[cap] = None  # a request rate runs uncapped
+    sizing = "benchmark.prompt_sizing"
+    if not given_chain(stack, sizing):
+        url = given_chain(stack, "benchmark.endpoint.url")
+        if given_chain(stack, "benchmark.tokenizer"):
+            out[sizing] = "file"  # a tokenizer file sizes the prompts
+        elif given_chain(stack, "benchmark.dataset.input_file"):
+            out[sizing] = "builtin"  # file prompts are sent as written
+        elif url and str(url[-1].value).startswith("sim://"):
+            simulated_profile = re.search("[?&]profile=", str(url[-1].value))
+            out[sizing] = "server" if simulated_profile else "builtin"
     return out
 
 
