@@ -4,8 +4,10 @@ A server counts a prompt with its tokenizer and adds its chat template (llama.cp
 128-word prompt: 217-276 prompt tokens). How ``benchmark.prompt_sizing`` was decided is
 the rules' business (``rules/prompt-sizing.yaml``); this module carries it out:
 
-- ``server``: ask the server's ``/tokenize`` (llama.cpp's ``{"content"}`` form, then
-  vLLM's ``{"model", "prompt"}`` form) for the token count of every vocabulary word, check
+- ``server``: ask the server's ``/tokenize`` (llama.cpp's ``{"content"}`` form, vLLM's and
+  SGLang's ``{"model", "prompt"}``, TGI's ``{"inputs"}``; the count of an empty text is
+  taken off, for servers that always add a BOS token) for the count of every vocabulary
+  word, check
   that counts add up over whole sample prompts, and send one request with ``max_tokens``
   1 whose ``usage.prompt_tokens`` gives the template's overhead. Prompts are then exact.
   A server without ``/tokenize`` falls through to calibration requests.
@@ -135,10 +137,11 @@ class _Asker:
         if not await self._find_tokenize():
             return None
         semaphore = asyncio.Semaphore(TOKENIZE_PARALLEL)
+        empty = await self._tokenize("")  # special tokens the server adds to any text
 
         async def cost(word: str) -> int:
             async with semaphore:
-                return await self._tokenize(" " + word)
+                return await self._tokenize(" " + word) - empty
 
         counts = await asyncio.gather(*(cost(w) for w in VOCABULARY))
         costs = {w: max(1, c) for w, c in zip(VOCABULARY, counts, strict=True)}
@@ -192,6 +195,7 @@ class _Asker:
             lambda text: {"content": text, "add_special": False},  # llama.cpp
             lambda text: {"model": self.model, "prompt": text,  # vLLM, SGLang
                           "add_special_tokens": False},
+            lambda text: {"inputs": text},  # TGI
         ]
         for dialect in dialects:
             try:
@@ -209,7 +213,7 @@ class _Asker:
         assert self._tokenize_body is not None
         url = server_root(self.base_url) + "/tokenize"
         status, answer = await self._post(url, self._tokenize_body(text))
-        count = _token_count(answer) if status == 200 else None
+        count = _token_count(answer, empty_ok=not text) if status == 200 else None
         if count is None:
             raise CalibrationError(f"{url} answered HTTP {status} without tokens")
         self.sent.append(CalibrationRequest("tokenize", len(text.split()), count))
@@ -242,14 +246,20 @@ class _Asker:
             raise CalibrationError(f"{url}: {type(e).__name__}: {e}") from None
 
 
-def _token_count(answer: Any) -> int | None:
-    """Tokens in a ``/tokenize`` answer: vLLM's ``count``, else the ``tokens`` list."""
-    if not isinstance(answer, dict):
+def _token_count(answer: Any, *, empty_ok: bool = False) -> int | None:
+    """Tokens in a ``/tokenize`` answer: vLLM's ``count``, the ``tokens`` list, or TGI's
+    list of tokens; None when there is none (no tokens for a text is not an answer, but
+    an empty text may have none)."""
+    count = None
+    if isinstance(answer, list):
+        count = len(answer)
+    elif isinstance(answer, dict) and isinstance(answer.get("count"), int):
+        count = answer["count"]
+    elif isinstance(answer, dict) and isinstance(answer.get("tokens"), list):
+        count = len(answer["tokens"])
+    if count is None or (count == 0 and not empty_ok):
         return None
-    if isinstance(answer.get("count"), int):
-        return answer["count"] or None
-    tokens = answer.get("tokens")
-    return len(tokens) or None if isinstance(tokens, list) else None
+    return count
 
 
 def _fit(points: Sequence[tuple[int, int]]) -> tuple[float, float]:

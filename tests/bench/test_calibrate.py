@@ -41,6 +41,8 @@ class FakeServer:
             if self.dialect == "vllm" and "prompt" in body:
                 n = server_count(body["prompt"])
                 return 200, {"count": n, "tokens": list(range(n)), "max_model_len": 4096}
+            if self.dialect == "tgi" and "inputs" in body:  # a BOS token on every answer
+                return 200, [{"id": i} for i in range(1 + server_count(body["inputs"]))]
             return 404, {"error": "not found"}
         if self.status != 200:
             return self.status, {"error": {"message": "no"}}
@@ -67,7 +69,7 @@ def delivered(sizer, isl: int, n: int = 300) -> list[int]:
 
 
 class TestTokenizeEndpoint:
-    @pytest.mark.parametrize("dialect", ["llama.cpp", "vllm"])
+    @pytest.mark.parametrize("dialect", ["llama.cpp", "vllm", "tgi"])
     def test_prompts_are_exact_in_server_tokens(self, dialect):
         calibration = run_calibration(FakeServer(dialect))
 
