@@ -43,6 +43,7 @@ passes extra flags to it only (e.g. a local ``--tokenizer``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -148,16 +149,20 @@ def main() -> None:
     results: dict[tuple[str, str, int], list[dict[str, Any]]] = {
         (t, p, c): [] for t in tools for p in profiles for c in concurrencies}
     try:
-        for profile in profiles:
-            with SimServer(mode="deterministic", ttft_ms=0, itl_ms=0, osl=opts.osl,
-                           profile=profile) as sim:
-                if opts.bytecode:  # an untimed run of each tool fills the bytecode cache
-                    for name, (cli, extra) in tools.items():
-                        fill = work / f"{name}-{profile}-fill"
-                        run_profile(profile_argv(cli, sim.url, fill, concurrency=1,
-                                                 requests=1, warmup=0, extra=extra), fill)
-                for i in range(opts.runs):
-                    for c in concurrencies:
+        with contextlib.ExitStack() as stack:
+            # Every profile's simulator runs from the start, so the runs of every profile
+            # and tool interleave and a drift of the machine hits them all alike.
+            sims = {p: stack.enter_context(SimServer(mode="deterministic", ttft_ms=0, itl_ms=0,
+                                                     osl=opts.osl, profile=p))
+                    for p in profiles}
+            if opts.bytecode:  # an untimed run of each tool fills the bytecode cache
+                for name, (cli, extra) in tools.items():
+                    fill = work / f"{name}-fill"
+                    run_profile(profile_argv(cli, sims[profiles[0]].url, fill, concurrency=1,
+                                             requests=1, warmup=0, extra=extra), fill)
+            for i in range(opts.runs):
+                for c in concurrencies:
+                    for profile, sim in sims.items():
                         for name, (cli, extra) in list(tools.items()):
                             try:
                                 res = _one_run(cli, extra, sim, c, opts.requests, work,
