@@ -4,28 +4,21 @@
 The tests are skipped, with the reason, when the binary or the model is missing (build
 them with ``bash ../shared/real-server/setup.sh``; ``PREFIX`` and ``MODEL_DIR`` move
 them, as for that script). The server is started once per module on a free port of
-127.0.0.1, with the arguments ``start.sh`` uses, and always stopped at the end.
+127.0.0.1, with the arguments ``start.sh`` uses, and always stopped at the end. The e2e
+fixtures (``profile``, ``check_artifacts``) run and check the runs.
 """
 
 from __future__ import annotations
 
-import gc
-import json
 import os
-import re
 import socket
 import subprocess
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import attrs
 import pytest
-from typer.testing import CliRunner
-
-from aiperf.cli import app
 
 PREFIX = Path(os.environ.get("PREFIX", "/tmp/real-server"))
 MODEL_DIR = Path(os.environ.get("MODEL_DIR", "/tmp/real-server-model"))
@@ -34,7 +27,6 @@ MODEL = MODEL_DIR / "tiny-random-llama.gguf"
 MODEL_NAME = "tiny-random-llama"
 #: Slots decoding at once; more requests queue inside the server.
 SLOTS = 8
-_ARTIFACTS_LINE = re.compile(r"^Artifacts: (.+)$", re.MULTILINE)
 
 
 def missing() -> str | None:
@@ -93,39 +85,3 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-@attrs.frozen
-class Run:
-    """One ``aiperf profile`` run: its exit code, console text and parsed artifacts."""
-
-    exit_code: int
-    output: str
-    run_dir: Path | None
-
-    def records(self) -> list[dict[str, Any]]:
-        assert self.run_dir is not None, self.output
-        path = self.run_dir / "profile_export.jsonl"
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-
-    def manifest(self) -> dict[str, Any]:
-        assert self.run_dir is not None, self.output
-        return json.loads((self.run_dir / "run.json").read_text(encoding="utf-8"))
-
-
-@pytest.fixture
-def profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Run]:
-    """``profile(*args)``: ``aiperf profile ARGS`` in-process, in the test's tmp_path."""
-    monkeypatch.chdir(tmp_path)
-
-    def run(*args: str) -> Run:
-        gc.collect()
-        gc.freeze()
-        try:
-            result = CliRunner().invoke(app, ["profile", *args], catch_exceptions=False)
-        finally:
-            gc.unfreeze()
-        found = _ARTIFACTS_LINE.findall(result.stdout)
-        return Run(result.exit_code, result.output, Path(found[-1].strip()) if found else None)
-
-    return run

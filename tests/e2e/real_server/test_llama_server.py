@@ -24,49 +24,54 @@ def _metric(record: dict, tag: str) -> float:
     return record["metrics"][tag]["value"]
 
 
+def _checked(run, check_artifacts):
+    assert 0 == run.exit_code, run.output
+    return check_artifacts(run.run_dir)
+
+
 @pytest.mark.parametrize("endpoint", ["chat", "completions"])
 @pytest.mark.parametrize("concurrency", [1, 4, 16])
-def test_streaming_runs_have_no_errors_and_exact_lengths(llama_server, profile, endpoint,
-                                                         concurrency):
+def test_streaming_runs_have_no_errors_and_exact_lengths(llama_server, profile, check_artifacts,
+                                                         endpoint, concurrency):
     count = max(16, 2 * concurrency)
     run = profile("--url", llama_server, "--model", "tiny-random-llama", "--endpoint-type",
                   endpoint, "--streaming", "--concurrency", str(concurrency), "--request-count",
                   str(count), "--isl", str(ISL), "--osl", str(OSL), "--artifact-dir", "out",
                   "--ui", "none")
-    records = run.records()
+    arts = _checked(run, check_artifacts)
+    records = arts.records
     delivered = [_metric(r, "input_sequence_length") for r in records]
 
-    assert 0 == run.exit_code, run.output
     assert count == len(records)
     assert [] == [r["error"] for r in records if "error" in r]
     assert {OSL} == {_metric(r, "output_sequence_length") for r in records}
     assert ISL == pytest.approx(statistics.fmean(delivered), rel=0.02), delivered
-    assert "server-tokenize" == run.manifest()["prompt_sizing"]["method"]
+    assert "server-tokenize" == arts.manifest["prompt_sizing"]["method"]
 
 
-def test_calibration_requests_size_prompts_without_tokenize(llama_server, profile):
+def test_calibration_requests_size_prompts_without_tokenize(llama_server, profile,
+                                                            check_artifacts):
     """Forced to calibrate by requests, ISL still lands within 2% on average."""
     run = profile("--url", llama_server, "--model", "tiny-random-llama", "--streaming",
                   "--concurrency", "4", "--request-count", "48", "--isl", "128", "--osl", "8",
                   "--prompt-sizing", "calibration", "--artifact-dir", "out", "--ui", "none")
-    delivered = [_metric(r, "input_sequence_length") for r in run.records()]
-    sizing = run.manifest()["prompt_sizing"]
+    arts = _checked(run, check_artifacts)
+    delivered = [_metric(r, "input_sequence_length") for r in arts.records]
+    sizing = arts.manifest["prompt_sizing"]
 
-    assert 0 == run.exit_code, run.output
     assert "calibration-requests" == sizing["method"]
     assert 3 == len(sizing["calibration_requests"])
     assert 128 == pytest.approx(statistics.fmean(delivered), rel=0.02), delivered
 
 
-def test_reuse_stops_and_no_request_is_an_error(llama_server, profile):
+def test_reuse_stops_and_no_request_is_an_error(llama_server, profile, check_artifacts):
     """The server's closes are noticed, said once, and cost no request."""
     run = profile("--url", llama_server, "--model", "tiny-random-llama", "--streaming",
                   "--concurrency", "4", "--request-count", "32", "--isl", "32", "--osl", "8",
                   "--artifact-dir", "out", "--ui", "none")
-    summary = json.loads((run.run_dir / "profile_export_aiperf.json").read_text())
+    summary = _checked(run, check_artifacts).summary
     connections = summary["client_health"]["connections"]
 
-    assert 0 == run.exit_code, run.output
     assert "error_request_count" not in summary
     assert connections["reuse_stopped"]
     assert 1 == run.output.count("one connection per request")
