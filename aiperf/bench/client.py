@@ -296,6 +296,8 @@ class Client:
         assert session is not None
         spec = flight.spec
         protocol = None
+        # A fresh session's connections are never reused: nothing to watch on them.
+        watched = session is not self.fresh
         try:
             async with session.post(
                 spec.url, data=body, headers=headers, timeout=self._timeout,
@@ -303,8 +305,9 @@ class Client:
             ) as resp:
                 flight.ack_perf_ns = _perf_ns()
                 flight.status = resp.status
-                protocol, released = _protocol_of(resp)
-                self.watch.on_response(protocol, resp.headers, released=released)
+                if watched:
+                    protocol, released = _protocol_of(resp)
+                    self.watch.on_response(protocol, resp.headers, released=released)
                 error: RequestError | None
                 if resp.status >= 400:
                     error = await _http_error(resp)
@@ -313,7 +316,8 @@ class Client:
                 else:
                     flight.unstreamed = spec.streaming
                     error = await _read_body(resp, flight)
-            self.watch.on_idle(protocol)
+            if watched:
+                self.watch.on_idle(protocol)
             return error
         # ServerTimeoutError is also a connection error: timeouts must be caught first.
         except TimeoutError:
