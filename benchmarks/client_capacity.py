@@ -21,14 +21,16 @@ client, saturated a core. ``client cpu`` is the client's own figure from the sum
 ``client_health`` (one busy core = 1.0). Every run has a warm-up of one request per slot.
 Figures are medians over the ``-n`` runs, the runs of every tool interleaved.
 
-Every tool runs against each ``--server-profile`` (default: ``generic``, which keeps
-connections alive, and ``llama.cpp``, which closes the connection after every streamed
-response, so the client ends up opening a connection per request), each in its own
-simulator process.
+Every tool runs against each ``--server-profile`` (default: all of ``generic``;
+``llama.cpp``, which closes the connection after every streamed response, so the client
+opens a connection per request; and ``llama.cpp-pooled``, the same answers with the
+connections kept), each in its own simulator process, the runs interleaved.
 
 Targets (from the issues): at least 1,000 requests/s and at most 1 ms of client CPU per
 request (cpu/req, everything included) at each concurrency on the generic profile, and
-on the llama.cpp profile at least 80% of the generic profile's requests/s. PASS/FAIL is
+with a connection per request (``llama.cpp``) at least 80% of the requests/s of the same
+answers over pooled connections (``llama.cpp-pooled``); the ratio to ``generic`` is
+printed too (it also differs in stream shape: a role chunk and a usage chunk). PASS/FAIL is
 printed per target; the exit code is 0 either way (a measurement, not a test).
 
 ``--bytecode`` gives the runs a private bytecode cache (``PYTHONPYCACHEPREFIX``) even when
@@ -132,7 +134,7 @@ def main() -> None:
                     help="extra argument for the reference's profile command (repeat)")
     ap.add_argument("--keep", type=Path, metavar="DIR",
                     help="keep the run directories under DIR (default: a temporary one)")
-    ap.add_argument("--server-profile", action="append", choices=SERVER_PROFILES,
+    ap.add_argument("--server-profile", action="append", choices=list(SERVER_PROFILES),
                     help="simulator profile to measure against (repeat; default: all)")
     opts = ap.parse_args()
     concurrencies = opts.concurrency or [64, 256]
@@ -153,7 +155,7 @@ def main() -> None:
             # Every profile's simulator runs from the start, so the runs of every profile
             # and tool interleave and a drift of the machine hits them all alike.
             sims = {p: stack.enter_context(SimServer(mode="deterministic", ttft_ms=0, itl_ms=0,
-                                                     osl=opts.osl, profile=p))
+                                                     osl=opts.osl, **SERVER_PROFILES[p]))
                     for p in profiles}
             if opts.bytecode:  # an untimed run of each tool fills the bytecode cache
                 for name, (cli, extra) in tools.items():
@@ -189,7 +191,7 @@ def main() -> None:
     print("medians over the runs (min-max of req/s beside); cpu/req: whole profile process "
           "/ measured requests; steady: fixed cost taken out;\nsim cpu and client cpu: "
           "fraction of one core over the run")
-    print(f"{'tool':<9} {'profile':<9} {'conc':>4}  {'req/s':>7} {'(runs)':>11}  "
+    print(f"{'tool':<9} {'profile':<16} {'conc':>4}  {'req/s':>7} {'(runs)':>11}  "
           f"{'cpu/req ms':>10}  "
           f"{'steady ms':>9}  {'fixed cpu s':>11}  {'wall s':>6}  {'sim cpu':>7}  "
           f"{'client cpu':>10}  {'failed':>6}")
@@ -206,7 +208,7 @@ def main() -> None:
         if rs:
             rps = [r["rps"] for r in rs]
             spread = f"{min(rps):.0f}-{max(rps):.0f}"
-            print(f"{name:<9} {profile:<9} {c:>4}  {med(rps):7.0f} {spread:>11}  "
+            print(f"{name:<9} {profile:<16} {c:>4}  {med(rps):7.0f} {spread:>11}  "
                   f"{med([r['cpu_ms'] for r in rs]):10.3f}  "
                   f"{med([r['steady_ms'] for r in rs]):9.3f}  "
                   f"{med([r['fixed_cpu_s'] for r in rs]):11.2f}  "
@@ -247,15 +249,23 @@ def main() -> None:
               f"(target >= {RPS_TARGET:,.0f})")
         print(f"{'PASS' if ok_cpu else 'FAIL'}: {cpu:.3f} ms client CPU per request at "
               f"concurrency {c} (target <= {CPU_MS_TARGET:g} ms)")
-        if "llama.cpp" in profiles and base != "llama.cpp":
-            per_request = results[("aiperf", "llama.cpp", c)]
-            ratio = med([r["rps"] for r in per_request]) / rps
-            ok = ratio >= PER_REQUEST_CONNECTION_RATIO_TARGET
-            summary["pass"][f"per_request_connection_c{c}"] = ok
-            summary.setdefault("per_request_connection_ratio", {})[str(c)] = round(ratio, 3)
-            print(f"{'PASS' if ok else 'FAIL'}: a connection per request (llama.cpp profile) "
-                  f"gives x{ratio:.2f} the pooled requests/s at concurrency {c} (target >= "
-                  f"{PER_REQUEST_CONNECTION_RATIO_TARGET:.2f})")
+        if "llama.cpp" in profiles:
+            per_request = med([r["rps"] for r in results[("aiperf", "llama.cpp", c)]])
+            for pooled in ("llama.cpp-pooled", "generic"):
+                if pooled not in profiles:
+                    continue
+                ratio = per_request / med([r["rps"] for r in results[("aiperf", pooled, c)]])
+                summary.setdefault("per_request_connection_ratio", {})[
+                    f"{pooled}:{c}"] = round(ratio, 3)
+                line = (f"a connection per request (llama.cpp) gives x{ratio:.2f} the "
+                        f"requests/s of {pooled} at concurrency {c}")
+                if pooled == "llama.cpp-pooled":
+                    ok = ratio >= PER_REQUEST_CONNECTION_RATIO_TARGET
+                    summary["pass"][f"per_request_connection_c{c}"] = ok
+                    print(f"{'PASS' if ok else 'FAIL'}: {line} (target >= "
+                          f"{PER_REQUEST_CONNECTION_RATIO_TARGET:.2f})")
+                else:
+                    print(f"note: {line}")
     print(json.dumps(summary))
 
 

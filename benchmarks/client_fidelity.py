@@ -25,9 +25,10 @@ up late, the socket, and the client reading). ``sim lag`` is the median over req
 the simulator's worst wake-up lateness: when it is large, the simulator, not the client,
 was the one late.
 
-Every tool runs against each ``--server-profile`` (default: ``generic``, which keeps
-connections alive, and ``llama.cpp``, which closes the connection after every streamed
-response, so the client opens a connection per request), each in its own simulator.
+Every tool runs against each ``--server-profile`` (default: all of ``generic``;
+``llama.cpp``, which closes the connection after every streamed response, so the client
+opens a connection per request; and ``llama.cpp-pooled``, the same answers with the
+connections kept), each in its own simulator.
 
 Targets (from the issues): median TTFT error <= 2 ms at concurrency 16 and <= 10 ms at 64;
 ITL error <= 0.1 ms at every concurrency; on every profile. The script prints PASS/FAIL
@@ -139,7 +140,7 @@ def main() -> None:
                     help="extra argument for the reference's profile command (repeat)")
     ap.add_argument("--keep", type=Path, metavar="DIR",
                     help="keep the run directories under DIR (default: a temporary one)")
-    ap.add_argument("--server-profile", action="append", choices=SERVER_PROFILES,
+    ap.add_argument("--server-profile", action="append", choices=list(SERVER_PROFILES),
                     help="simulator profile to measure against (repeat; default: all)")
     opts = ap.parse_args()
     concurrencies = opts.concurrency or [1, 16, 64]
@@ -153,7 +154,7 @@ def main() -> None:
     try:
         for profile in profiles:
             with SimServer(mode="deterministic", ttft_ms=opts.ttft_ms, itl_ms=opts.itl_ms,
-                           osl=opts.osl, profile=profile) as sim:
+                           osl=opts.osl, **SERVER_PROFILES[profile]) as sim:
                 for i in range(opts.runs):
                     for c in concurrencies:
                         for name, (cli, extra) in list(tools.items()):
@@ -180,7 +181,7 @@ def main() -> None:
     print("ms, median over requests then median over runs (min-max of the runs); "
           "ttft = |measured - true|, signed = measured - true;\nsend = server arrival - "
           "client start stamp, rest = signed - send; sim lag = simulator's own lateness")
-    head = (f"{'tool':<9} {'profile':<9} {'conc':>4}  {'ttft':>6} {'(runs)':>11}  {'signed':>6}  "
+    head = (f"{'tool':<9} {'profile':<16} {'conc':>4}  {'ttft':>6} {'(runs)':>11}  {'signed':>6}  "
             f"{'p90':>6}  {'send':>6}  {'rest':>6}  {'itl':>6}  {'sim lag':>7}  "
             f"{'requests':>8}  {'matched':>7}")
     print(head)
@@ -191,7 +192,7 @@ def main() -> None:
         rs = results[(name, profile, c)]
         if rs:
             ttft = [r["ttft_abs"] for r in rs]
-            print(f"{name:<9} {profile:<9} {c:>4}  {med(ttft):6.2f} {_fmt_range(ttft):>11}  "
+            print(f"{name:<9} {profile:<16} {c:>4}  {med(ttft):6.2f} {_fmt_range(ttft):>11}  "
                   f"{med([r['ttft_signed'] for r in rs]):6.2f}  "
                   f"{med([r['ttft_p90_abs'] for r in rs]):6.2f}  "
                   f"{med([r['send'] for r in rs]):6.2f}  {med([r['rest'] for r in rs]):6.2f}  "
