@@ -11,7 +11,7 @@ extra endpoints, aiohttp's connection handling (idle connections kept 3630 s).
 
 What each profile reproduces, and where the fact comes from:
 
-llama.cpp (``llama-server``; source: ``/work/shared/real-server/README.md``, which records
+llama.cpp (``llama-server``; source: ``../shared/real-server/README.md``, which records
 what the llama-server build there does, and that build's vendored source:
 ``tools/server/server-task.cpp``, ``server-context.cpp``, ``vendor/cpp-httplib``):
 
