@@ -21,12 +21,13 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
+T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 #: This checkout's CLI, run from the repository root so that ``-m aiperf`` imports it.
@@ -49,6 +50,19 @@ def tools_to_measure(reference: Path | str | None, reference_args: Sequence[str]
         else:
             tools["reference"] = ((str(reference),), list(reference_args))
     return tools
+
+
+def measure_or_drop(tools: dict[str, Any], name: str, measure: Callable[[], T]) -> T | None:
+    """``measure()`` for tool ``name``; when the reference fails it is dropped from
+    ``tools`` with a note and None comes back (our own failure is raised)."""
+    try:
+        return measure()
+    except RuntimeError as e:
+        if name == "aiperf":
+            raise
+        print(f"note: the reference failed, left out: {e}"[:2000])
+        del tools[name]
+        return None
 
 
 def compiles_every_run() -> bool:

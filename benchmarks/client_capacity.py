@@ -62,6 +62,7 @@ from _sim import (  # noqa: E402
     ProfileRun,
     SimServer,
     compiles_every_run,
+    measure_or_drop,
     profile_argv,
     run_profile,
     tools_to_measure,
@@ -166,16 +167,12 @@ def main() -> None:
                 for c in concurrencies:
                     for profile, sim in sims.items():
                         for name, (cli, extra) in list(tools.items()):
-                            try:
-                                res = _one_run(cli, extra, sim, c, opts.requests, work,
-                                               f"{name}-{profile}-c{c}-run{i}")
-                            except RuntimeError as e:
-                                if name == "aiperf":
-                                    raise
-                                print(f"note: the reference failed, left out: {e}"[:2000])
-                                del tools[name]
-                                continue
-                            results[(name, profile, c)].append(res)
+                            tag = f"{name}-{profile}-c{c}-run{i}"
+                            res = measure_or_drop(
+                                tools, name, lambda cli=cli, extra=extra, sim=sim, c=c, tag=tag:
+                                _one_run(cli, extra, sim, c, opts.requests, work, tag))
+                            if res is not None:
+                                results[(name, profile, c)].append(res)
     finally:
         if not opts.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -57,6 +57,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _sim import (  # noqa: E402
     SERVER_PROFILES,
     SimServer,
+    measure_or_drop,
     profile_argv,
     run_profile,
     tools_to_measure,
@@ -160,16 +161,13 @@ def main() -> None:
                         for name, (cli, extra) in list(tools.items()):
                             warmup = c if opts.warmup is None else opts.warmup
                             run_dir = work / f"{name}-{profile}-c{c}-run{i}"
-                            try:
-                                res = _one_run(cli, sim, c, c * opts.waves, warmup, run_dir,
-                                               opts.ttft_ms, opts.itl_ms, extra)
-                            except RuntimeError as e:
-                                if name == "aiperf":
-                                    raise
-                                print(f"note: the reference failed, left out: {e}"[:2000])
-                                del tools[name]
-                                break
-                            results[(name, profile, c)].append(res)
+                            res = measure_or_drop(
+                                tools, name, lambda cli=cli, extra=extra, run_dir=run_dir,
+                                warmup=warmup, c=c: _one_run(cli, sim, c, c * opts.waves, warmup,
+                                                        run_dir, opts.ttft_ms, opts.itl_ms,
+                                                        extra))
+                            if res is not None:
+                                results[(name, profile, c)].append(res)
     finally:
         if not opts.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -46,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _sim import (  # noqa: E402
     SimServer,
     compiles_every_run,
+    measure_or_drop,
     profile_argv,
     run_profile,
     tools_to_measure,
@@ -118,16 +119,13 @@ def main() -> None:
                                 work / f"{name}-fill")
             for i in range(opts.runs):
                 for name, (cli, extra) in list(tools.items()):
-                    try:
-                        res = _one_run(cli, extra, sim, opts.concurrency, opts.requests,
-                                       latency_s, work / f"{name}-run{i}")
-                    except RuntimeError as e:
-                        if name == "aiperf":
-                            raise
-                        print(f"note: the reference failed, left out: {e}"[:2000])
-                        del tools[name]
-                        continue
-                    results[name].append(res)
+                    run_dir = work / f"{name}-run{i}"
+                    res = measure_or_drop(tools, name, lambda cli=cli, extra=extra,
+                                          run_dir=run_dir: _one_run(
+                                              cli, extra, sim, opts.concurrency,
+                                              opts.requests, latency_s, run_dir))
+                    if res is not None:
+                        results[name].append(res)
     finally:
         if not opts.keep:
             shutil.rmtree(work, ignore_errors=True)
