@@ -123,14 +123,18 @@ _MS = _number(0)
 _RATE = _number(0, 1)
 
 
-def _option(kind: _Kind, default: Any, help: str) -> Any:
+def _option(kind: _Kind, default: Any, help: str, *, mode: str | None = None) -> Any:
+    """An option; ``mode`` names the only mode it applies to (its help says so too)."""
+
     def check(_inst: Any, attribute: attrs.Attribute, value: Any) -> None:
         try:
             kind.parse(value)
         except (TypeError, ValueError):
             raise ValueError(_bad_value(attribute.name, value, kind)) from None
 
-    return attrs.field(default=default, validator=check, metadata={"kind": kind, "help": help})
+    help = f"{mode}: {help}" if mode else help
+    return attrs.field(default=default, validator=check,
+                       metadata={"kind": kind, "help": help, "mode": mode})
 
 
 def _bad_value(name: str, raw: Any, kind: _Kind) -> str:
@@ -149,18 +153,22 @@ class SimOptions:
     model: str = _option(_text(), "aiperf-sim", "model name listed by /v1/models")
     osl: int = _option(_whole(1), 64, "output tokens when a request sends no max_tokens")
     # deterministic mode
-    ttft_ms: float = _option(_MS, 50.0, "deterministic: time to first token (ms)")
-    itl_ms: float = _option(_MS, 10.0, "deterministic: time between tokens (ms)")
+    ttft_ms: float = _option(_MS, 50.0, "time to first token (ms)", mode="deterministic")
+    itl_ms: float = _option(_MS, 10.0, "time between tokens (ms)", mode="deterministic")
     # realistic mode
-    base_ttft_ms: float = _option(_MS, 20.0, "realistic: fixed part of prefill time (ms)")
-    prefill_ms_per_token: float = _option(_MS, 0.05, "realistic: prefill time per input token (ms)")
-    base_itl_ms: float = _option(_MS, 8.0, "realistic: time between tokens of a lone sequence (ms)")
+    base_ttft_ms: float = _option(_MS, 20.0, "fixed part of prefill time (ms)",
+                                  mode="realistic")
+    prefill_ms_per_token: float = _option(_MS, 0.05, "prefill time per input token (ms)",
+                                          mode="realistic")
+    base_itl_ms: float = _option(_MS, 8.0, "time between tokens of a lone sequence (ms)",
+                                 mode="realistic")
     itl_ms_per_seq: float = _option(
-        _MS, 0.25, "realistic: extra time between tokens per decoding sequence (ms)")
+        _MS, 0.25, "extra time between tokens per decoding sequence (ms)", mode="realistic")
     max_batch: int = _option(_whole(1), 64,
-                             "realistic: sequences decoded at once; the rest wait in a FIFO queue")
-    jitter: float = _option(_number(0, 1), 0.05,
-                            "realistic: relative standard deviation of every delay")
+                             "sequences decoded at once; the rest wait in a FIFO queue",
+                             mode="realistic")
+    jitter: float = _option(_number(0, 1), 0.05, "relative standard deviation of every delay",
+                            mode="realistic")
     seed: int = _option(_whole(0), 0, "seed for jitter and fault injection")
     # faults
     error_rate: float = _option(_RATE, 0.0, "fraction of requests answered with HTTP 500")
@@ -255,9 +263,30 @@ class SimOptions:
                 parsed[name] = kind.parse(raw)
             except (TypeError, ValueError):
                 problems.append(_bad_value(name, raw, kind))
+        problems += _settle_mode(parsed, {f.name: f.metadata["mode"] for f in attrs.fields(cls)})
         if problems:
             raise SimOptionsError(problems)
         return cls(**parsed)  # only the cross-field check can still fail, as SimOptionsError
+
+
+def _settle_mode(parsed: dict[str, Any], modes: Mapping[str, str | None]) -> list[str]:
+    """Options of one mode select it when no mode was given (``ttft_ms=20`` alone means
+    deterministic); options of another mode than the one given, or of both, are problems.
+    Without this, ``sim://?ttft_ms=20`` would run the default realistic mode and measure
+    a TTFT the user never asked for."""
+    tied = {name: modes[name] for name in parsed if modes.get(name)}
+    if "mode" in parsed:
+        return [f"{name} applies to {mode} mode only, but mode is {parsed['mode']}"
+                for name, mode in tied.items() if mode != parsed["mode"]]
+    implied = sorted(set(tied.values()))
+    if len(implied) > 1:
+        by_mode = "; ".join(f"{mode}: {', '.join(n for n, m in tied.items() if m == mode)}"
+                            for mode in implied)
+        return [f"options of both modes were given ({by_mode}); keep one mode's options, "
+                f"or choose with mode=deterministic|realistic"]
+    if implied:
+        parsed["mode"] = implied[0]
+    return []
 
 
 @attrs.frozen

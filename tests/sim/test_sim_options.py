@@ -102,9 +102,9 @@ def test_option_infos_cover_every_field_with_help():
 
 def test_from_mapping_accepts_typed_values():
     """CLI flags arrive already converted (int, float)."""
-    options = SimOptions.from_mapping({"max_batch": 4, "itl_ms": 2, "mode": "deterministic"})
+    options = SimOptions.from_mapping({"osl": 4, "itl_ms": 2, "mode": "deterministic"})
 
-    assert (4, 2.0, "deterministic") == (options.max_batch, options.itl_ms, options.mode)
+    assert (4, 2.0, "deterministic") == (options.osl, options.itl_ms, options.mode)
 
 
 def test_a_profile_is_one_of_the_known_servers():
@@ -160,3 +160,25 @@ def test_rate_limit_and_unavailable_rates_share_the_fault_interval():
     """A request gets at most one fault, 429 and 503 included."""
     with pytest.raises(SimOptionsError, match="must be <= 1"):
         parse_sim_url("sim://?error_rate=0.5&rate_limit_rate=0.3&unavailable_rate=0.3")
+
+
+def test_options_of_one_mode_select_it_when_no_mode_is_given():
+    """sim://?ttft_ms=20&itl_ms=5 means the deterministic mode those options belong to,
+    not the default realistic mode that would ignore them."""
+    assert "deterministic" == parse_sim_url("sim://?ttft_ms=20&itl_ms=5").mode
+    assert "realistic" == parse_sim_url("sim://?max_batch=3").mode
+
+
+def test_an_option_of_another_mode_than_the_one_given_is_an_error_naming_both():
+    with pytest.raises(SimOptionsError) as caught:
+        parse_sim_url("sim://?mode=realistic&ttft_ms=20")
+
+    assert ["ttft_ms applies to deterministic mode only, but mode is realistic"] == list(
+        caught.value.problems)
+
+
+def test_options_of_both_modes_without_a_mode_are_an_error():
+    with pytest.raises(SimOptionsError) as caught:
+        parse_sim_url("sim://?ttft_ms=1&max_batch=3")
+
+    assert "deterministic: ttft_ms; realistic: max_batch" in caught.value.problems[0]
