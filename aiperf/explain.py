@@ -14,15 +14,15 @@ from typing import Any
 import attrs
 
 from aiperf.config import fields as F
-from aiperf.config.errors import ConfigError
-from aiperf.config.errors import did_you_mean
+from aiperf.config.errors import ConfigError, did_you_mean
 from aiperf.config.layer import Origin
 from aiperf.config.plot_config import PLOT_FIELDS, PlotEnvelopeSpec
 from aiperf.config.provenance import Consideration, Note, Provenance, Resolved
 from aiperf.config.recipe import Recipe
-from aiperf.config.table import RuleRef
+from aiperf.config.redaction import redact_url
 from aiperf.config.resolve import show
 from aiperf.config.schema import yaml_quote
+from aiperf.config.table import RuleRef
 
 REDACTED = "***"
 EXPLAIN_JSON_VERSION = 1
@@ -59,6 +59,8 @@ def shown(key: str, value: Any) -> Any:
         if isinstance(value, dict):
             return {k: REDACTED for k in value}
         return REDACTED
+    if f is not None and f.url and isinstance(value, str):
+        return redact_url(value)
     if isinstance(value, PlotEnvelopeSpec):
         return {"source": value.source, "settings": dict(value.settings)}
     return value
@@ -221,7 +223,8 @@ def explain_yaml(resolved: Resolved, comments: bool = True, only_changed: bool =
                 emitted_parents.add(prefix)
         indent = "  " * len(parents)
         if present:
-            _emit_value(lines, indent, name, p.value, _comment(p) if comments else "")
+            value = redact_url(p.value) if f.url and isinstance(p.value, str) else p.value
+            _emit_value(lines, indent, name, value, _comment(p) if comments else "")
         else:
             why = "redacted secret" if f.secret and p.value is not None else show(p.value)
             if p.value == {}:
@@ -235,7 +238,7 @@ def explain_yaml(resolved: Resolved, comments: bool = True, only_changed: bool =
         # Nothing but comments would not load back; one real value keeps it a config.
         p = resolved.provenance["benchmark.endpoint.url"]
         lines += ["benchmark:", "  endpoint:"]
-        _emit_value(lines, "    ", "url", p.value, _comment(p) if comments else "")
+        _emit_value(lines, "    ", "url", redact_url(p.value), _comment(p) if comments else "")
     if comments:
         for note in resolved.notes:
             lines.append(f"# {note.level}: {note.message}")

@@ -33,6 +33,7 @@ from aiperf.config.kinds import (
     RecordKind,
     ScalarKind,
     StrKind,
+    ThresholdKind,
 )
 from aiperf.config.layer import Layer, Origin, Value
 from aiperf.config.plot_config import PLOT_FIELDS, PlotEnvelopeSpec
@@ -160,6 +161,19 @@ def floats_in(kind: FloatKind) -> st.SearchStrategy[float]:
     )
 
 
+@st.composite
+def thresholds(draw: st.DrawFn) -> str:
+    """Valid threshold expressions (``METRIC[.STAT] OP LIMIT``) over every known metric."""
+    from aiperf.config.metric_tags import METRIC_KINDS, SCALAR, stats_of
+
+    tag = draw(st.sampled_from(sorted(METRIC_KINDS)))
+    stat = draw(st.sampled_from(stats_of(tag)))
+    written = "" if METRIC_KINDS[tag] == SCALAR and draw(st.booleans()) else f".{stat}"
+    op = draw(st.sampled_from(["<", "<=", ">", ">=", "=="]))
+    limit = draw(st.integers(0, 10_000) | st.sampled_from([0.5, 12.25, 99.9]))
+    return f"{tag}{written}{op}{limit}"
+
+
 def values_of(kind: Any, *, file_relative: bool = False,
               style: TextStyle = ANY_TEXT) -> st.SearchStrategy[Any]:
     """Typed values of ``kind``, as a source would hand them over."""
@@ -176,6 +190,8 @@ def values_of(kind: Any, *, file_relative: bool = False,
         return absolute_paths() if file_relative else texts(kind.allow_empty, style)
     if isinstance(kind, ScalarKind):
         return any_scalars(style)
+    if isinstance(kind, ThresholdKind):
+        return thresholds()
     if isinstance(kind, ListKind):
         return st.lists(values_of(kind.item, style=style), min_size=max(kind.min_len, 1),
                         max_size=3)

@@ -5,6 +5,10 @@ and is then renamed over the target (``os.replace`` is atomic on POSIX and Windo
 both names are on one file system, which the shared directory guarantees). If anything
 fails midway -- an exception from the data source, a full disk, Ctrl-C -- the temporary
 file is removed and the target is left exactly as it was.
+
+A write that fails for the file system's sake (a full disk, a lost permission) raises
+:class:`ArtifactWriteError`, whose message is one line naming the file, so the command
+can say it and exit instead of printing a traceback.
 """
 
 from __future__ import annotations
@@ -17,7 +21,22 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["write_bytes_atomic", "write_chunks_atomic", "write_text_atomic"]
+__all__ = ["ArtifactWriteError", "write_bytes_atomic", "write_chunks_atomic",
+           "write_text_atomic"]
+
+
+class ArtifactWriteError(OSError):
+    """An artifact could not be written; ``str()`` is one line naming the file and why.
+
+    An ``OSError`` still (same ``errno``), so handlers of ``OSError`` keep working.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], cause: OSError) -> None:
+        super().__init__(cause.errno, cause.strerror or str(cause))
+        self.path = Path(path)
+
+    def __str__(self) -> str:
+        return f"cannot write {self.path}: {self.strerror}"
 
 
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
@@ -44,14 +63,19 @@ def write_chunks_atomic(
     previous content of ``path`` (or its absence) is preserved.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with _temporary_sibling(target) as (tmp_path, handle):
-        for chunk in chunks:
-            handle.write(chunk.encode(encoding) if isinstance(chunk, str) else chunk)
-        handle.flush()
-        os.fsync(handle.fileno())
-        handle.close()
-        os.replace(tmp_path, target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with _temporary_sibling(target) as (tmp_path, handle):
+            for chunk in chunks:
+                handle.write(chunk.encode(encoding) if isinstance(chunk, str) else chunk)
+            handle.flush()
+            os.fsync(handle.fileno())
+            handle.close()
+            os.replace(tmp_path, target)
+    except ArtifactWriteError:
+        raise
+    except OSError as e:
+        raise ArtifactWriteError(target, e) from e
     _fsync_directory(target.parent)
 
 
@@ -68,7 +92,10 @@ def _temporary_sibling(target: Path) -> Iterator[tuple[Path, BinaryIO]]:
         yield tmp_path, handle
     except BaseException:
         # BaseException too: a KeyboardInterrupt midway must not leave a stray temp file.
-        handle.close()
+        # Closing flushes what is buffered, which on a full disk fails again; the file
+        # descriptor is closed all the same, and the temp file must go regardless.
+        with contextlib.suppress(OSError):
+            handle.close()
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
         raise

@@ -38,6 +38,7 @@ from aiperf.bench.connections import ConnectionWatch
 from aiperf.bench.payloads import REQUEST_ID_HEADER, RequestSpec, encode_body
 from aiperf.bench.records import Chunk, RequestError, RequestRecord, Usage
 from aiperf.bench.sse import SSEParser, error_from_object, interpret, interpret_object, truncate
+from aiperf.config.redaction import scrub
 
 CountTokens = Callable[[str], int]
 
@@ -238,6 +239,9 @@ class Client:
     count_tokens: CountTokens = attrs.field(repr=False)
     fresh: aiohttp.ClientSession | None = attrs.field(default=None, repr=False)
     notify: Callable[[str], None] | None = attrs.field(default=None, repr=False)
+    #: Configured secret values: a server that echoes one in its error text has it
+    #: replaced before the error is stored or printed.
+    secrets: tuple[str, ...] = attrs.field(default=(), repr=False)
     watch: ConnectionWatch = attrs.field(repr=False)
     _timeout: aiohttp.ClientTimeout = attrs.field(init=False, repr=False)
     _said: set[str] = attrs.field(init=False, repr=False, factory=set)
@@ -282,6 +286,8 @@ class Client:
         except asyncio.CancelledError:
             flight._finish(cancelled=True)
             raise
+        if error is not None and self.secrets:
+            error = attrs.evolve(error, message=scrub(error.message, self.secrets))
         if flight.unstreamed and error is None:
             self._say_once("the server ignored stream: true and answered with one JSON "
                            "body; ITL and time to second token are not measured (N/A)")

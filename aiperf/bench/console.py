@@ -14,6 +14,7 @@ from typing import Any
 from aiperf.bench.metrics import RunMetrics, metric_info
 from aiperf.bench.output import Output
 from aiperf.bench.records import RequestRecord
+from aiperf.bench.thresholds import ThresholdResult
 
 #: The reference's "LLM Metrics" rows, in its order: distributions, then scalars.
 SUMMARY_DISTRIBUTIONS = (
@@ -36,6 +37,7 @@ SUMMARY_SCALARS = (
     "request_error_rate",
     "request_count",
     "error_request_count",
+    "cancelled_request_count",
     "goodput",
     "good_request_fraction",
 )
@@ -94,7 +96,8 @@ class RunProgress:
         if record.phase != "profiling":
             return
         self.done += 1
-        self.errors += 0 if record.ok else 1
+        # A request the user cancelled (Ctrl-C) is not an error of the server's.
+        self.errors += 0 if record.ok or record.cancelled else 1
         if self._progress is not None:
             elapsed = max(time.perf_counter() - self._start, 1e-9)
             self._progress.update(self._task, completed=self.done, errors=self.errors,
@@ -125,8 +128,10 @@ def _rows(metrics: RunMetrics, distributions: Sequence[str],
 
 
 def print_summary(output: Output, metrics: RunMetrics, artifact_dir: str,
-                  status: str, reason: str | None) -> None:
-    """The end-of-run report: metrics, client health, errors, where the files are."""
+                  status: str, reason: str | None,
+                  thresholds: Sequence[ThresholdResult] = ()) -> None:
+    """The end-of-run report: metrics, client health, errors, thresholds, where the files
+    are, and last the one-line verdict with the request counts."""
     for title, distributions, scalars in (
         ("aiperf | LLM Metrics", SUMMARY_DISTRIBUTIONS, SUMMARY_SCALARS),
         ("aiperf | Client Health", HEALTH_DISTRIBUTIONS, ("achieved_request_rate",)),
@@ -145,7 +150,25 @@ def print_summary(output: Output, metrics: RunMetrics, artifact_dir: str,
         output.line(note, label="connections:")
     if status != "complete":
         output.line(reason or "", label=f"run is {status}:", style="yellow")
+    _print_thresholds(output, thresholds)
     output.line(f"Artifacts: {artifact_dir}")
+    output.line(verdict(status, metrics), label="verdict:",
+                style="green" if status == "complete" else "red")
+
+
+def verdict(status: str, metrics: RunMetrics) -> str:
+    """``complete - 200 requests, 200 ok, 0 failed, 0 cancelled``: what happened, in counts."""
+    return (f"{status} - {len(metrics.records)} requests, {metrics.ok_count} ok, "
+            f"{metrics.error_count} failed, {metrics.cancelled_count} cancelled")
+
+
+def _print_thresholds(output: Output, results: Sequence[ThresholdResult]) -> None:
+    """Each failing threshold with its measured value, or one line saying all passed."""
+    failing = [r for r in results if not r.passed]
+    for result in failing:
+        output.line(result.describe(), label="threshold failed:", style="red")
+    if results and not failing:
+        output.line(f"all {len(results)} passed", label="thresholds:", style="green")
 
 
 def _connection_notes(metrics: RunMetrics) -> list[str]:

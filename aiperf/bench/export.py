@@ -58,6 +58,7 @@ __all__ = [
     "RunExport",
     "export_run",
     "new_benchmark_id",
+    "record_line",
     "render_records",
     "render_summary_csv",
     "render_summary_json",
@@ -80,6 +81,11 @@ _DECLARED_TAGS = (
     "total_output_tokens", "total_reasoning_tokens", "benchmark_duration", "total_isl",
     "total_osl", "error_request_count", "error_isl", "total_error_isl",
 )
+
+#: Statuses of a run that sent every request it meant to (``no_success``: all of them
+#: failed, which is the run's data, not a stop): the reference's marker and summary call
+#: such a run complete; run.json says more.
+_FINISHED = frozenset({"complete", "no_success"})
 
 #: CSV columns of the distribution section, in the reference's order.
 _CSV_STATS = ("avg", "min", "max", "sum", *(f"p{p}" for p in PERCENTILES), "std")
@@ -120,6 +126,8 @@ class RunExport:
     slice_duration_s: float | None = None
     #: How the synthetic prompts were sized, for run.json (None: prompts from a file).
     prompt_sizing: Mapping[str, Any] | None = None
+    #: The run's thresholds as run.json lists them (``ThresholdResult.to_json``).
+    thresholds: Sequence[Mapping[str, Any]] = ()
 
 
 def new_benchmark_id() -> str:
@@ -191,13 +199,15 @@ def export_run(run_dir: str | Path, metrics: RunMetrics, run: RunExport) -> RunM
             successful=metrics.ok_count,
             failed=metrics.error_count,
             warmup=metrics.warmup_count,
+            cancelled=metrics.cancelled_count,
         ),
         export_names=names,
         files=files,
         prompt_sizing=run.prompt_sizing,
+        thresholds=tuple(run.thresholds),
     )
     write_manifest(directory, manifest)
-    partial = run.status != "complete"
+    partial = run.status not in _FINISHED
     marker = {"ready": True, "was_cancelled": run.was_cancelled, "partial": partial}
     write_text_atomic(directory / READY_MARKER_FILE, json.dumps(marker, separators=(",", ":")))
     return manifest
@@ -220,8 +230,13 @@ def _check_extra_file(name: str, taken: set[str]) -> None:
 def render_records(metrics: RunMetrics) -> Iterator[str]:
     """The JSONL export, one line per profiling request (a generator, for streaming)."""
     for item in metrics.records:
-        yield json.dumps(_record_json(item), separators=(",", ":"), ensure_ascii=False)
-        yield "\n"
+        yield record_line(item)
+
+
+def record_line(item: RecordMetrics) -> str:
+    """One request's JSONL line, newline included: what the record writer streams during
+    the run and :func:`render_records` writes at the end, byte for byte the same."""
+    return json.dumps(_record_json(item), separators=(",", ":"), ensure_ascii=False) + "\n"
 
 
 def _record_json(item: RecordMetrics) -> dict[str, Any]:
@@ -290,8 +305,8 @@ def render_summary_json(metrics: RunMetrics, run: RunExport) -> str:
         run_info["cli_command"] = run.cli_command
     out["run_info"] = run_info
     out["was_cancelled"] = run.was_cancelled
-    out["is_complete"] = run.status == "complete"
-    if run.status != "complete" and run.partial_reason:
+    out["is_complete"] = run.status in _FINISHED
+    if run.status not in _FINISHED and run.partial_reason:
         out["incomplete_reason"] = run.partial_reason
     out["error_summary"] = [
         {"error_details": _error_json(e.error), "count": e.count} for e in metrics.errors

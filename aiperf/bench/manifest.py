@@ -38,8 +38,12 @@ __all__ = [
     "write_manifest",
 ]
 
-Status = Literal["complete", "partial", "failed"]
-RunKind = Literal["single", "trial", "cell"]
+#: ``no_success``: the run finished but no request succeeded (every one got an HTTP
+#: error, timed out...); ``partial``: the user stopped it; ``aborted``: the server went away.
+Status = Literal["complete", "partial", "aborted", "no_success", "failed"]
+#: ``experiment``: the base directory of trials or a sweep; it lists its runs, and has
+#: no measurements of its own.
+RunKind = Literal["single", "trial", "cell", "experiment"]
 
 MANIFEST_FILE = "run.json"
 RESOLVED_CONFIG_FILE = "resolved_config.yaml"
@@ -102,12 +106,14 @@ def _strip_known_suffix(name: str) -> str:
 
 @attrs.frozen
 class RecordCounts:
-    """How many requests the run made. ``warmup`` is None when not known."""
+    """How many requests the run made. ``warmup`` is None when not known; ``cancelled``
+    requests were stopped in flight by the user and are not ``failed``."""
 
     profiling: int
     successful: int
     failed: int
     warmup: int | None = None
+    cancelled: int = 0
 
 
 @attrs.frozen
@@ -115,11 +121,15 @@ class RunIdentity:
     """Where a run sits in a larger experiment; all None for a single run.
 
     ``parent`` is the experiment's base directory, relative to this run's directory.
+    ``experiment_id`` is shared by every trial and cell of one experiment and by its base;
+    it, not the folder layout, says which runs belong together (an earlier run's folders
+    left in the same place have another id).
     """
 
     parent: str | None = None
     trial: int | None = None
     cell: str | None = None
+    experiment_id: str | None = None
 
 
 @attrs.frozen
@@ -146,6 +156,9 @@ class RunManifest:
     schema_version: int = MANIFEST_SCHEMA_VERSION
     #: How synthetic prompts were sized (:meth:`aiperf.bench.calibrate.Calibration.to_json`).
     prompt_sizing: Mapping[str, Any] | None = None
+    #: The run's thresholds with their measured values and verdicts
+    #: (:meth:`aiperf.bench.thresholds.ThresholdResult.to_json`); empty when none was set.
+    thresholds: tuple[Mapping[str, Any], ...] = attrs.field(default=(), converter=tuple)
 
     def to_json(self) -> dict[str, Any]:
         """The manifest as the JSON object written to ``run.json``."""
@@ -161,12 +174,14 @@ class RunManifest:
             "parent": self.identity.parent,
             "trial": self.identity.trial,
             "cell": self.identity.cell,
+            "experiment_id": self.identity.experiment_id,
             "record_counts": (
                 None if self.record_counts is None else attrs.asdict(self.record_counts)
             ),
             "export_names": attrs.asdict(self.export_names),
             "files": dict(self.files),
             "prompt_sizing": None if self.prompt_sizing is None else dict(self.prompt_sizing),
+            "thresholds": [dict(t) for t in self.thresholds],
         }
 
     @classmethod
@@ -182,12 +197,14 @@ class RunManifest:
                 aiperf_version=data["aiperf_version"],
                 started=data.get("started"),
                 ended=data.get("ended"),
-                identity=RunIdentity(data.get("parent"), data.get("trial"), data.get("cell")),
+                identity=RunIdentity(data.get("parent"), data.get("trial"), data.get("cell"),
+                                     data.get("experiment_id")),
                 record_counts=None if counts is None else RecordCounts(**counts),
                 export_names=ExportNames(**data["export_names"]),
                 files=data["files"],
                 schema_version=data["schema_version"],
                 prompt_sizing=data.get("prompt_sizing"),
+                thresholds=data.get("thresholds") or (),
             )
         except (KeyError, TypeError) as exc:
             msg = f"malformed {MANIFEST_FILE}: {exc!r}"

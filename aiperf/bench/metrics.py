@@ -23,7 +23,8 @@ Which metrics a request gets (reference section 7.2; values in display units, ms
 - ``input_sequence_length`` is what the server saw: its ``usage.prompt_tokens`` when it
   reports usage (its tokenizer and chat template), else the client's count, which is
   always kept as our ``client_input_sequence_length``;
-- failed or cancelled requests get only ``error_isl``; their latencies are not mixed into
+- failed requests get only ``error_isl`` (cancelled ones, stopped by the user, nothing:
+  they are counted apart as ``cancelled_request_count``); their latencies are not mixed into
   the distributions (latency statistics cover successful requests, as in the reference);
 - every request, failed or not, gets our ``scheduling_lag`` (send time minus the time the
   schedule wanted), a property of the client rather than of the server.
@@ -144,6 +145,8 @@ SCALAR_METRICS: tuple[MetricInfo, ...] = (
     _m("total_osl", "Total Output Sequence Length", "tokens", larger=True),
     _m("error_request_count", "Error Request Count", "requests"),
     _m("total_error_isl", "Total Error Input Sequence Length", "tokens"),
+    # Requests the user stopped in flight (Ctrl-C): neither successes nor errors.
+    _m("cancelled_request_count", "Cancelled Request Count", "requests", ours=True),
     # The reference's own headers for these two are written without spaces.
     _m("good_request_count", "GoodRequestCount", "requests", larger=True),
     _m("goodput", "Goodput", "requests/sec", larger=True),
@@ -209,6 +212,8 @@ def record_metrics(record: RequestRecord, *, streaming: bool) -> RecordMetrics:
         last = content[-1].perf_ns if content else record.end_perf_ns
         latency_ns = last - record.start_perf_ns
         found = _measure_ok(record, content, latency_ns, streaming)
+    elif record.cancelled:
+        found = {}  # stopped by the user: not an error, so no error_isl either
     else:
         found = _measure_failed(record)
     found["scheduling_lag"] = (record.start_perf_ns - record.intended_perf_ns) / _NS_PER_MS
@@ -433,8 +438,13 @@ class RunMetrics:
 
     @property
     def error_count(self) -> int:
-        """Failed or cancelled profiling requests."""
-        return len(self.records) - self.ok_count
+        """Failed profiling requests (the server's failures; cancelled ones are apart)."""
+        return sum(1 for r in self.records if _failed(r.record))
+
+    @property
+    def cancelled_count(self) -> int:
+        """Profiling requests the user cancelled in flight (Ctrl-C, SIGTERM)."""
+        return sum(1 for r in self.records if r.record.cancelled)
 
     def distribution(self, tag: str) -> MetricStats | None:
         """The distribution of ``tag``, or None when the run has none."""
@@ -550,7 +560,10 @@ def _distributions(
 
 def _scalars(per_record: Sequence[RecordMetrics], facts: RunFacts) -> tuple[ScalarMetric, ...]:
     ok = [r for r in per_record if r.record.ok]
-    failed = [r for r in per_record if not r.record.ok]
+    failed = [r for r in per_record if _failed(r.record)]
+    # A request the user cancelled is neither a success nor the server's error: it is
+    # left out of the error counts and rates, and counted on its own.
+    cancelled = sum(1 for r in per_record if r.record.cancelled)
     attempted = len(ok) + len(failed)
     found: dict[str, float] = {
         "request_count": len(ok),
@@ -560,6 +573,8 @@ def _scalars(per_record: Sequence[RecordMetrics], facts: RunFacts) -> tuple[Scal
     if failed:  # the reference omits the error counter on a clean run
         found["error_request_count"] = len(failed)
         found.update(_total("total_error_isl", failed, "error_isl"))
+    if cancelled:  # like the error counter: absent means none
+        found["cancelled_request_count"] = cancelled
     for total_tag, tag in (
         ("total_isl", "input_sequence_length"),
         ("total_osl", "output_sequence_length"),
@@ -665,10 +680,16 @@ def _achieved_request_rate(records: Sequence[RequestRecord]) -> float | None:
 
 
 def _error_counts(records: Sequence[RequestRecord]) -> tuple[ErrorCount, ...]:
-    """Failures grouped by identical (code, type, message), most frequent first."""
-    counts = Counter(error_of(r) for r in records if not r.ok)
+    """Failures grouped by identical (code, type, message), most frequent first;
+    requests the user cancelled are no failure of the server's and are left out."""
+    counts = Counter(error_of(r) for r in records if _failed(r))
     ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0].type, kv[0].message))
     return tuple(ErrorCount(error, n) for error, n in ordered)
+
+
+def _failed(record: RequestRecord) -> bool:
+    """A request that failed by the server's (or the network's) doing, not the user's."""
+    return not record.ok and not record.cancelled
 
 
 def error_of(record: RequestRecord) -> RequestError:

@@ -3,9 +3,10 @@
 Everything decided about the run was decided by the configuration engine; this module
 turns the resolved settings into a load plan and a target, runs them (against the
 in-process simulator for ``sim://`` URLs), and writes the artifacts. It returns the exit
-code: 0 for a finished run (even one whose requests all failed: the errors are its
-data), 130 when the user stopped it (the partial results are still written), 1 when the
-run could not start.
+code (:mod:`aiperf.bench.outcome`): 0 for a finished run, 3 when it breached a
+threshold, 1 when it could not start, was aborted (the server went away) or had no
+successful request, 130 / 143 when Ctrl-C / SIGTERM stopped it (the partial results are
+still written).
 """
 
 from __future__ import annotations
@@ -33,18 +34,25 @@ from aiperf.bench.dataset import (
     cycle,
     read_prompt_file,
 )
+from aiperf.bench.experiment import Experiment, new_experiment_id
 from aiperf.bench.manifest import RunIdentity, RunKind
 from aiperf.bench.naming import default_run_dir_name
+from aiperf.bench.outcome import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_THRESHOLD,
+    STOP_CODES,
+)
 from aiperf.bench.output import Output
 from aiperf.bench.runner import RunResult, Target
 from aiperf.bench.schedule import LoadPlan, plan_load
 from aiperf.bench.tokenizer import Tokenizer, TokenizerError, load_tokenizer
 from aiperf.config.provenance import Resolved
+from aiperf.config.redaction import redact_url
 from aiperf.config.sweep import Cell
 
 log = logging.getLogger("aiperf.profile")
-
-EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 
 
 class ProfileError(Exception):
@@ -136,17 +144,35 @@ def prepare(resolved: Resolved) -> Prepared:
             raise ProfileError(f"--url {sim_url}: {e}") from None
     from aiperf.bench.payloads import base_headers
 
+    headers = base_headers(api_key=ep.api_key, headers=ep.headers)
+    if urlsplit(ep.url).username is not None and any(
+            k.lower() == "authorization" for k in headers):
+        # HTTP has one Authorization header: aiohttp would refuse every request.
+        raise ProfileError(f"--url {redact_url(ep.url)} carries credentials and an "
+                           "Authorization header is set too (--api-key or --header); "
+                           "keep one of them")
     target = Target(
         url=ep.url,
         endpoint_type=ep.type,
         model=ep.model,
         streaming=ep.streaming,
-        headers=base_headers(api_key=ep.api_key, headers=ep.headers),
+        headers=headers,
         extra_inputs=ep.extra_inputs,
         timeout_s=ep.timeout,
+        secrets=configured_secrets(resolved),
     )
     return Prepared(plan, target, prompts, count, run_directory(resolved), sim_url,
                     unsized, cfg.prompt_sizing, calibration)
+
+
+def configured_secrets(resolved: Resolved) -> tuple[str, ...]:
+    """The secret values of the configuration (API key, header values, URL password)."""
+    from aiperf.config import fields as F
+    from aiperf.config.redaction import secret_values
+
+    values = {k: p.value for k, p in resolved.provenance.items()}
+    return secret_values(values, [f.key for f in F.FIELDS if f.secret],
+                         [f.key for f in F.FIELDS if f.url])
 
 
 def make_run_dir(run_dir: Path) -> Path:
@@ -161,17 +187,34 @@ def make_run_dir(run_dir: Path) -> Path:
     return run_dir
 
 
+def claim_run_dir(run_dir: Path, resolved: Resolved, output: Output) -> Path:
+    """:func:`make_run_dir`, after moving an earlier run in ``run_dir`` aside (or deleting
+    it with ``artifacts.overwrite``), so the new run never mixes with it; see
+    :mod:`aiperf.bench.run_dir`."""
+    from aiperf.bench.run_dir import clear_earlier_run
+
+    try:
+        cleared = clear_earlier_run(run_dir, resolved.config.benchmark.artifacts.overwrite)
+    except OSError as e:
+        raise ProfileError(f"cannot make room in artifact directory {run_dir} for the new "
+                           f"run: {e}") from None
+    if cleared is not None:
+        output.line(cleared.message())
+    return make_run_dir(run_dir)
+
+
 def check_reachable(base_url: str, timeout_s: float = 5.0) -> None:
     """Fail fast, naming the URL, when nothing listens there."""
     parts = urlsplit(base_url)
+    shown = redact_url(base_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ProfileError(f"--url {base_url}: expected http://host:port (or sim://)")
+        raise ProfileError(f"--url {shown}: expected http://host:port (or sim://)")
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
         with socket.create_connection((parts.hostname, port), timeout=timeout_s):
             pass
     except OSError as e:
-        raise ProfileError(f"cannot reach {base_url}: {e.strerror or e}; is the server "
+        raise ProfileError(f"cannot reach {shown}: {e.strerror or e}; is the server "
                            "running? (try --url sim:// for the built-in simulator)",
                            EXIT_FAILED) from None
 
@@ -188,16 +231,25 @@ async def _endpoint(prepared: Prepared) -> AsyncIterator[str]:
         yield url
 
 
-async def _run(prepared: Prepared, on_record: Any, on_late_signal: Any) -> RunResult:
+async def _run(prepared: Prepared, on_record: Any, on_late_signal: Any,
+               stopped_by: list[int] | None = None) -> RunResult:
+    """Run ``prepared``; a SIGINT or SIGTERM stops it, and ``stopped_by`` gets the signal
+    (Ctrl-C exits 130, SIGTERM 143: a supervisor must tell the two apart)."""
     from aiperf.bench.client import Client, new_fresh_session, new_session
     from aiperf.bench.payloads import endpoint_url
     from aiperf.bench.runner import Runner
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    signals = stopped_by if stopped_by is not None else []
+
+    def stop_by(sig: int) -> None:
+        signals.append(sig)
+        stop.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, stop_by, sig)
     try:
         async with _endpoint(prepared) as base_url:
             target = attrs.evolve(prepared.target,
@@ -206,7 +258,7 @@ async def _run(prepared: Prepared, on_record: Any, on_late_signal: Any) -> RunRe
             async with new_session(cap) as session, new_fresh_session() as fresh:
                 prompts, calibration = await _sized_prompts(prepared, fresh, base_url)
                 client = Client(session, target.timeout_s, prepared.count_tokens, fresh=fresh,
-                                notify=log.warning)
+                                notify=log.warning, secrets=target.secrets)
                 runner = Runner(prepared.plan, target, prompts, client, on_record)
                 try:
                     result = await runner.run(stop)
@@ -232,6 +284,7 @@ async def _sized_prompts(prepared: Prepared, session: Any,
         return prepared.prompts, prepared.calibration
     from aiperf.bench.calibrate import CALIBRATION_TIMEOUT_S, calibrate
     from aiperf.bench.client import post_json
+    from aiperf.config.redaction import scrub
 
     target = prepared.target
 
@@ -247,7 +300,8 @@ async def _sized_prompts(prepared: Prepared, session: Any,
     if calibration.note:
         # A fallback to built-in words leaves ISL off target; any other note is a detail.
         level = logging.WARNING if calibration.method == "builtin" else logging.INFO
-        log.log(level, "prompt sizing: %s", calibration.note)
+        log.log(level, "prompt sizing: %s", scrub(calibration.note, target.secrets))
+        calibration = attrs.evolve(calibration, note=scrub(calibration.note, target.secrets))
     return iter(attrs.evolve(prepared.unsized, sizer=sizer)), calibration
 
 
@@ -282,7 +336,7 @@ def run_profile(resolved: Resolved, output: Output,
         prepared = prepare(resolved)
         if prepared.sim_url is None:
             check_reachable(prepared.target.url)
-        make_run_dir(prepared.run_dir)
+        claim_run_dir(prepared.run_dir, resolved, output)
     except ProfileError as e:
         output.line(str(e), label="error:", style="red")
         return e.exit_code
@@ -295,19 +349,33 @@ def run_profile(resolved: Resolved, output: Output,
     load = (f"request rate {plan.request_rate:g}/s" if plan.mode == "request_rate"
             else f"concurrency {plan.concurrency}")
     trials = cfg.runs.count
-    output.line(f"profiling {cfg.endpoint.model} at {cfg.endpoint.url}: {load}, {what}"
+    output.line(f"profiling {cfg.endpoint.model} at {redact_url(cfg.endpoint.url)}: {load}, {what}"
                 + (f", {trials} trials" if trials > 1 else ""))
     with _measuring() as loop:
         if trials == 1:
-            code = _one_run(resolved, prepared, output, loop)
-            succeeded = code == EXIT_OK
+            # Decided before the run starts, so every run.json it writes carries it.
+            code = _one_run(resolved, prepared, output, loop,
+                            identity=RunIdentity(experiment_id=new_experiment_id()))
+            # A run with no successful request finished too: auto-plot says there is
+            # no data to plot (an error with --plot-required) before it exits 1.
+            finished = _run_status(prepared.run_dir)[0] in ("complete", "no_success")
         else:
-            code, succeeded = _trials(resolved, prepared, output, loop)
+            code, finished = _trials(resolved, prepared, output, loop)
     # Only a finished run gets plots (a stopped one keeps its partial data); trials get
-    # them once, for the whole experiment, when at least one trial finished.
-    if code == EXIT_OK and succeeded and cfg.artifacts.auto_plot:
-        code = _auto_plot(resolved, prepared.run_dir, output)
-    return code
+    # them once, for the whole experiment, when at least one trial succeeded. A breached
+    # threshold plots first, then exits 3.
+    return _plot_then(code, finished, resolved, prepared.run_dir, output)
+
+
+def _plot_then(code: int, finished: bool, resolved: Resolved, run_dir: Path,
+               output: Output) -> int:
+    """Auto-plot a run that finished, then the exit code: the plot's failure (exit 1
+    with ``--plot-required``) if it failed, else the run's own."""
+    if not (finished and code not in STOP_CODES
+            and resolved.config.benchmark.artifacts.auto_plot):
+        return code
+    plotted = _auto_plot(resolved, run_dir, output)
+    return plotted if plotted != EXIT_OK else code
 
 
 @contextlib.contextmanager
@@ -336,25 +404,58 @@ def _measuring() -> Iterator[asyncio.AbstractEventLoop]:
 def _one_run(resolved: Resolved, prepared: Prepared, output: Output,
              loop: asyncio.AbstractEventLoop, kind: RunKind = "single",
              identity: RunIdentity | None = None) -> int:
-    """One measured run into ``prepared.run_dir``: 0 when it finished, 130 if stopped."""
+    """One measured run into ``prepared.run_dir``: its exit code (see :func:`_finish`), or
+    1 when an artifact could not be written (one line naming the file).
+
+    The records are streamed to the JSONL as they finish, under a ``run.json`` that says
+    the process ended early until the finished run's manifest replaces it: a killed
+    process leaves what it measured, and says so."""
+    from aiperf.bench.atomic import ArtifactWriteError
     from aiperf.bench.console import RunProgress, show_progress
+    from aiperf.bench.export import new_benchmark_id
+    from aiperf.bench.in_progress import mark_in_progress
+    from aiperf.bench.manifest import export_names
+    from aiperf.bench.record_writer import run_record_writer
 
     cfg = resolved.config.benchmark
     plan = prepared.plan
     progress = RunProgress(output, show_progress(cfg.ui, output), plan.request_count,
                            plan.duration_s)
-    with progress:
-        result = loop.run_until_complete(
-            _run(prepared, progress.on_record, _finishing(output)))
-    return _finish(resolved, prepared, result, output, kind, identity)
+    stopped_by: list[int] = []
+    names = export_names(cfg.artifacts.export_prefix, cfg.artifacts.export_file)
+    writer = run_record_writer(prepared.run_dir / names.records,
+                               streaming=prepared.target.streaming)
+
+    def on_record(record: Any) -> None:
+        progress.on_record(record)
+        writer.add(record)
+
+    try:
+        writer.start(loop)
+        mark_in_progress(prepared.run_dir, names, new_benchmark_id(), kind, identity)
+        with progress:
+            result = loop.run_until_complete(
+                _run(prepared, on_record, _finishing(output), stopped_by))
+        writer.close()
+        return _finish(resolved, prepared, result, output, kind, identity, stopped_by)
+    except ArtifactWriteError as e:
+        with contextlib.suppress(ArtifactWriteError):
+            writer.close()
+        output.line(str(e), label="error:", style="red")
+        return EXIT_FAILED
 
 
 def _trials(resolved: Resolved, prepared: Prepared, output: Output,
-            loop: asyncio.AbstractEventLoop) -> tuple[int, bool]:
+            loop: asyncio.AbstractEventLoop,
+            experiment: Experiment | None = None) -> tuple[int, bool]:
     """``runs.count`` trials under ``<run_dir>/profile_runs/trial_NNNN/``, then their
     aggregate under ``<run_dir>/aggregate/``. Warm-up requests go before the first trial
-    only; ``runs.cooldown`` seconds pass between trials. Returns the exit code and
-    whether at least one trial finished."""
+    only; ``runs.cooldown`` seconds pass between trials. A trial with no successful
+    request is not a successful trial (it stays out of the aggregate, with its reason);
+    a stop or an aborted trial ends the series. Returns the exit code (130/143 stopped, 1
+    no trial succeeded, 3 a threshold failed in one, else 0) and whether at least one
+    trial succeeded. ``experiment`` is the base's ``run.json`` (a
+    sweep cell passes one with the sweep's id); a new experiment by default."""
     import time
 
     from aiperf.bench.aggregate import write_aggregate
@@ -364,9 +465,11 @@ def _trials(resolved: Resolved, prepared: Prepared, output: Output,
 
     cfg = resolved.config.benchmark
     base = prepared.run_dir
+    experiment = experiment or Experiment(base)
     finished: list[str] = []
-    stopped: list[str] = []
+    stopped: dict[str, str | None] = {}  # trial -> why it is not in the aggregate
     code = EXIT_OK
+    breached = False
     for number in range(1, cfg.runs.count + 1):
         name = f"trial_{number:04d}"
         if number > 1:
@@ -375,24 +478,35 @@ def _trials(resolved: Resolved, prepared: Prepared, output: Output,
             # The same prompts again (a fresh iterator), without the warm-up.
             again = prepare(resolved)
             prepared = attrs.evolve(again, plan=attrs.evolve(again.plan, warmup_count=0))
+        experiment.add(f"profile_runs/{name}")
         trial = attrs.evolve(prepared, run_dir=make_run_dir(base / "profile_runs" / name))
         output.line(f"trial {number} of {cfg.runs.count}")
         code = _one_run(resolved, trial, output, loop, "trial",
-                        RunIdentity(parent="../..", trial=number))
-        (finished if code == EXIT_OK else stopped).append(name)
-        if code != EXIT_OK:
-            break  # stopped by the user: no more trials, but the aggregate of those done
-    trial_names = finished + stopped
+                        experiment.run_identity(parent="../..", trial=number))
+        status, reason = _run_status(base / "profile_runs" / name)
+        breached = breached or code == EXIT_THRESHOLD
+        if status == "complete":
+            finished.append(name)  # a breached threshold does not unmake its data
+        else:
+            stopped[name] = reason or status  # no successful request is no successful trial
+        if code in STOP_CODES or status == "aborted":
+            break  # stopped, or the server is gone: no more trials, but the aggregate
+    trial_names = finished + list(stopped)
     summaries = [read_run(base / "profile_runs" / n).summary() for n in finished]
     if summaries:
+        experiment.add("aggregate", "aggregate")
         paths = write_aggregate(base / "aggregate", finished, summaries,
                                 cfg.runs.confidence_level, failed_trials=stopped)
         output.line(f"aggregate of {len(finished)} trial(s) "
                     f"({cfg.runs.confidence_level:.0%} confidence): {paths['json']}")
     # The experiment explains itself too: `aiperf config explain <base>`.
+    experiment.add(RUN_EXPLAIN_FILE, "explain")
     write_text_atomic(base / RUN_EXPLAIN_FILE, explain_json(resolved))
+    experiment.finish(stopped=code in STOP_CODES)
     output.line(f"{len(trial_names)} trial(s) under {base / 'profile_runs'}")
     output.line(f"Artifacts: {base}")
+    if code not in STOP_CODES:
+        code = EXIT_FAILED if not finished else EXIT_THRESHOLD if breached else EXIT_OK
     return code, bool(finished)
 
 
@@ -418,8 +532,9 @@ def _sweep(resolved: Resolved, cells: Sequence[tuple[Cell, Resolved]],
     then ``<base>/sweep_aggregate/``. A cell that cannot run or has no successful
     request is marked failed, one whose error rate is above ``max_error_rate`` degraded,
     and the sweep goes on; the exit code is 0 when at least one cell ran (a sweep of
-    degraded cells only says its results are not trustworthy), 1 when none did, 130
-    when the user stopped it."""
+    degraded cells only says its results are not trustworthy), 3 when a threshold failed
+    in any run of it (after auto-plot), 1 when no cell ran, 130 / 143 when Ctrl-C /
+    SIGTERM stopped it."""
     from aiperf.bench.atomic import write_text_atomic
     from aiperf.bench.degraded import percent
     from aiperf.bench.sweep_aggregate import CellResult, write_sweep_aggregate
@@ -434,41 +549,52 @@ def _sweep(resolved: Resolved, cells: Sequence[tuple[Cell, Resolved]],
             prepared_cells.append((cell, cell_resolved, prepared))
         for url in {p.target.url for _, _, p in prepared_cells if p.sim_url is None}:
             check_reachable(url)
-        make_run_dir(base)
+        claim_run_dir(base, resolved, output)
     except ProfileError as e:
         output.line(str(e), label="error:", style="red")
         return e.exit_code
+    experiment = Experiment(base)
     output.line(f"sweep ({cfg.sweep.type if cfg.sweep.scenarios is None else 'scenarios'}): "
                 f"{len(cells)} cells into {base}")
     results: list[CellResult] = []
-    stopped = False
+    stopped = breached = False
+    stop_code = EXIT_INTERRUPTED
     with _measuring() as loop:
         for cell, cell_resolved, prepared in prepared_cells:
             if stopped:
                 break
             described = ", ".join(f"{k} = {v}" for k, v in cell.values.items())
             output.line(f"cell {cell.name}: {described}")
+            experiment.add(cell.name)
             make_run_dir(prepared.run_dir)
             if cell_resolved.config.benchmark.runs.count > 1:
-                code, _ = _trials(cell_resolved, prepared, output, loop)
+                # The cell is the base of its trials, under the sweep's experiment id.
+                code, _ = _trials(cell_resolved, prepared, output, loop, Experiment(
+                    prepared.run_dir, experiment.experiment_id,
+                    RunIdentity(parent="..", cell=cell.name)))
             else:
                 code = _one_run(cell_resolved, prepared, output, loop, "cell",
-                                RunIdentity(parent="..", cell=cell.name))
-            stopped = code == EXIT_INTERRUPTED
+                                experiment.run_identity(parent="..", cell=cell.name))
+            stopped = code in STOP_CODES
+            stop_code = code if stopped else stop_code
+            breached = breached or code == EXIT_THRESHOLD
             results.append(_cell_result(cell, prepared.run_dir, code,
                                         cfg.search.max_error_rate))
     sweep_type = cfg.sweep.type if cfg.sweep.scenarios is None else "scenarios"
+    experiment.add("sweep_aggregate", "aggregate")
     paths = write_sweep_aggregate(base / "sweep_aggregate", sweep_type, results)
     if resolved.recipe is not None:
         _conclude(resolved, results, base / "sweep_aggregate", output)
+    experiment.add(RUN_EXPLAIN_FILE, "explain")
     write_text_atomic(base / RUN_EXPLAIN_FILE, explain_json(resolved))
+    experiment.finish(stopped)
     good = [r.name for r in results if r.status == "complete"]
     bad = [f"{r.name} ({r.reason})" for r in results if r.status != "complete"]
     output.line(f"sweep: {len(good)} of {len(cells)} cells succeeded"
                 + (f"; not: {', '.join(bad)}" if bad else "") + f"; aggregate: {paths['json']}")
     output.line(f"Artifacts: {base}")
     if stopped:
-        return EXIT_INTERRUPTED
+        return stop_code
     if not any(r.status in ("complete", "degraded") for r in results):
         output.line("no cell of the sweep succeeded", label="error:", style="red")
         return EXIT_FAILED
@@ -478,9 +604,10 @@ def _sweep(resolved: Resolved, cells: Sequence[tuple[Cell, Resolved]],
         output.line(f"no cell is complete: every cell that ran is degraded (error rate > "
                     f"{percent(cfg.search.max_error_rate)}); the sweep's results are not "
                     "trustworthy", label="warning:", style="yellow")
-    if cfg.artifacts.auto_plot:
-        return _auto_plot(resolved, base, output)
-    return EXIT_OK
+    if breached:
+        output.line("a threshold failed in at least one run (see each run's run.json)",
+                    label="thresholds:", style="red")
+    return _plot_then(EXIT_THRESHOLD if breached else EXIT_OK, True, resolved, base, output)
 
 
 #: The settings a dry run lists for each run: what decides its load and its requests.
@@ -517,7 +644,11 @@ def dry_run_listing(resolved: Resolved, cells: Sequence[tuple[Cell, Resolved]]) 
 
 
 class _Stopped(Exception):
-    """The user stopped a search between or during probes."""
+    """The user stopped a search between or during probes; ``code`` is 130 or 143."""
+
+    def __init__(self, code: int = EXIT_INTERRUPTED) -> None:
+        super().__init__(code)
+        self.code = code
 
 
 def _sla_search(resolved: Resolved, resolve_cell: Callable[[Cell], Resolved],
@@ -551,10 +682,11 @@ def _sla_search(resolved: Resolved, resolve_cell: Callable[[Cell], Resolved],
         first = prepare(resolved)
         if first.sim_url is None:
             check_reachable(first.target.url)
-        make_run_dir(base)
+        claim_run_dir(base, resolved, output)
     except ProfileError as e:
         output.line(str(e), label="error:", style="red")
         return e.exit_code
+    experiment = Experiment(base)
     how = ("every point of a log-spaced grid" if search.search_style == "grid"
            else f"probe, then bisect; at most {sla.PROBE_BUDGET} probes")
     output.line(f"{recipe}: searching concurrency {low}..{high} ({how})")
@@ -566,17 +698,18 @@ def _sla_search(resolved: Resolved, resolve_cell: Callable[[Cell], Resolved],
                     {"benchmark.load.concurrency": concurrency, **extra})
         cell_resolved = resolve_cell(cell)
         prepared = attrs.evolve(prepare(cell_resolved), run_dir=base / cell.name)
+        experiment.add(cell.name)
         make_run_dir(prepared.run_dir)
         output.line(f"probe concurrency {concurrency}")
         assert loop is not None
         code = _one_run(cell_resolved, prepared, output, loop, "cell",
-                        RunIdentity(parent="..", cell=cell.name))
+                        experiment.run_identity(parent="..", cell=cell.name))
         results.append(_cell_result(cell, prepared.run_dir, code, search.max_error_rate))
-        if code == EXIT_INTERRUPTED:
-            raise _Stopped
+        if code in STOP_CODES:
+            raise _Stopped(code)
         return _cell_summary(prepared.run_dir)
 
-    stopped = False
+    stopped, stop_code = False, EXIT_INTERRUPTED
     try:
         with _measuring() as loop:
             if search.search_style == "grid":
@@ -586,17 +719,22 @@ def _sla_search(resolved: Resolved, resolve_cell: Callable[[Cell], Resolved],
             else:
                 history = sla.search(probe, low, high, slas,
                                      max_error_rate=search.max_error_rate)
-    except _Stopped:
-        stopped = True
+    except _Stopped as e:
+        stopped, stop_code = True, e.code
         history = []
     folder = base / "sweep_aggregate"
+    experiment.add("sweep_aggregate", "aggregate")
     write_sweep_aggregate(folder, "search", results)
+    experiment.add(RUN_EXPLAIN_FILE, "explain")
     write_text_atomic(base / RUN_EXPLAIN_FILE, explain_json(resolved))
     if stopped:
+        experiment.finish(stopped=True)
         output.line(f"Artifacts: {base}")
-        return EXIT_INTERRUPTED
+        return stop_code
+    experiment.add("search_history.json", "search_history")
     write_text_atomic(base / "search_history.json",
                       json.dumps(sla.history_json(history), indent=2) + "\n")
+    experiment.finish(stopped=False)
     result, sentence = sla.conclude(recipe, history, slas, low, high, search.max_error_rate)
     write_text_atomic(folder / f"{recipe}.json", json.dumps(result, indent=2) + "\n")
     output.line(sentence)
@@ -640,8 +778,12 @@ def _cell_result(cell: Cell, run_dir: Path, code: int, max_error_rate: float) ->
     from aiperf.bench.degraded import degraded_reason
     from aiperf.bench.sweep_aggregate import CellResult
 
-    if code == EXIT_INTERRUPTED:
+    if code in STOP_CODES:
         return CellResult(cell.name, cell.values, "partial", "stopped by the user", None)
+    status, reason = _run_status(run_dir)
+    if status == "aborted":
+        return CellResult(cell.name, cell.values, "failed", reason or "aborted",
+                          _cell_summary(run_dir))
     summary = _cell_summary(run_dir)
     if summary is None:
         return CellResult(cell.name, cell.values, "failed", "no results", None)
@@ -653,6 +795,18 @@ def _cell_result(cell: Cell, run_dir: Path, code: int, max_error_rate: float) ->
     if degraded is not None:
         return CellResult(cell.name, cell.values, "degraded", degraded, summary)
     return CellResult(cell.name, cell.values, "complete", None, summary)
+
+
+def _run_status(run_dir: Path) -> tuple[str | None, str | None]:
+    """The status and reason ``run.json`` in ``run_dir`` records; Nones when there is none
+    (a cell of trials: its base holds no single run's status)."""
+    from aiperf.bench.manifest import read_run
+
+    try:
+        manifest = read_run(run_dir).manifest
+    except (OSError, ValueError):
+        return None, None
+    return manifest.status, manifest.partial_reason
 
 
 def _cell_summary(run_dir: Path) -> dict[str, Any] | None:
@@ -717,12 +871,15 @@ def _not_yet_supported(resolved: Resolved) -> list[str]:
 
 def _finish(resolved: Resolved, prepared: Prepared, result: RunResult,
             output: Output, kind: RunKind = "single",
-            identity: RunIdentity | None = None) -> int:
-    """Compute the metrics, write the artifacts and print the summary."""
+            identity: RunIdentity | None = None, stopped_by: Sequence[int] = ()) -> int:
+    """Compute the metrics, judge the run (status, thresholds), write the artifacts and
+    print the summary; the exit code (:func:`aiperf.bench.outcome.exit_code`)."""
     from aiperf.bench.console import print_summary
     from aiperf.bench.export import RunExport, export_run, new_benchmark_id
     from aiperf.bench.manifest import export_names
     from aiperf.bench.metrics import RunFacts, compute_run_metrics
+    from aiperf.bench.outcome import exit_code, run_status
+    from aiperf.bench.thresholds import breached, evaluate
     from aiperf.bench.timeslices import TimesliceError
     from aiperf.explain import RUN_EXPLAIN_FILE, explain_json, explain_yaml, redacted_values
 
@@ -742,20 +899,26 @@ def _finish(resolved: Resolved, prepared: Prepared, result: RunResult,
         connections=result.connections,
     )
     metrics = compute_run_metrics(result.records, facts)
+    status, reason = run_status(result.status, result.reason, metrics)
+    if status == "partial" and signal.SIGTERM in stopped_by[:1]:
+        reason = "stopped by SIGTERM"
+    thresholds = evaluate(cfg.thresholds or (), metrics)
     run_dir = prepared.run_dir
     export = RunExport(
         benchmark_id=new_benchmark_id(),
         input_config=redacted_values(resolved),
         names=export_names(cfg.artifacts.export_prefix, cfg.artifacts.export_file),
         resolved_config_yaml=explain_yaml(resolved),
-        status=result.status,
-        partial_reason=result.reason,
-        was_cancelled=result.status == "partial",
+        status=status,  # type: ignore[arg-type]
+        partial_reason=reason,
+        was_cancelled=status == "partial",
+        thresholds=[t.to_json() for t in thresholds],
         extra_files={RUN_EXPLAIN_FILE: (explain_json(resolved), "explain")},
         slice_duration_s=cfg.artifacts.slice_duration,
         prompt_sizing=result.prompt_sizing,
         kind=kind,
-        identity=identity or RunIdentity(),
+        # A single run is an experiment of its own, with an id no other run shares.
+        identity=identity or RunIdentity(experiment_id=new_experiment_id()),
     )
     try:
         export_run(run_dir, metrics, export)
@@ -763,6 +926,6 @@ def _finish(resolved: Resolved, prepared: Prepared, result: RunResult,
         # A slice duration far too small for this run must not cost the run its results.
         log.warning("no timeslice export: %s", e)
         export_run(run_dir, metrics, attrs.evolve(export, slice_duration_s=None))
-    print_summary(output, metrics, str(run_dir), result.status, result.reason)
-    return EXIT_INTERRUPTED if result.status == "partial" else EXIT_OK
+    print_summary(output, metrics, str(run_dir), status, reason, thresholds)
+    return exit_code(status, bool(breached(thresholds)), stopped_by)
 

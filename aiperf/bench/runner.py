@@ -4,6 +4,11 @@ The runner owns the event loop's side of a run: it paces requests (``schedule``)
 them (``client``), watches its own health (event-loop lag, CPU), and stops cleanly
 when asked (Ctrl-C/SIGTERM set ``stop``): in-flight requests are cancelled and kept as
 cancelled records, and the result says the run is partial. It computes no metrics.
+
+It also notices a server that went away (:mod:`aiperf.bench.outage`): it then stops
+sending, cancels what is in flight and marks the run ``aborted``, keeping every record.
+Resources stay bounded by the work left: a closed loop never starts more workers than
+there are requests to send.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import attrs
 
 from aiperf.bench.connections import ConnectionHealth
 from aiperf.bench.dataset import Prompt
+from aiperf.bench.outage import OutageWatch
 from aiperf.bench.payloads import RequestSpec, encode_body, request_body
 from aiperf.bench.records import Phase, RequestRecord
 from aiperf.bench.schedule import LoadPlan, arrival_offsets
@@ -40,6 +46,8 @@ class Target:
     headers: Mapping[str, str] = attrs.field(repr=False)  # may hold secrets
     extra_inputs: Mapping[str, Any]
     timeout_s: float | None
+    #: Every configured secret value, scrubbed from what the server says back.
+    secrets: tuple[str, ...] = attrs.field(default=(), repr=False)
 
 
 @attrs.frozen
@@ -50,7 +58,9 @@ class RunResult:
     #: The measured phase's window (warm-up excluded): throughputs are per this window.
     start_wall_ns: int
     end_wall_ns: int
-    status: Literal["complete", "partial"]
+    #: ``partial``: stopped by the user; ``aborted``: the server went away (``reason`` says
+    #: so, naming the last error). Both keep every record measured until then.
+    status: Literal["complete", "partial", "aborted"]
     reason: str | None
     loop_lag_ms: tuple[float, ...]
     cpu_s: float
@@ -66,14 +76,17 @@ class RunResult:
 
 
 class _Recorder:
-    """Collects records and reports each one as it lands."""
+    """Collects records, shows each one to the outage watch and reports it as it lands."""
 
-    def __init__(self, on_record: Callable[[RequestRecord], None] | None) -> None:
+    def __init__(self, on_record: Callable[[RequestRecord], None] | None,
+                 outage: OutageWatch) -> None:
         self.records: list[RequestRecord] = []
         self._on_record = on_record
+        self._outage = outage
 
     def add(self, record: RequestRecord) -> None:
         self.records.append(record)
+        self._outage.observe(record)
         if self._on_record is not None:
             self._on_record(record)
 
@@ -87,7 +100,8 @@ class Runner:
         self.target = target
         self.prompts = prompts
         self.client = client
-        self.recorder = _Recorder(on_record)
+        self.outage = OutageWatch()
+        self.recorder = _Recorder(on_record, self.outage)
         self._run_id = uuid.uuid4().hex[:12]
 
     def _spec(self, index: int, phase: Phase, intended_perf_ns: int) -> RequestSpec:
@@ -120,13 +134,19 @@ class Runner:
                 index = next(indices)
                 if last is not None and index >= last:
                     return
+                await self.outage.turn()
                 now = _perf_ns()
                 if deadline_ns is not None and now >= deadline_ns:
                     return
                 await self._one(index, phase, now)
 
         # An uncapped request-rate run has no concurrency; its warm-up goes one at a time.
-        await _gather_or_cancel([worker() for _ in range(self.plan.concurrency or 1)])
+        # A worker per request still to send at most: a concurrency far above the request
+        # count must not cost a coroutine (and its memory) per unused slot.
+        workers = self.plan.concurrency or 1
+        if count is not None:
+            workers = min(workers, count)
+        await _gather_or_cancel([worker() for _ in range(workers)])
 
     async def _open_loop(self, count: int | None, deadline_ns: int | None,
                          start_ns: int) -> None:
@@ -144,6 +164,9 @@ class Runner:
                 delay = (due_ns - _perf_ns()) / 1e9
                 if delay > 0:
                     await asyncio.sleep(delay)
+                # While nothing reaches the server, sends wait for a probe's turn (the
+                # wait is scheduling lag, as for a full cap).
+                await self.outage.turn()
                 # A full cap delays the send but not the due time: the wait is lag.
                 if cap is not None:
                     await cap.acquire()
@@ -185,12 +208,18 @@ class Runner:
 
         work = asyncio.create_task(phases())
         stopper = asyncio.create_task(stop.wait())
-        await asyncio.wait({work, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        gone = asyncio.create_task(self.outage.gone.wait())
+        await asyncio.wait({work, stopper, gone}, return_when=asyncio.FIRST_COMPLETED)
+        status: Literal["complete", "partial", "aborted"] = "complete"
         if not work.done():
-            reason = "stopped by the user (Ctrl-C or SIGTERM)"
+            if gone.done():
+                status, reason = "aborted", self.outage.reason
+            else:
+                status, reason = "partial", "stopped by the user (Ctrl-C or SIGTERM)"
             work.cancel()
         stopper.cancel()
-        await asyncio.gather(work, stopper, return_exceptions=True)
+        gone.cancel()
+        await asyncio.gather(work, stopper, gone, return_exceptions=True)
         if work.done() and not work.cancelled() and work.exception() is not None:
             raise work.exception()  # type: ignore[misc]
         profiling = [r for r in self.recorder.records if r.phase == "profiling"]
@@ -199,7 +228,7 @@ class Runner:
             records=tuple(self.recorder.records),
             start_wall_ns=window[0] if window else _wall_ns(),
             end_wall_ns=end_wall,
-            status="partial" if reason else "complete",
+            status=status,
             reason=reason,
             loop_lag_ms=tuple(lag),
             cpu_s=time.process_time() - cpu0,

@@ -17,7 +17,15 @@ from typing import Annotated, Any, Optional
 import typer
 
 from aiperf.config import fields as F
-from aiperf.config.kinds import BoolKind, EnumKind, FloatKind, IntKind, ListKind, MapKind
+from aiperf.config.kinds import (
+    BoolKind,
+    EnumKind,
+    FloatKind,
+    IntKind,
+    ListKind,
+    MapKind,
+    ThresholdKind,
+)
 
 ConfigFiles = Annotated[
     Optional[list[Path]],  # noqa: UP045 - typer needs Optional here
@@ -58,6 +66,9 @@ def _annotation(field: F.Field) -> Any:
         return Annotated[Optional[int], option]  # noqa: UP045
     if isinstance(kind, FloatKind):
         return Annotated[Optional[float], option]  # noqa: UP045
+    if isinstance(kind, ListKind) and isinstance(kind.item, ThresholdKind):
+        # Repeatable (--fail-on A --fail-on B), like k6's thresholds; never comma-split.
+        return Annotated[Optional[list[str]], option]  # noqa: UP045
     if isinstance(kind, ListKind):
         return Annotated[Optional[str], option]  # noqa: UP045
     return Annotated[Optional[str], option]  # noqa: UP045

@@ -25,7 +25,8 @@ def plot(
         help="Run directories, or folders holding runs (searched recursively).",
         show_default="./artifacts")] = None,
     output: Annotated[Optional[Path], typer.Option(  # noqa: UP045
-        "--output", "-o", help="Where the PNGs go.", show_default="<first path>/plots")] = None,
+        "--output", "-o", help="Where the PNGs go.",
+        show_default="<path>/plots; for several paths <parent>/compare-<A>-vs-<B>")] = None,
     theme: Annotated[Optional[Theme], typer.Option(  # noqa: UP045
         "--theme", help="Colour theme; overrides the plot config's.",
         show_default=False)] = None,
@@ -40,6 +41,7 @@ def plot(
     """
     from aiperf.config import load
     from aiperf.config.plot_config import PLOT_CONFIG_KEY, RECEIPT_NAME
+    from aiperf.plot.destination import default_output
     from aiperf.plot.discover import PlotInputError, discover
     from aiperf.plot.settings import load_settings
 
@@ -52,6 +54,8 @@ def plot(
     except PlotInputError as e:
         raise fail(str(e), "give a run directory (it holds run.json or profile_export.jsonl)"
                    ) from None
+    for note in discovery.notes:
+        typer.echo(note, err=True)  # one line per skipped run; the others still plot
     receipt = next((p / RECEIPT_NAME for p in paths if (p / RECEIPT_NAME).is_file()), None)
     cli = {PLOT_CONFIG_KEY: str(config)} if config is not None else {}
     environ = dict(os.environ)
@@ -59,7 +63,7 @@ def plot(
     run_dir = receipt.parent if receipt is not None else paths[0]
     settings = load_settings(resolved, run_dir, environ, notice=typer.echo)
     typer.echo(f"plot config: {settings.source} ({settings.reason})")
-    _render(discovery, settings, output or paths[0] / "plots",
+    _render(discovery, settings, output or default_output(paths),
             theme.value if theme is not None else None)
 
 

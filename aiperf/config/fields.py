@@ -25,6 +25,7 @@ from aiperf.config.kinds import (
     RecordKind,
     ScalarKind,
     StrKind,
+    ThresholdKind,
 )
 
 ENDPOINT_TYPES = ("chat", "completions", "embeddings")
@@ -58,6 +59,8 @@ class Field:
     negative_flag: str | None = None
     env: str | None = None
     secret: bool = False
+    #: A URL: the password of its user-info (``http://user:pw@host``) is a secret.
+    url: bool = False
     #: A relative path given in a YAML file is taken relative to that file's folder.
     file_relative: bool = False
 
@@ -81,7 +84,7 @@ _SETTINGS: tuple[Field, ...] = (
     # endpoint
     _f("benchmark.endpoint.url", StrKind(), "http://localhost:8000",
        "Server base URL; sim:// runs the built-in simulator in-process.",
-       flag="--url", env="AIPERF_URL"),
+       flag="--url", env="AIPERF_URL", url=True),
     _f("benchmark.endpoint.type", EnumKind(ENDPOINT_TYPES), "chat",
        "OpenAI API shape: chat, completions or embeddings.",
        flag="--endpoint-type", env="AIPERF_ENDPOINT_TYPE"),
@@ -140,6 +143,10 @@ _SETTINGS: tuple[Field, ...] = (
        flag="--prompt-sizing", env="AIPERF_PROMPT_SIZING"),
     _f("benchmark.slos", MapKind(_POS_FLOAT, keys=SLO_METRICS), {},
        "Goodput objectives: metric tag -> threshold in the metric's unit.", flag="--goodput"),
+    _f("benchmark.thresholds", ListKind(ThresholdKind()), None,
+       "Pass/fail thresholds checked after every run, METRIC[.STAT] OP LIMIT (e.g. "
+       "time_to_first_token.p95<200, request_error_rate<=1); any breach exits 3.",
+       flag="--fail-on"),
     # search recipes
     _f("benchmark.search.recipe", StrKind(), None,
        "Search recipe to run (see `aiperf recipes list`).",
@@ -200,6 +207,10 @@ _OUTPUTS: tuple[Field, ...] = (
     _f("benchmark.artifacts.dir", StrKind(), "artifacts",
        "Artifact directory (relative to the working directory).",
        flag="--artifact-dir", env="AIPERF_ARTIFACT_DIR"),
+    _f("benchmark.artifacts.overwrite", BoolKind(), False,
+       "Delete an earlier run's files from the artifact directory instead of moving them "
+       "aside to <dir>.<its start time>; files aiperf did not write stay either way.",
+       flag="--overwrite", negative_flag="--no-overwrite", env="AIPERF_OVERWRITE"),
     _f("benchmark.artifacts.auto_plot", BoolKind(), False,
        "Render plots into <artifact_dir>/plots after a successful run.",
        flag="--auto-plot", negative_flag="--no-auto-plot", env="AIPERF_AUTO_PLOT"),

@@ -175,6 +175,34 @@ class ScalarKind:
 
 
 @attrs.frozen
+class ThresholdKind:
+    """A threshold expression, ``METRIC[.STAT] OP LIMIT`` (:mod:`aiperf.config.thresholds`),
+    checked against the metric registry when the configuration is loaded. The value stays
+    the text the user wrote; the bench parses it again to evaluate it."""
+
+    expected = "a threshold"
+    problem_code = "bad-threshold"
+
+    def validator(self) -> sy.Validator:
+        import strictyaml as sy
+
+        return sy.Str()
+
+    def check(self, value: Any) -> str | None:
+        from aiperf.config.thresholds import ThresholdError, parse_threshold
+
+        try:
+            parse_threshold(value)
+        except ThresholdError as e:
+            return str(e)
+        return None
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": "string",
+                "pattern": r"^\s*[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)?\s*(<=|>=|==|<|>)\s*\S+\s*$"}
+
+
+@attrs.frozen
 class ListKind:
     """A YAML sequence of ``item`` values."""
 
@@ -250,4 +278,4 @@ class EnvelopeKind:
         }
 
 
-SCALAR_KINDS = (IntKind, FloatKind, BoolKind, StrKind, EnumKind, ScalarKind)
+SCALAR_KINDS = (IntKind, FloatKind, BoolKind, StrKind, EnumKind, ScalarKind, ThresholdKind)

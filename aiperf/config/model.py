@@ -95,6 +95,7 @@ class Sweep:
 @attrs.frozen
 class Artifacts:
     dir: str
+    overwrite: bool
     auto_plot: bool
     plot_required: bool
     export_prefix: str | None
@@ -111,6 +112,7 @@ class Benchmark:
     tokenizer: str
     prompt_sizing: str
     slos: dict[str, float]
+    thresholds: tuple[str, ...] | None
     search: Search
     runs: Runs
     sweep: Sweep

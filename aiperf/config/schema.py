@@ -180,7 +180,8 @@ def _typed_scalar(kind: Any, text: str) -> Any:
         raise _Bad(f"expected {kind.expected}, found {text!r}", hint=hint) from None
     problem = kind.check(value)
     if problem:
-        raise _Bad(problem, code="out-of-range")
+        # A kind whose check is about more than a range names its own error code.
+        raise _Bad(problem, code=getattr(kind, "problem_code", "out-of-range"))
     return value
 
 

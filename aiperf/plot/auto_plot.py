@@ -94,7 +94,10 @@ def auto_plot(resolved: Resolved, artifact_dir: Path, environ: Mapping[str, str]
             from aiperf.plot.render import render as render_plots
 
             render = render_plots
-        report = render(discover([artifact_dir]), settings, output)
+        found = discover([artifact_dir])
+        for note in found.notes:
+            notice(note)
+        report = render(found, settings, output)
         problem = None
         if report.failed:
             names = ", ".join(f.name for f in report.failed)

@@ -6,6 +6,12 @@ A directory is a run when :func:`aiperf.bench.manifest.read_run` accepts it: it 
 reference, ``profile_runs/`` folders are always walked, and a mistyped path is reported
 as such before anything is written: this module only reads.
 
+Runs belong to one experiment when their ``run.json`` files say so (the same
+``experiment_id`` as the experiment's base), never by folder layout alone: a trial
+folder an earlier run left below a base with another id is ignored, with a note. A run
+whose files are broken is skipped with a one-line note, so one bad run among many does
+not stop the others from plotting.
+
 Light on purpose (no pandas, numpy or matplotlib): it runs before the plot command
 decides whether there is anything to draw.
 """
@@ -46,12 +52,14 @@ class Discovery:
     """The runs found under the given paths, and how to plot them.
 
     ``runs`` is sorted by path and holds each directory once, however it was reached.
-    ``base`` is the first path given; run names are relative to it.
+    ``base`` is the first path given; run names are relative to it. ``notes`` say, one
+    line each, which directories were skipped and why.
     """
 
     mode: Mode
     runs: tuple[RunDir, ...]
     base: Path
+    notes: tuple[str, ...] = ()
 
     def name_of(self, run: RunDir) -> str:
         """The run's path relative to ``base``; the base's own name for the base itself.
@@ -75,7 +83,8 @@ def discover(paths: Sequence[Path | str]) -> Discovery:
     """Find every run directory under ``paths`` and decide the plot mode.
 
     Every path must be an existing directory and must hold at least one run, else
-    :class:`PlotInputError`. Nothing is created or modified.
+    :class:`PlotInputError` (naming the broken file when its only run is broken).
+    Nothing is created or modified.
     """
     roots = [Path(p) for p in paths]
     if not roots:
@@ -90,21 +99,88 @@ def discover(paths: Sequence[Path | str]) -> Discovery:
     # One entry per resolved directory: the first reached, unless only a symbolic link
     # led there and a real path turns up later (names then follow the real layout).
     found: dict[Path, tuple[RunDir, bool]] = {}
+    notes: list[str] = []
+    experiments = _Experiments()
     for root in roots:
-        runs = [(_load(directory), linked) for directory, linked in _walk(root)]
-        runs = [(run, linked) for run, linked in runs if run is not None]
+        runs: list[tuple[RunDir, bool]] = []
+        broken: list[str] = []
+        for directory, linked in _walk(root):
+            try:
+                run = _load(directory)
+            except PlotInputError as exc:
+                broken.append(str(exc))
+                continue
+            if run is None:
+                continue
+            if run.manifest.kind == "experiment":
+                # A base measures nothing itself; it only vouches for its runs.
+                experiments.remember(run)
+                continue
+            runs.append((run, linked))
+        if not runs and broken:
+            raise PlotInputError(broken[0])
         if not runs:
             raise PlotInputError(
                 f"{root}: no run directories found (looked for {MANIFEST_FILE}, or "
                 f"{REFERENCE_NAMES.records} with {REFERENCE_NAMES.summary_json})"
             )
+        notes += [f"skipped {why}" for why in broken]
         for run, linked in runs:
             key = run.path.resolve()
             if key not in found or (found[key][1] and not linked):
                 found[key] = (run, linked)
 
-    ordered = tuple(sorted((run for run, _ in found.values()), key=lambda run: run.path))
-    return Discovery(mode=_mode(ordered), runs=ordered, base=roots[0])
+    kept = []
+    for run in sorted((run for run, _ in found.values()), key=lambda run: run.path):
+        stray = experiments.stray(run)
+        if stray is None:
+            kept.append(run)
+        else:
+            notes.append(stray)
+    if not kept:
+        raise PlotInputError(f"{roots[0]}: every run found is left over from an earlier "
+                             "experiment: " + "; ".join(notes))
+    ordered = tuple(kept)
+    return Discovery(mode=_mode(ordered, experiments), runs=ordered, base=roots[0],
+                     notes=tuple(notes))
+
+
+class _Experiments:
+    """The experiment ids of base directories, read once each, by resolved path."""
+
+    def __init__(self) -> None:
+        self._ids: dict[Path, str | None] = {}
+
+    def remember(self, base: RunDir) -> None:
+        self._ids[base.path.resolve()] = base.manifest.identity.experiment_id
+
+    def of_parent(self, run: RunDir) -> tuple[bool, str | None]:
+        """Whether ``run``'s parent is an experiment base, and that base's id."""
+        parent = run.manifest.identity.parent
+        if parent is None:
+            return False, None
+        key = (run.path / parent).resolve()
+        if key not in self._ids:
+            # The parent was not walked (a trial given on its own): read it now.
+            try:
+                base = read_run(key)
+            except (OSError, ValueError, TypeError):
+                return False, None
+            if base.manifest.kind != "experiment":
+                return False, None
+            self.remember(base)
+        return True, self._ids[key]
+
+    def stray(self, run: RunDir) -> str | None:
+        """A note when ``run`` sits below an experiment base that does not list it as
+        its own (another experiment id: an earlier run's leftover); None otherwise."""
+        has_base, base_id = self.of_parent(run)
+        own = run.manifest.identity.experiment_id
+        if not has_base or own == base_id:
+            return None
+        base = (run.path / (run.manifest.identity.parent or ".")).resolve()
+        return (f"ignored {run.path}: left over from an earlier experiment (its "
+                f"experiment_id {own} is not {base}'s {base_id})")
 
 
 def _walk(root: Path) -> Iterator[tuple[Path, bool]]:
@@ -147,7 +223,8 @@ def _is_dir(entry: os.DirEntry[str]) -> bool:
 
 
 def _load(directory: Path) -> RunDir | None:
-    """The run in ``directory``, None when it is not one; bad run files are the user's."""
+    """The run in ``directory``, None when it is not one; :class:`PlotInputError`
+    naming the file when its run files are broken (they are the user's to fix)."""
     try:
         return read_run(directory)
     except NotARunDirectory:
@@ -161,32 +238,42 @@ def _load(directory: Path) -> RunDir | None:
         raise PlotInputError(f"{culprit}: {reason}") from exc
 
 
-def _mode(runs: Sequence[RunDir]) -> Mode:
+def _mode(runs: Sequence[RunDir], experiments: _Experiments) -> Mode:
     if len(runs) == 1:
         return "single"
-    if _all_trials_by_manifest(runs) or _all_in_one_trials_folder(runs):
+    if _all_trials_by_manifest(runs, experiments) or _all_in_one_trials_folder(runs):
         return "trials"
     return "multi"
 
 
-def _all_trials_by_manifest(runs: Sequence[RunDir]) -> bool:
-    """Every run's ``run.json`` says it is a trial, of one cell of one experiment."""
+def _all_trials_by_manifest(runs: Sequence[RunDir], experiments: _Experiments) -> bool:
+    """Every run's ``run.json`` says it is a trial of one cell of one experiment: the
+    same experiment id, which is also their base's when they name one."""
     if not all(run.manifest.kind == "trial" for run in runs):
         return False
     cells = {run.manifest.identity.cell for run in runs}
-    parents = {
-        (run.path / run.manifest.identity.parent).resolve()
-        for run in runs
-        if run.manifest.identity.parent is not None
-    }
-    return len(cells) == 1 and len(parents) <= 1
+    ids = {run.manifest.identity.experiment_id for run in runs}
+    if len(cells) != 1 or len(ids) != 1 or None in ids:
+        return False
+    (experiment_id,) = ids
+    for run in runs:
+        if run.manifest.identity.parent is None:
+            continue
+        has_base, base_id = experiments.of_parent(run)
+        if not has_base or base_id != experiment_id:
+            return False
+    return True
 
 
 def _all_in_one_trials_folder(runs: Sequence[RunDir]) -> bool:
-    """Every run sits directly in the same ``profile_runs/`` folder (``.../trial_0001``).
+    """NVIDIA AIPerf 0.13's trials, which have no run.json to say so: every run sits
+    directly in the same ``profile_runs/`` folder (``.../run_0001``).
 
     Runs deeper down (``profile_runs/trial_0001/<cell>/``) are cells of a sweep, not
-    trials of one experiment, so they do not count.
+    trials of one experiment, so they do not count; our own runs are grouped by their
+    experiment id only.
     """
+    if any(run.from_manifest for run in runs):
+        return False
     parents = {run.path.resolve().parent for run in runs}
     return len(parents) == 1 and parents.pop().name == _TRIALS_FOLDER

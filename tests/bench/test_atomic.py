@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import errno
+import io
 import os
 import sys
 from pathlib import Path
 
 import pytest
 
-from aiperf.bench.atomic import write_bytes_atomic, write_chunks_atomic, write_text_atomic
+from aiperf.bench.atomic import (
+    ArtifactWriteError,
+    write_bytes_atomic,
+    write_chunks_atomic,
+    write_text_atomic,
+)
 
 
 def leftovers(directory: Path) -> list[str]:
@@ -109,3 +116,51 @@ class TestInterruptedWrites:
         assert ["old"] == seen
         assert "new part 1new part 2" == path.read_text()
         assert os.path.getsize(path) == len("new part 1new part 2")
+
+
+class _FullDisk(io.RawIOBase):
+    """A file whose every write fails as on a full disk."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def close(self) -> None:
+        if not self.closed:
+            os.close(self._fd)
+        super().close()
+
+
+@pytest.fixture
+def full_disk(monkeypatch):
+    """Every temporary file the atomic writer opens is on a full disk."""
+    monkeypatch.setattr(os, "fdopen", lambda fd, mode: io.BufferedWriter(_FullDisk(fd)))
+
+
+class TestFullDisk:
+    def test_a_full_disk_leaves_no_temp_file(self, tmp_path, full_disk):
+        """Closing the temp file flushes it and fails again; it is removed all the same."""
+        path = tmp_path / "a.json"
+
+        with pytest.raises(OSError):
+            write_text_atomic(path, "{}")
+
+        assert not path.exists()
+        assert [] == leftovers(tmp_path)
+
+    def test_a_full_disk_is_one_line_naming_the_file(self, tmp_path, full_disk):
+        path = tmp_path / "a.json"
+
+        with pytest.raises(ArtifactWriteError) as caught:
+            write_text_atomic(path, "{}")
+
+        assert f"cannot write {path}: No space left on device" == str(caught.value)
+        assert errno.ENOSPC == caught.value.errno

@@ -160,10 +160,11 @@ class TestRecordMetrics:
 
         assert {"error_isl": 100, "scheduling_lag": 2.0} == got
 
-    def test_cancelled_request_counts_as_failed(self):
+    def test_cancelled_request_is_not_an_error(self):
+        """A request the user stopped in flight gets no error_isl: it is no failure."""
         got = values(make_record(cancelled=True))
 
-        assert {"error_isl", "scheduling_lag"} == set(got)
+        assert {"scheduling_lag"} == set(got)
 
 
 class TestAgainstTheReference:
@@ -390,14 +391,32 @@ class TestRunMetrics:
             make_record(0, error=FAILED),
             make_record(1, error=timeout),
             make_record(2, error=FAILED),
-            make_record(3, cancelled=True),
         ]
 
         got = compute_run_metrics(records, facts()).errors
 
-        assert [(FAILED, 2), ("cancelled", 1), (timeout, 1)] == [
-            (e.error if e.error.type != "cancelled" else "cancelled", e.count) for e in got
-        ]
+        assert [(FAILED, 2), (timeout, 1)] == [(e.error, e.count) for e in got]
+
+    def test_cancelled_requests_are_counted_apart_from_errors(self):
+        """Ctrl-C is not a server error: cancelled requests stay out of the error count,
+        the error rate and the error summary, and have a count of their own."""
+        records = [make_record(0), make_record(1, error=FAILED),
+                   make_record(2, cancelled=True), make_record(3, cancelled=True)]
+
+        got = compute_run_metrics(records, facts())
+
+        assert (1, 1, 2) == (got.ok_count, got.error_count, got.cancelled_count)
+        assert 1.0 == got.scalar("error_request_count").value
+        assert 2.0 == got.scalar("cancelled_request_count").value
+        assert 2.0 == got.scalar("completed_request_count").value
+        assert 50.0 == got.scalar("request_error_rate").value
+        assert [FAILED] == [e.error for e in got.errors]
+
+    def test_a_run_without_cancelled_requests_has_no_cancelled_count(self):
+        """Like the error counter, the cancelled counter is absent when it is zero."""
+        got = compute_run_metrics([make_record(0)], facts())
+
+        assert got.scalar("cancelled_request_count") is None
 
     def test_throughputs_fall_back_to_the_benchmark_duration(self):
         """Without a usable phase window, throughputs use benchmark_duration."""

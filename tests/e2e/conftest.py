@@ -372,8 +372,10 @@ def load_and_check_artifacts(run_dir: Path) -> Artifacts:
 
     counts = manifest["record_counts"]
     assert counts["profiling"] == len(records)
-    assert counts["successful"] + counts["failed"] == len(records)
-    assert counts["failed"] == sum(1 for r in records if "error" in r)
+    # Requests the user cancelled are neither successful nor failed.
+    assert counts["successful"] + counts["failed"] + counts.get("cancelled", 0) == len(records)
+    assert counts["failed"] == sum(1 for r in records
+                                  if "error" in r and not r["metadata"]["was_cancelled"])
     return Artifacts(run, manifest, records, summary, csv_rows, ready)
 
 

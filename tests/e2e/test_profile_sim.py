@@ -155,7 +155,7 @@ def test_exports_agree_with_what_the_simulator_did(mode, shape, sim_server, prof
         assert arts.scalar("total_osl") == totals["output_tokens"] == REQUESTS * OSL
     assert arts.manifest["status"] == "complete"
     assert arts.manifest["record_counts"] == {"profiling": REQUESTS, "successful": REQUESTS,
-                                              "failed": 0, "warmup": 0}
+                                              "failed": 0, "cancelled": 0, "warmup": 0}
 
 
 @pytest.mark.parametrize("mode", list(SIM_OPTIONS))

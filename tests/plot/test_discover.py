@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from aiperf.bench.experiment import Experiment
 from aiperf.plot.discover import Discovery, PlotInputError, discover
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "aiperf-0.13" / "single-chat-c4"
@@ -63,6 +64,21 @@ def copy_run(source: Path, target: Path, **manifest: object) -> Path:
         data.update(manifest)
         path.write_text(json.dumps(data), encoding="utf-8")
     return target
+
+
+def experiment_base(base: Path, experiment_id: str) -> Path:
+    """Write the run.json of an experiment's base directory, as ``aiperf profile`` does."""
+    base.mkdir(parents=True, exist_ok=True)
+    Experiment(base, experiment_id).write("complete", None)
+    return base
+
+
+def trials(made: dict[str, Path], base: Path, experiment_id: str | None,
+           numbers: tuple[int, ...] = (1, 2)) -> None:
+    """Copies of the plain run as trials ``numbers`` of ``base`` with ``experiment_id``."""
+    for trial in numbers:
+        copy_run(made["plain"], base / "profile_runs" / f"trial_000{trial}", kind="trial",
+                 trial=trial, parent="../..", experiment_id=experiment_id)
 
 
 def tree(root: Path) -> list[str]:
@@ -113,14 +129,45 @@ def test_a_custom_export_prefix_is_found_through_run_json(made, tmp_path):
 
 
 def test_trials_in_profile_runs_with_trial_manifests(made, tmp_path):
-    base = tmp_path / "experiment"
-    for trial in (2, 1):
-        copy_run(made["plain"], base / "profile_runs" / f"trial_000{trial}",
-                 kind="trial", trial=trial, parent="../..")
+    base = experiment_base(tmp_path / "experiment", "e1")
+    trials(made, base, "e1", (2, 1))
     found = discover([base])
     assert found.mode == "trials"
     assert [found.name_of(r) for r in found.runs] == [
         "profile_runs/trial_0001", "profile_runs/trial_0002"]
+    assert found.notes == ()
+
+
+def test_an_experiment_base_is_not_a_run_of_its_own(made, tmp_path):
+    base = experiment_base(tmp_path / "experiment", "e1")
+    trials(made, base, "e1")
+    assert base not in [r.path for r in discover([base]).runs]
+
+
+def test_trials_group_only_when_their_experiment_id_matches_the_base(made, tmp_path):
+    base = experiment_base(tmp_path / "experiment", "new")
+    trials(made, base, "new", (1, 2))
+    trials(made, base, "old", (3,))
+    found = discover([base])
+    assert found.mode == "trials"
+    assert [found.name_of(r) for r in found.runs] == [
+        "profile_runs/trial_0001", "profile_runs/trial_0002"]
+
+
+def test_a_stray_trial_of_an_earlier_experiment_is_ignored_with_a_note(made, tmp_path):
+    base = experiment_base(tmp_path / "experiment", "new")
+    trials(made, base, "new", (1, 2))
+    trials(made, base, None, (3,))  # written before run.json had experiment ids
+    found = discover([base])
+    (note,) = found.notes
+    assert note.startswith(f"ignored {base / 'profile_runs' / 'trial_0003'}: left over")
+    assert "\n" not in note
+
+
+def test_trials_are_not_grouped_by_folder_layout_alone(made, tmp_path):
+    # A base without run.json (or trials without ids) cannot vouch for its trials.
+    trials(made, tmp_path / "experiment", None)
+    assert discover([tmp_path / "experiment"]).mode == "multi"
 
 
 def test_reference_trials_are_recognised_by_their_profile_runs_folder(tmp_path):
@@ -134,7 +181,8 @@ def test_reference_trials_are_recognised_by_their_profile_runs_folder(tmp_path):
 
 def test_trial_manifests_are_trials_wherever_the_runs_sit(made, tmp_path):
     for trial in (1, 2):
-        copy_run(made["plain"], tmp_path / f"t{trial}", kind="trial", trial=trial)
+        copy_run(made["plain"], tmp_path / f"t{trial}", kind="trial", trial=trial,
+                 experiment_id="e1")
     assert discover([tmp_path]).mode == "trials"
 
 
@@ -241,6 +289,19 @@ def test_a_broken_run_json_names_the_file(made, tmp_path, content):
     message = str(info.value)
     assert message.startswith(f"{run_dir / 'run.json'}: ")
     assert "\n" not in message
+
+
+def test_one_broken_run_is_skipped_with_a_one_line_note(made, tmp_path):
+    copy_run(made["plain"], tmp_path / "good")
+    broken = copy_run(made["plain"], tmp_path / "broken")
+    data = json.loads((broken / "run.json").read_text(encoding="utf-8"))
+    del data["kind"]
+    (broken / "run.json").write_text(json.dumps(data), encoding="utf-8")
+    found = discover([tmp_path])
+    assert [r.path for r in found.runs] == [tmp_path / "good"]
+    (note,) = found.notes
+    assert note.startswith(f"skipped {broken / 'run.json'}: ")
+    assert "\n" not in note
 
 
 def test_discovery_is_light():

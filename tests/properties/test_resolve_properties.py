@@ -40,6 +40,7 @@ from aiperf.config.kinds import (
     RecordKind,
     ScalarKind,
     StrKind,
+    ThresholdKind,
 )
 from aiperf.config.layer import Layer, Origin, Value
 from aiperf.config.plot_config import PlotEnvelopeSpec
@@ -357,6 +358,8 @@ def sample(kind: Any) -> Any:
         return {(kind.keys or ("k",))[0]: sample(kind.value)}
     if isinstance(kind, RecordKind):
         return {name: sample(k) for name, k in kind.members}
+    if isinstance(kind, ThresholdKind):
+        return "time_to_first_token.p95<200"
     raise TypeError(kind)
 
 
