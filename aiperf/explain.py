@@ -22,6 +22,7 @@ from aiperf.config.recipe import Recipe
 from aiperf.config.redaction import redact_url
 from aiperf.config.resolve import show
 from aiperf.config.schema import yaml_quote
+from aiperf.config.sweep import Swept, swept_fields
 from aiperf.config.table import RuleRef
 
 REDACTED = "***"
@@ -46,7 +47,9 @@ def select(resolved: Resolved, keys: Sequence[str], only_changed: bool = False) 
     if not keys:
         out = list(resolved.provenance.values())
     if only_changed:
-        out = [p for p in out if p.changed]
+        # A swept field changes in every cell, even when its unswept value is the default.
+        swept = swept_of(resolved)
+        out = [p for p in out if p.changed or p.key in swept]
     return out
 
 
@@ -83,18 +86,37 @@ def _consideration_line(key: str, c: Consideration) -> str:
     return f"    {c.label:<44} {c.status:<20} {value}{where}".rstrip()
 
 
-def explain_one(resolved: Resolved, p: Provenance) -> str:
-    """Everything about one field: value, rule, reason, sources considered, how to change it."""
+def swept_of(resolved: Resolved | PastRun) -> Mapping[str, Swept]:
+    """The fields a sweep varies: worked out for a resolution, as recorded for a past run."""
+    if isinstance(resolved, PastRun):
+        return resolved.swept
+    return swept_fields(resolved)
+
+
+def explain_one(resolved: Resolved, p: Provenance, swept: Swept | None = None) -> str:
+    """Everything about one field: value, rule, reason, sources considered, how to change it.
+
+    A swept field leads with the values its cells run with; the rule and sources below
+    then decide only its value outside the sweep, so they are labelled that way.
+    """
+    rule = f"rule {p.rule.id} ({p.rule.location()}, table {p.rule.table})"
+    if swept is None:
+        head = [f"{p.key} = {_text_value(p.key, p.value)}", f"  decided by   {rule}"]
+    else:
+        head = [f"{p.key} = {swept.describe()}",
+                f"  unswept      {_text_value(p.key, p.value)} (the value outside the sweep), "
+                f"decided by {rule}"]
     lines = [
-        f"{p.key} = {_text_value(p.key, p.value)}",
-        f"  decided by   rule {p.rule.id} ({p.rule.location()}, table {p.rule.table})",
+        *head,
         f"  because      {p.because}",
         "  considered   (highest precedence first)",
     ]
     if not any(c.scope == "file" for c in p.considered):
         lines.append(f"    {'config files (-f)':<44} {'none given'}")
     lines += [_consideration_line(p.key, c) for c in p.considered]
-    if p.hint:
+    if swept is not None:
+        lines.append(f"  to change    change the swept values ({swept.by})")
+    elif p.hint:
         lines.append(f"  to change    {p.hint}")
     for note in resolved.notes_about(p.key):
         lines.append(f"  {note.level + ':':<12} {note.message}")
@@ -110,15 +132,12 @@ def _origin_text(o: Origin) -> str:
 def explain_text(resolved: Resolved, keys: Sequence[str] = (), only_changed: bool = False) -> str:
     """The text format: full detail for named keys, one line per field otherwise."""
     chosen = select(resolved, keys, only_changed)
+    swept = swept_of(resolved)
     if keys and len(chosen) <= 3:
-        body = "\n\n".join(explain_one(resolved, p) for p in chosen)
+        body = "\n\n".join(explain_one(resolved, p, swept.get(p.key)) for p in chosen)
     else:
         width = max((len(p.key) for p in chosen), default=10)
-        body = "\n".join(
-            f"{p.key:<{width}}  {_text_value(p.key, p.value):<24}  "
-            f"{_origin_text(p.origin)} [{p.rule.id}]"
-            for p in chosen
-        )
+        body = "\n".join(_summary_line(p, swept.get(p.key), width) for p in chosen)
         if not chosen:
             body = "(nothing changed from the built-in defaults)"
     tail = []
@@ -135,6 +154,15 @@ def explain_text(resolved: Resolved, keys: Sequence[str] = (), only_changed: boo
     return body + ("\n\n" + "\n".join(tail) if tail else "")
 
 
+def _summary_line(p: Provenance, swept: Swept | None, width: int) -> str:
+    """One field in the all-fields listing; a swept field shows its cells' values."""
+    if swept is None:
+        return (f"{p.key:<{width}}  {_text_value(p.key, p.value):<24}  "
+                f"{_origin_text(p.origin)} [{p.rule.id}]")
+    values = "swept: " + ", ".join(_text_value(p.key, v) for v in swept.values)
+    return f"{p.key:<{width}}  {values:<24}  {swept.by} [sweep]"
+
+
 # ---- YAML with origin comments ----
 
 
@@ -147,7 +175,13 @@ def _yaml_scalar(value: Any) -> str:
     return yaml_quote(str(value).replace("${", "$${"))
 
 
-def _comment(p: Provenance) -> str:
+def _comment(p: Provenance, swept: Swept | None = None) -> str:
+    if swept is not None:
+        # The value stays (the file must resolve back to it) but is only the base: say
+        # what the cells run with, so the file does not read as "concurrency: 1".
+        values = ", ".join(_text_value(p.key, v) for v in swept.values)
+        return (f"  # {_origin_text(p.origin)} [{p.rule.id}]; only outside the sweep: "
+                f"the cells run {values} ({swept.by})")
     return f"  # {_origin_text(p.origin)} [{p.rule.id}]"
 
 
@@ -207,6 +241,7 @@ def explain_yaml(resolved: Resolved, comments: bool = True, only_changed: bool =
             "# Load it back with `aiperf config explain -f <this file>`.",
         ]
     chosen = {p.key for p in select(resolved, (), only_changed)}
+    swept = swept_fields(resolved)
     emitted_parents: set[tuple[str, ...]] = set()
     for f in F.FIELDS:
         p = resolved.provenance[f.key]
@@ -214,6 +249,11 @@ def explain_yaml(resolved: Resolved, comments: bool = True, only_changed: bool =
             continue  # plot: is a top-level block of its own, written last
         *parents, name = f.yaml_path
         present = p.value is not None and not f.secret and p.value != {}
+        if f.key in swept and not p.explicit:
+            # Written as a value, the unswept default would load back as the user's own
+            # setting, which a recipe driving the field rejects; as a comment it resolves
+            # back to the same default.
+            present = False
         if not present and not comments:
             continue
         for depth in range(len(parents)):
@@ -224,13 +264,14 @@ def explain_yaml(resolved: Resolved, comments: bool = True, only_changed: bool =
         indent = "  " * len(parents)
         if present:
             value = redact_url(p.value) if f.url and isinstance(p.value, str) else p.value
-            _emit_value(lines, indent, name, value, _comment(p) if comments else "")
+            _emit_value(lines, indent, name, value,
+                        _comment(p, swept.get(f.key)) if comments else "")
         else:
             why = "redacted secret" if f.secret and p.value is not None else show(p.value)
             if p.value == {}:
                 why = "(empty)"
             label = ".".join(f.yaml_path)
-            lines.append(f"# {label}: {why}{_comment(p)}")
+            lines.append(f"# {label}: {why}{_comment(p, swept.get(f.key))}")
     plot = resolved.provenance["plot"]
     if plot.value is not None and "plot" in chosen:
         lines += _plot_lines(plot, comments)
@@ -265,8 +306,17 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _swept_json(key: str, swept: Swept | None) -> dict[str, Any] | None:
+    if swept is None:
+        return None
+    return {"values": [_jsonable(shown(key, v)) for v in swept.values], "by": swept.by,
+            "text": swept.describe()}
+
+
 def explain_json(resolved: Resolved, keys: Sequence[str] = (), only_changed: bool = False) -> str:
-    """The JSON format (``schemas/explain.schema.json``)."""
+    """The JSON format (``schemas/explain.schema.json``). A swept field's ``swept`` gives
+    the values its cells run with; its ``value`` is then only the value outside the sweep."""
+    swept = swept_of(resolved)
     fields = [
         {
             "key": p.key,
@@ -282,6 +332,7 @@ def explain_json(resolved: Resolved, keys: Sequence[str] = (), only_changed: boo
                  "value": _jsonable(shown(p.key, c.value)), "origin": _origin_json(c.origin)}
                 for c in p.considered
             ],
+            "swept": _swept_json(p.key, swept.get(p.key)),
         }
         for p in select(resolved, keys, only_changed)
     ]
@@ -327,6 +378,8 @@ class PastRun:
     notes: tuple[Note, ...]
     problems: tuple[ConfigError, ...]
     recipe: Recipe | None
+    #: The fields the run's sweep varied (empty for a single run).
+    swept: Mapping[str, Swept] = attrs.field(factory=dict)
 
     def notes_about(self, key: str) -> list[Note]:
         return [n for n in self.notes if n.about == key]
@@ -363,7 +416,12 @@ def past_run(doc: Mapping[str, Any]) -> PastRun:
     recipe = None if detail is None else Recipe(
         name=detail["name"], description=detail["description"],
         auto_plot_default=detail["auto_plot_default"], source=detail["source"])
-    return PastRun(provenance, notes, problems, recipe)
+    # ``swept`` is absent from files written before sweeps were recorded.
+    swept = {
+        f["key"]: Swept(f["key"], tuple(f["swept"]["values"]), f["swept"]["by"])
+        for f in doc["fields"] if f.get("swept")
+    }
+    return PastRun(provenance, notes, problems, recipe, swept)
 
 
 def render(resolved: Resolved, fmt: str, keys: Iterable[str] = (), only_changed: bool = False) -> str:

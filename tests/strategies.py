@@ -195,6 +195,13 @@ def values_of(kind: Any, *, file_relative: bool = False,
     if isinstance(kind, ListKind):
         return st.lists(values_of(kind.item, style=style), min_size=max(kind.min_len, 1),
                         max_size=3)
+    if isinstance(kind, MapKind) and kind.per_key and kind.keys is not None:
+        # Names with a kind of their own (a sweep's fields: whole numbers for a count)
+        # get values of that kind, as the YAML reader demands.
+        return st.lists(st.sampled_from(kind.keys), min_size=1, max_size=3,
+                        unique=True).flatmap(lambda names: st.fixed_dictionaries({
+                            name: values_of(kind.value_for(name), style=style)
+                            for name in names}))
     if isinstance(kind, MapKind):
         names = st.sampled_from(kind.keys) if kind.keys is not None else map_keys(style)
         return st.dictionaries(names, values_of(kind.value, style=style), min_size=1,

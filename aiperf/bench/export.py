@@ -339,14 +339,18 @@ def _scalar_json(scalar: ScalarMetric) -> dict[str, Any]:
 
 def _health_json(metrics: RunMetrics) -> dict[str, Any]:
     health = metrics.health
+    # The requested/achieved pair describes a rate-driven run; a closed-loop run has neither.
+    rates = {
+        "requested_request_rate": health.requested_request_rate,
+        "achieved_request_rate": health.achieved_request_rate,
+    } if health.requested_request_rate is not None else {}
     return {
         "client_bound": health.client_bound,
         "warning": health.warning,
         "scheduling_lag_p99_ms": health.scheduling_lag_p99_ms,
         "event_loop_lag_p99_ms": health.event_loop_lag_p99_ms,
         "client_cpu_fraction": health.client_cpu_fraction,
-        "requested_request_rate": health.requested_request_rate,
-        "achieved_request_rate": health.achieved_request_rate,
+        **rates,
         "thresholds": attrs.asdict(health.thresholds),
         "connections": health.connections.to_json(),
     }

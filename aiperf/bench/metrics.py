@@ -607,7 +607,10 @@ def _scalars(per_record: Sequence[RecordMetrics], facts: RunFacts) -> tuple[Scal
         if window_s is not None:
             found["goodput"] = good / window_s
 
-    achieved = _achieved_request_rate([r.record for r in per_record])
+    # Only a rate-driven run has a rate to compare with: in a closed loop the send rate
+    # is whatever the server's latency allows, and reporting it invites a false reading.
+    achieved = (_achieved_request_rate([r.record for r in per_record])
+                if facts.requested_request_rate is not None else None)
     if achieved is not None:
         found["achieved_request_rate"] = achieved
     return tuple(

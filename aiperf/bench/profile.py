@@ -107,6 +107,7 @@ def prepare(resolved: Resolved) -> Prepared:
     ep = cfg.endpoint
     if not ep.model:
         raise ProfileError("no model given: pass --model NAME or set benchmark.endpoint.model")
+    check_output_settings(resolved)
     try:
         count = load_tokenizer(cfg.tokenizer)
     except TokenizerError as e:
@@ -142,6 +143,8 @@ def prepare(resolved: Resolved) -> Prepared:
             parse_sim_url(sim_url)
         except SimOptionsError as e:
             raise ProfileError(f"--url {sim_url}: {e}") from None
+    else:
+        http_host_port(ep.url)  # a malformed host or port is a mistake in the input
     from aiperf.bench.payloads import base_headers
 
     headers = base_headers(api_key=ep.api_key, headers=ep.headers)
@@ -163,6 +166,35 @@ def prepare(resolved: Resolved) -> Prepared:
     )
     return Prepared(plan, target, prompts, count, run_directory(resolved), sim_url,
                     unsized, cfg.prompt_sizing, calibration)
+
+
+def check_output_settings(resolved: Resolved) -> None:
+    """A :class:`ProfileError` (exit 2) for a file or folder setting that cannot work.
+
+    Found later, these surface as bare ValueErrors from the OS layer or the exporters
+    (a NUL byte, which a YAML ``"\\0"`` can carry; an export name with no file name; a
+    slice too small to count in nanoseconds) -- some only once the run is over, when its
+    results are being written. Checked here, they cost no run time and lose nothing.
+    """
+    from aiperf.bench.manifest import export_names
+
+    cfg = resolved.config.benchmark
+    # The run directory as it will be made: its default name holds the model's.
+    for what, value in (("artifact directory", run_directory(resolved)),
+                        ("--profile-export-prefix", cfg.artifacts.export_prefix),
+                        ("--profile-export-file", cfg.artifacts.export_file),
+                        ("--input-file", cfg.dataset.input_file)):
+        if value is not None and "\0" in str(value):
+            raise ProfileError(f"{what} {str(value)!r}: a file name cannot contain a NUL "
+                               "character")
+    try:
+        export_names(cfg.artifacts.export_prefix, cfg.artifacts.export_file)
+    except ValueError as e:  # its message names the flag and the value
+        raise ProfileError(str(e)) from None
+    slice_s = cfg.artifacts.slice_duration
+    if slice_s is not None and round(slice_s * 1e9) < 1:
+        raise ProfileError(f"--slice-duration {slice_s!r}: a slice must last at least one "
+                           "nanosecond (1e-9 s)")
 
 
 def configured_secrets(resolved: Resolved) -> tuple[str, ...]:
@@ -203,15 +235,36 @@ def claim_run_dir(run_dir: Path, resolved: Resolved, output: Output) -> Path:
     return make_run_dir(run_dir)
 
 
+def http_host_port(url: str) -> tuple[str, int]:
+    """The host and port an ``http(s)://`` URL points at; a :class:`ProfileError` (exit 2)
+    naming what is wrong when it is not such a URL.
+
+    urllib only finds a malformed host (``http://[::1``) or port (``:99999``, ``:abc``)
+    when the part is read, and then raises a bare ValueError; reading both here, once,
+    turns that into one line about ``--url`` instead of a traceback.
+    """
+    shown = redact_url(url)
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError as e:
+        # urllib's words ("Port could not be cast to integer value as 'abc'") describe
+        # its parser; say what the user has to change instead.
+        problem = ("the port must be a number from 1 to 65535" if "port" in str(e).lower()
+                   else f"not a valid URL ({e})")
+        raise ProfileError(f"--url {shown}: {problem}; expected http://host:port "
+                           "(or sim://)") from None
+    if parts.scheme not in ("http", "https") or not host:
+        raise ProfileError(f"--url {shown}: expected http://host:port (or sim://)")
+    return host, port or (443 if parts.scheme == "https" else 80)
+
+
 def check_reachable(base_url: str, timeout_s: float = 5.0) -> None:
     """Fail fast, naming the URL, when nothing listens there."""
-    parts = urlsplit(base_url)
     shown = redact_url(base_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ProfileError(f"--url {shown}: expected http://host:port (or sim://)")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    host, port = http_host_port(base_url)
     try:
-        with socket.create_connection((parts.hostname, port), timeout=timeout_s):
+        with socket.create_connection((host, port), timeout=timeout_s):
             pass
     except OSError as e:
         raise ProfileError(f"cannot reach {shown}: {e.strerror or e}; is the server "
@@ -510,6 +563,24 @@ def _trials(resolved: Resolved, prepared: Prepared, output: Output,
     return code, bool(finished)
 
 
+#: Why a planned cell has no results when the sweep was stopped before it started.
+NOT_RUN_REASON = "the sweep was stopped before it started"
+
+
+def sweep_summary_line(results: Sequence[Any]) -> str:
+    """The console's one line about how a sweep's cells went, e.g. ``sweep: 1 of 3 cells
+    succeeded; not: concurrency4 (stopped by the user); not run: concurrency8``. Cells a
+    stopped sweep never started are named apart, so the line says the sweep is unfinished
+    rather than lumping them with cells that ran and failed."""
+    good = [r.name for r in results if r.status == "complete"]
+    bad = [f"{r.name} ({r.reason})" for r in results
+           if r.status not in ("complete", "not_run")]
+    not_run = [r.name for r in results if r.status == "not_run"]
+    return (f"sweep: {len(good)} of {len(results)} cells succeeded"
+            + (f"; not: {', '.join(bad)}" if bad else "")
+            + (f"; not run: {', '.join(not_run)}" if not_run else ""))
+
+
 def sweep_directory(resolved: Resolved, cells: Sequence[tuple[Cell, Resolved]]) -> Path:
     """The base directory of a sweep or recipe: ``artifacts.dir`` as given, or
     ``<dir>/<model>-<recipe>`` / ``<dir>/<model>-sweep-<what varies>`` (named after the
@@ -580,6 +651,10 @@ def _sweep(resolved: Resolved, cells: Sequence[tuple[Cell, Resolved]],
             breached = breached or code == EXIT_THRESHOLD
             results.append(_cell_result(cell, prepared.run_dir, code,
                                         cfg.search.max_error_rate))
+    # A stopped sweep still accounts for every planned cell: the ones it never reached
+    # are listed as not run, so the aggregate cannot pass for a smaller, finished sweep.
+    results += [CellResult(cell.name, cell.values, "not_run", NOT_RUN_REASON, None)
+                for cell, _, _ in prepared_cells[len(results):]]
     sweep_type = cfg.sweep.type if cfg.sweep.scenarios is None else "scenarios"
     experiment.add("sweep_aggregate", "aggregate")
     paths = write_sweep_aggregate(base / "sweep_aggregate", sweep_type, results)
@@ -588,17 +663,14 @@ def _sweep(resolved: Resolved, cells: Sequence[tuple[Cell, Resolved]],
     experiment.add(RUN_EXPLAIN_FILE, "explain")
     write_text_atomic(base / RUN_EXPLAIN_FILE, explain_json(resolved))
     experiment.finish(stopped)
-    good = [r.name for r in results if r.status == "complete"]
-    bad = [f"{r.name} ({r.reason})" for r in results if r.status != "complete"]
-    output.line(f"sweep: {len(good)} of {len(cells)} cells succeeded"
-                + (f"; not: {', '.join(bad)}" if bad else "") + f"; aggregate: {paths['json']}")
+    output.line(sweep_summary_line(results) + f"; aggregate: {paths['json']}")
     output.line(f"Artifacts: {base}")
     if stopped:
         return stop_code
     if not any(r.status in ("complete", "degraded") for r in results):
         output.line("no cell of the sweep succeeded", label="error:", style="red")
         return EXIT_FAILED
-    if not good:
+    if not any(r.status == "complete" for r in results):
         # Degraded cells did run and their numbers are kept, so this is no failure to
         # run; but nothing measured here can be trusted, and the user must hear it.
         output.line(f"no cell is complete: every cell that ran is degraded (error rate > "

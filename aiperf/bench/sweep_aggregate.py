@@ -21,6 +21,10 @@ Three views are computed, over the cells in the order given:
   throughput (request throughput when no cell reports output tokens, e.g. embeddings)
   and minimizing median request latency; see :func:`pareto_objectives`.
 
+A *not_run* cell was planned but never started: the sweep was stopped (Ctrl-C, SIGTERM)
+before it. It stays in the table, so an interrupted sweep's aggregate still lists every
+planned cell and says which ones are missing, rather than looking like a smaller sweep.
+
 A *degraded* cell ran, but failed more requests than ``benchmark.search.max_error_rate``
 allows (:mod:`aiperf.bench.degraded`): the table keeps its numbers and its reason, but it
 is never best at anything and never on the frontier, because its numbers describe a
@@ -32,8 +36,10 @@ working: ``aggregation_type``, ``num_profile_runs``, ``num_successful_runs``,
 ``per_combination_metrics[{parameters, metrics{<tag>_<stat>: {mean, unit}}}]``,
 ``best_configurations{<objective>: {parameters, metric, unit}}`` and ``pareto_optimal``
 (parameter dicts). Ours adds ``schema_version``, a ``sweep`` block (type, counts, failed,
-partial and degraded cell names), the objectives the frontier used, the ``cells`` table,
-``best`` (objective -> cell name) and ``pareto_optimal_cells`` (names). Where the reference is
+partial, degraded and not_run cell names), the objectives the frontier used, the ``cells`` table,
+``best`` (objective -> cell name) and ``pareto_optimal_cells`` (names). ``num_profile_runs``
+counts the cells that ran (``not_run`` ones excluded); ``num_combinations`` and
+``sweep.cells`` count every planned cell. Where the reference is
 wrong we differ: ``num_combinations`` is the number of cells, not the product of the
 value-list lengths (wrong for zip and scenario sweeps); every cell carries its name and
 status (the reference drops failed cells from the combinations silently); ties do not
@@ -79,9 +85,10 @@ SWEEP_CSV = "profile_export_aiperf_sweep.csv"
 #: Version of our additions to the file (the reference does not version it).
 SWEEP_SCHEMA_VERSION = 1
 
-#: How a cell can end: complete, stopped early, without results, or run but with an
-#: error rate above the limit (its numbers kept, never trusted).
-CELL_STATUSES = ("complete", "partial", "failed", "degraded")
+#: How a cell can end: complete, stopped early, without results, run but with an error
+#: rate above the limit (its numbers kept, never trusted), or never started because the
+#: sweep was stopped first.
+CELL_STATUSES = ("complete", "partial", "failed", "degraded", "not_run")
 
 #: The table's metric columns, ``<tag>_<stat>``, as (column, tag, stat).
 KEY_METRICS: tuple[tuple[str, str, str], ...] = tuple(
@@ -137,7 +144,8 @@ class CellResult:
     ``values`` maps each swept field key (``"benchmark.load.concurrency"``) to its value
     in this cell. ``summary`` is the parsed summary JSON, ``None`` when the cell did not
     run; a ``"complete"`` or ``"degraded"`` cell must have one. ``reason`` says why a
-    cell failed, is partial or is degraded (``"error rate 47% > 1%"``).
+    cell failed, is partial, is degraded (``"error rate 47% > 1%"``) or was not run. A
+    ``"not_run"`` cell never started, so it has no summary.
     """
 
     name: str
@@ -149,6 +157,9 @@ class CellResult:
     def __attrs_post_init__(self) -> None:
         if self.status in ("complete", "degraded") and self.summary is None:
             msg = f"cell {self.name!r} is {self.status} but has no summary"
+            raise ValueError(msg)
+        if self.status == "not_run" and self.summary is not None:
+            msg = f"cell {self.name!r} was not run but has a summary"
             raise ValueError(msg)
 
 
@@ -382,6 +393,7 @@ def render_sweep_json(sweep_type: str, cells: Sequence[CellResult]) -> str:
     best = _best(cells)
     complete = [cell.name for cell in cells if cell.status == "complete"]
     failed = [cell for cell in cells if cell.status == "failed"]
+    not_run = [cell.name for cell in cells if cell.status == "not_run"]
     axes = pareto_objectives(cells)
 
     best_configurations: dict[str, Any] = {}
@@ -404,7 +416,7 @@ def render_sweep_json(sweep_type: str, cells: Sequence[CellResult]) -> str:
         "schema_version": SWEEP_SCHEMA_VERSION,
         "aiperf_version": aiperf.__version__,
         "aggregation_type": "sweep",
-        "num_profile_runs": len(cells),
+        "num_profile_runs": len(cells) - len(not_run),
         "num_successful_runs": len(complete),
         "failed_runs": [{"label": cell.name, "error": cell.reason} for cell in failed],
         "metadata": {
@@ -422,6 +434,7 @@ def render_sweep_json(sweep_type: str, cells: Sequence[CellResult]) -> str:
             "partial": [cell.name for cell in cells if cell.status == "partial"],
             "failed": [cell.name for cell in failed],
             "degraded": [cell.name for cell in cells if cell.status == "degraded"],
+            "not_run": not_run,
             "parameters": dict(zip(keys, _short_names(keys).values(), strict=True)),
         },
         "pareto_objectives": (

@@ -70,6 +70,10 @@ def main() -> None:
         code = 130
     except SystemExit as e:
         code = e.code
+    except Exception as e:  # noqa: BLE001 - every expected failure exited above; this is a bug
+        from aiperf.cli.errors import report_internal_error
+
+        code = report_internal_error(e)
     # The command has finished (its results are written): a late Ctrl-C must not turn
     # that into a process killed by SIGINT.
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -34,13 +34,67 @@ ConfigFiles = Annotated[
 ]
 
 
-def _panel(key: str) -> str:
-    parts = key.split(".")
-    return parts[1].capitalize() if len(parts) > 2 else "General"
-
-
 def _param_name(field: F.Field) -> str:
     return "f__" + field.key.replace(".", "__")
+
+
+def _panel(field: F.Field) -> str:
+    section = field.key.split(".")
+    name = section[1].capitalize() if len(section) > 2 else "General"
+    # An on/off pair takes a column of its own (--no-plot-required); beside the longest
+    # value flags (--profile-export-prefix) it would squeeze them to "--profile-export-pre…"
+    # at 80 columns, so the artifact switches get a panel of their own.
+    if name == "Artifacts" and isinstance(field.kind, BoolKind):
+        return "Artifact switches"
+    return name
+
+
+def _default_text(field: F.Field) -> str | None:
+    """The built-in default as ``--help`` shows it (an on/off switch by the spelling that
+    gives it), or None where there is none. The option itself defaults to None ("not
+    given"), so typer cannot show it, and a text show_default it would parenthesize."""
+    default = field.default
+    if default is None or default == {} or default == [] or field.secret:
+        return None
+    if isinstance(field.kind, BoolKind):
+        return field.flag if default else field.negative_flag
+    return str(default)
+
+
+def _metavar(field: F.Field) -> str | None:
+    """The value's shape in ``--help``: numbers by their type even where a comma list
+    sweeps them (the flag then takes text), mappings as ``K:V`` pairs."""
+    kind = field.kind
+    if isinstance(kind, MapKind):
+        return "<K:V>"
+    if isinstance(kind, IntKind):
+        return "<int>"
+    if isinstance(kind, FloatKind):
+        return "<float>"
+    return None
+
+
+def _help(field: F.Field) -> str:
+    """The field's doc with what the flag alone cannot say: its choices, that a comma
+    list sweeps it, that a mapping flag repeats, an environment variable off the
+    ``AIPERF_<FLAG>`` pattern (``OPENAI_API_KEY``), the default. No square brackets:
+    typer's rich help reads them as markup and drops them."""
+    kind = field.kind
+    text = field.doc
+    if isinstance(kind, EnumKind) and not all(c in text for c in kind.choices):
+        text += " One of: " + ", ".join(kind.choices) + "."
+    if field.key in F.SWEEPABLE:
+        text += " A comma list (1,4,16) sweeps it."
+    if isinstance(kind, MapKind):
+        text += " Repeat the flag for more pairs." if field.key != "benchmark.slos" else \
+            " Pairs separated by spaces."
+    assert field.flag is not None
+    if field.env and field.env != "AIPERF_" + field.flag[2:].upper().replace("-", "_"):
+        text += f" Environment variable: {field.env}."
+    default = _default_text(field)
+    if default is not None:
+        text += f" Default: {default}."
+    return text
 
 
 def _annotation(field: F.Field) -> Any:
@@ -48,16 +102,11 @@ def _annotation(field: F.Field) -> Any:
     assert field.flag is not None
     flags = [field.flag]
     if isinstance(kind, BoolKind):
-        option = typer.Option(f"{field.flag}/{field.negative_flag}", help=field.doc, show_default=False,
-                              rich_help_panel=_panel(field.key))
+        option = typer.Option(f"{field.flag}/{field.negative_flag}", help=_help(field),
+                              show_default=False, rich_help_panel=_panel(field))
         return Annotated[Optional[bool], option]  # noqa: UP045
-    help_text = field.doc
-    if isinstance(kind, EnumKind):
-        help_text += " [" + "|".join(kind.choices) + "]"
-    if field.key in F.SWEEPABLE:
-        help_text += " A comma list (1,4,16) sweeps it."
-    option = typer.Option(*flags, help=help_text, show_default=False,
-                          rich_help_panel=_panel(field.key))
+    option = typer.Option(*flags, help=_help(field), show_default=False,
+                          metavar=_metavar(field), rich_help_panel=_panel(field))
     if field.key in F.SWEEPABLE:
         return Annotated[Optional[str], option]  # noqa: UP045 - a number or a comma list
     if isinstance(kind, MapKind):

@@ -39,12 +39,14 @@ def plot(
     Plot config: --config, else the run's own (its plot: envelope), else
     ~/.aiperf/plot_config.yaml, else the shipped default; aiperf_plot.log says which and why.
     """
+    from aiperf.cli.logs import console_logging
     from aiperf.config import load
     from aiperf.config.plot_config import PLOT_CONFIG_KEY, RECEIPT_NAME
     from aiperf.plot.destination import default_output
     from aiperf.plot.discover import PlotInputError, discover
     from aiperf.plot.settings import load_settings
 
+    console_logging()  # the plotter's warnings (a corrupt line skipped) as `warning: ...`
     paths = list(paths or [Path("artifacts")])
     # Every mistake is reported before anything is created.
     if config is not None and not config.is_file():
@@ -68,11 +70,19 @@ def plot(
 
 
 def _render(discovery, settings, output: Path, theme: str | None) -> None:
-    from aiperf.plot.render import NoDataToPlot, PlottingUnavailable, render
+    from aiperf.bench.atomic import ArtifactWriteError
+    from aiperf.plot.render import NoDataToPlot, PlotOutputError, PlottingUnavailable, render
 
     try:
         report = render(discovery, settings, output, theme)
+    except PlotOutputError as e:
+        # The folder itself is unusable (a file, under a file, read-only): the user's
+        # choice of path, so exit 2 like other bad input, with the way out.
+        raise fail(str(e), "choose a writable folder with --output DIR") from None
     except (NoDataToPlot, PlottingUnavailable) as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(EXIT_PLOT_FAILED) from None
+    except ArtifactWriteError as e:  # aiperf_plot.log itself: a full disk, a lost permission
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(EXIT_PLOT_FAILED) from None
     typer.echo(report.summary())

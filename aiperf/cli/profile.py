@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from aiperf.cli.errors import reports_config_errors
+from aiperf.cli.logs import console_logging
 from aiperf.cli.options import ConfigFiles, with_profile_flags
 
 
@@ -38,7 +39,9 @@ def profile(
     from aiperf.config.sweep import expand
 
     _import_in_background("aiohttp")
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s - %(message)s")
+    # INFO shows the config's notes and the prompt-sizing line; warnings read like the
+    # summary's own (`warning: ...`).
+    console_logging(logging.INFO)
     files = [Path(p) for p in config or []]
     environ = dict(os.environ)
     resolved = load(files, cli or {}, environ).check()

@@ -255,8 +255,12 @@ FIELDS: tuple[Field, ...] = (
     *_SETTINGS[: -len(_OUTPUTS)],
     _f("benchmark.sweep.type", EnumKind(SWEEP_TYPES), "grid",
        "grid (Cartesian product), zip (lock step) or scenarios."),
+    # Each list is typed by its field's kind, so a swept count stays a whole number (and
+    # within the field's bounds) in every cell, in explain and in the dry run.
     _f("benchmark.sweep.parameters",
-       MapKind(ListKind(FloatKind(), min_len=1), keys=SWEEPABLE), {},
+       MapKind(ListKind(FloatKind(), min_len=1), keys=SWEEPABLE,
+               per_key=tuple((f.key, ListKind(f.kind, min_len=1)) for f in _SETTINGS
+                             if f.key in SWEEPABLE)), {},
        "Field key -> list of values to sweep."),
     _f("benchmark.sweep.scenarios",
        ListKind(RecordKind((("name", StrKind()),

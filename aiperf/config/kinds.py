@@ -228,7 +228,15 @@ class MapKind:
 
     value: Any
     keys: tuple[str, ...] | None = None
+    #: (name, kind) pairs for names whose values have a kind of their own: a sweep's
+    #: ``benchmark.load.concurrency: [2, 8]`` must be whole numbers because the field is,
+    #: while ``request_rate`` may list fractions. ``value`` is the kind of all others.
+    per_key: tuple[tuple[str, Any], ...] = ()
     expected = "a mapping"
+
+    def value_for(self, name: str) -> Any:
+        """The kind of the value under ``name``."""
+        return dict(self.per_key).get(name, self.value)
 
     def check(self, value: Any) -> str | None:
         return None

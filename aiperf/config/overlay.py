@@ -92,7 +92,7 @@ def cli_layer(given: Mapping[str, Any]) -> Layer:
     """
     values: dict[str, Value] = {}
     errors: list[ConfigError] = []
-    swept: dict[str, list[float]] = {}
+    swept: dict[str, list[int | float]] = {}
     swept_flags: list[str] = []
     for key, raw in given.items():
         if raw is None or (isinstance(raw, list | tuple) and not raw):
@@ -105,7 +105,7 @@ def cli_layer(given: Mapping[str, Any]) -> Layer:
             if key in F.SWEEPABLE and isinstance(raw, str):
                 numbers = [_number(field, part) for part in raw.split(",")]
                 if len(numbers) > 1:
-                    swept[key] = [float(n) for n in numbers]
+                    swept[key] = numbers  # typed by the field: 2,8 stays whole
                     swept_flags.append(flag)
                     continue
                 values[key] = Value(numbers[0], Origin("cli", flag))

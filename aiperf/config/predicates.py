@@ -48,6 +48,13 @@ def _explicitly_set(facts: Facts, key: str) -> bool:
     return key in facts.explicit
 
 
+def _set_by_user(facts: Facts, key: str) -> bool:
+    # A sweep cell's value counts as explicit for field tables (it must win), but it is
+    # the sweep's choice, not the user's: a recipe's own cells must not trip a rule that
+    # forbids the user setting what the recipe drives.
+    return key in facts.explicit and facts.explicit[key].scope != "cell"
+
+
 def _explicit_matches(facts: Facts, patterns: Mapping[str, Any]) -> bool:
     return all(
         key in facts.explicit_values
@@ -84,6 +91,17 @@ def _is_set(facts: Facts, key: str) -> bool:
     return facts.resolved.get(key) is not None
 
 
+def _never_set(facts: Facts, key: str) -> bool:
+    # A sweep leaves the base value unset and gives it per cell, so "unset" alone would
+    # misjudge `--request-rate 1,2,4`: the field is never set only when no cell sets it.
+    if facts.resolved.get(key) is not None:
+        return False
+    if key in (facts.resolved.get("benchmark.sweep.parameters") or {}):
+        return False
+    scenarios = facts.resolved.get("benchmark.sweep.scenarios") or ()
+    return not any(key in scenario.get("values", {}) for scenario in scenarios)
+
+
 def _greater(facts: Facts, keys: list[str]) -> bool:
     a, b = (facts.resolved.get(k) for k in keys)
     return a is not None and b is not None and a > b
@@ -117,6 +135,9 @@ PREDICATES: Mapping[str, Predicate] = {
                   "a layer of this scope gives the field"),
         Predicate("explicitly_set", StrKind(), _explicitly_set,
                   "the user set this (other) field in a file, the environment or a flag"),
+        Predicate("set_by_user", StrKind(), _set_by_user,
+                  "the user set this field in a file, the environment or a flag (a sweep "
+                  "cell's value does not count)"),
         Predicate("explicit_matches", MapKind(StrKind()), _explicit_matches,
                   "the user set these (other) fields to values matching these patterns"),
         Predicate("envelope_present", BoolKind(), _envelope_present,
@@ -132,6 +153,9 @@ PREDICATES: Mapping[str, Predicate] = {
         Predicate("resolved", MapKind(ScalarKind()), _resolved,
                   "resolved fields have these values"),
         Predicate("is_set", StrKind(), _is_set, "the resolved field has a value"),
+        Predicate("never_set", StrKind(), _never_set,
+                  "the resolved field has no value, and no sweep parameter or scenario "
+                  "gives it one"),
         Predicate("greater", ListKind(StrKind(), min_len=2), _greater,
                   "the first resolved field is greater than the second"),
     )

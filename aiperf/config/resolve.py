@@ -283,7 +283,10 @@ def resolve(layers: Sequence[Layer], registry: Mapping[str, Recipe], rulebook: R
         provenance[field.key] = decide(field, ordered, rulebook.table_for(field.key),
                                        envelope, recipe, explicit, explicit_values)
     values = {k: p.value for k, p in provenance.items()}
-    facts = Facts(None, (), envelope, recipe, values)
+    # Notes and constraints may ask what the user set (e.g. an arrival pattern without a
+    # rate is an error only when the user chose the pattern), so they see explicit too.
+    facts = Facts(None, (), envelope, recipe, values, explicit=explicit,
+                  explicit_values=explicit_values)
     tv = _template_values(None, None, None, facts, provenance)
     notes = tuple(
         Note(rule.id, rule.level or "info", rule.about, render(rule.because, tv),

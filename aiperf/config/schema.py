@@ -221,7 +221,13 @@ def _type(kind: Any, node: Node, environ: Mapping[str, str]) -> Any:
             if kind.keys is not None and name not in kind.keys:
                 hint = did_you_mean(name, kind.keys) or "known: " + ", ".join(kind.keys)
                 raise _Bad(f"unknown name '{name}'", k.line, hint, code="unknown-key")
-            value[name] = _type(kind.value, v, environ)
+            try:
+                value[name] = _type(kind.value_for(name), v, environ)
+            except _Bad as bad:
+                if name in dict(kind.per_key):
+                    # A kind of its own (a swept field's): say which entry is off.
+                    bad.message = f"{name}: {bad.message}"
+                raise
     elif isinstance(kind, RecordKind):
         if not node.is_mapping():
             raise _Bad(f"expected {kind.expected}, found {kind_name(node)}", line)
@@ -288,7 +294,7 @@ def type_plain(kind: Any, data: Any) -> Any:
     elif isinstance(kind, MapKind):
         if not isinstance(data, dict):
             raise ValueError(f"expected {kind.expected}")
-        value = {str(k): type_plain(kind.value, v) for k, v in data.items()}
+        value = {str(k): type_plain(kind.value_for(str(k)), v) for k, v in data.items()}
     else:
         raise ValueError(f"{kind!r} cannot be typed from plain data")
     problem = kind.check(value)

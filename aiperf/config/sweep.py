@@ -65,6 +65,78 @@ def expand(resolved: Resolved) -> tuple[Cell, ...]:
     return tuple(Cell(_name(keys, row), dict(zip(keys, row, strict=True))) for row in rows)
 
 
+#: How explain words the per-cell resolution of a swept field.
+PER_CELL = "each cell resolved with its value as a layer of its own"
+
+
+@attrs.frozen
+class Swept:
+    """A field the sweep varies: the values its cells run with, in sweep order, and what
+    chose them (``grid sweep from --concurrency``, ``recipe concurrency-ramp grid``)."""
+
+    key: str
+    values: tuple[Any, ...]
+    by: str
+
+    def describe(self) -> str:
+        """``swept: 2, 8 (grid sweep from --concurrency), each cell resolved ...``."""
+        return f"swept: {', '.join(_word(v) for v in self.values)} ({self.by}), {PER_CELL}"
+
+
+def swept_fields(resolved: Resolved) -> dict[str, Swept]:
+    """Every field the sweep varies, by key (empty when nothing is swept).
+
+    The values are those the cells run with (:func:`expand`'s, typed by each field's
+    kind), so ``explain`` and ``--dry-run`` say what the run will do, not the single value
+    resolved outside the sweep. A sweep :func:`expand` rejects is shown as written; the
+    run reports the error. A cell's own resolution (some value from its ``cell`` layer)
+    still carries the sweep's settings, but nothing varies within it: empty.
+    """
+    if any(p.origin.scope == "cell" for p in resolved.provenance.values()):
+        return {}
+    sweep = resolved.config.benchmark.sweep
+    try:
+        cells = expand(resolved)
+        columns: dict[str, list[Any]] = {}
+        for cell in cells:
+            for key, value in cell.values.items():
+                column = columns.setdefault(key, [])
+                if value not in column:
+                    column.append(value)
+    except ConfigErrors:
+        columns = {key: list(values) for key, values in (sweep.parameters or {}).items()}
+    if not columns:
+        return {}
+    by = _sweep_source(resolved)
+    return {key: Swept(key, tuple(values), by) for key, values in columns.items()}
+
+
+def _sweep_source(resolved: Resolved) -> str:
+    """What chose the swept values, for people: the sweep kind and where it was set."""
+    sweep = resolved.config.benchmark.sweep
+    if sweep.scenarios:
+        where = resolved.provenance["benchmark.sweep.scenarios"].origin
+        return f"scenarios from {_where(where)}"
+    if sweep.parameters:
+        where = resolved.provenance[SWEEP_KEY].origin
+        return f"{sweep.type} sweep from {_where(where)}"
+    # Neither scenarios nor parameters: only a recipe's grid or pairs make cells.
+    assert resolved.recipe is not None
+    name = resolved.recipe.name
+    if resolved.config.benchmark.search.isl_osl_pairs:
+        return f"recipe {name}: each isl/osl pair at each concurrency of its grid"
+    return f"recipe {name} grid"
+
+
+def _where(origin: Origin) -> str:
+    # A flag reads best bare ("from --concurrency"); files and variables as explain says them.
+    return origin.source if origin.scope == "cli" else origin.describe()
+
+
+def _word(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 #: The field each recipe dimension drives (see ``sweeps:`` in rules/recipes.yaml).
 DIMENSIONS = {
     "concurrency": "benchmark.load.concurrency",

@@ -125,6 +125,6 @@ def auto_plot(resolved: Resolved, artifact_dir: Path, environ: Mapping[str, str]
 
 def _user_facing(e: Exception) -> bool:
     from aiperf.plot.discover import PlotInputError
-    from aiperf.plot.render import NoDataToPlot, PlottingUnavailable
+    from aiperf.plot.render import NoDataToPlot, PlotOutputError, PlottingUnavailable
 
-    return isinstance(e, NoDataToPlot | PlottingUnavailable | PlotInputError)
+    return isinstance(e, NoDataToPlot | PlottingUnavailable | PlotInputError | PlotOutputError)

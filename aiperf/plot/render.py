@@ -32,6 +32,10 @@ class PlottingUnavailable(Exception):
     """The plotting libraries are not installed; the message names what to install."""
 
 
+class PlotOutputError(Exception):
+    """The output folder cannot be made or written; the message is one line naming it."""
+
+
 @attrs.frozen
 class Rendered:
     name: str
@@ -99,12 +103,13 @@ def render(discovery: Discovery, settings: PlotSettings, output: Path,
     """Draw every plot ``settings`` asks for; the report of what happened.
 
     Raises :class:`NoDataToPlot` when no run has a successful request (after writing the
-    reason to the log), and :class:`PlottingUnavailable` when the libraries are missing.
+    reason to the log), :class:`PlottingUnavailable` when the libraries are missing, and
+    :class:`PlotOutputError` when ``output`` cannot be a folder of PNGs.
     """
     catalogue = import_plotting()
     from aiperf.plot.frames import NoData, load_run, runs_table
 
-    output.mkdir(parents=True, exist_ok=True)
+    make_output(output)
     log = _Log(output / LOG_NAME, settings)
     style_for = _styles(catalogue, settings, theme)
     usable = []
@@ -158,6 +163,23 @@ def render(discovery: Discovery, settings: PlotSettings, output: Path,
             progress(job.label)
     log.write(rendered, skipped, failed)
     return PlotReport(output, log.path, tuple(rendered), tuple(skipped), tuple(failed))
+
+
+def make_output(output: Path) -> Path:
+    """Create the output folder (and its parents); a :class:`PlotOutputError` when it
+    cannot hold the plots, checked before any figure is drawn so the user learns it in
+    one line rather than as one failed plot per PNG."""
+    import os
+
+    if output.exists() and not output.is_dir():
+        raise PlotOutputError(f"cannot write plots to {output}: it is a file, not a folder")
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as e:  # e.g. a parent is a file (ENOTDIR) or read-only (EROFS, EACCES)
+        raise PlotOutputError(f"cannot write plots to {output}: {e.strerror or e}") from None
+    if not os.access(output, os.W_OK):
+        raise PlotOutputError(f"cannot write plots to {output}: the folder is not writable")
+    return output
 
 
 @attrs.frozen

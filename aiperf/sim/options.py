@@ -320,7 +320,10 @@ def parse_query(query: str) -> SimOptions:
 
 def parse_sim_url(url: str) -> SimOptions:
     """Options from a ``sim://?ttft_ms=50&...`` URL (``sim://`` alone gives the defaults)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as e:  # e.g. an unclosed "[": urllib's bare ValueError, made ours
+        raise SimOptionsError([f"not a valid URL: {url!r} ({e})"]) from None
     if parts.scheme != "sim":
         raise SimOptionsError([f"not a simulator URL: {url!r} (expected sim://?option=value&...)"])
     if parts.netloc or parts.path not in ("", "/") or parts.fragment:

@@ -76,8 +76,10 @@ NOT_PRODUCED = {
     "tokens_in_flight", "credit_to_start_latency",
 }
 
-#: Our additions to the summary: client-health tags and the method/health blocks.
-OURS = {"scheduling_lag", "achieved_request_rate", "statistics", "client_health", "warnings",
+#: Our additions to the summary: client-health tags and the method/health blocks. The
+#: fixture is a closed-loop (concurrency) run, so it has no achieved_request_rate, which
+#: only a rate-driven run reports (see test_a_rate_driven_run_adds_its_achieved_rate).
+OURS = {"scheduling_lag", "statistics", "client_health", "warnings",
         "client_input_sequence_length"}
 #: Rows that differ from the reference on purpose: our ISL is the server's
 #: usage.prompt_tokens where the reference counts with the client's tokenizer.
@@ -203,6 +205,21 @@ class TestSummaryJson:
         assert [{"error_details": details, "count": 1}] == got["error_summary"]
         assert {"unit": "requests", "avg": 1.0} == got["error_request_count"]
 
+    def test_achieved_request_rate_only_for_rate_driven_runs(self):
+        """The achieved rate (scalar and client-health pair) is in a rate-driven run's
+        summary and absent from a closed-loop run's."""
+        run = RunExport(benchmark_id="b", input_config={})
+        closed = json.loads(render_summary_json(small_metrics(), run))
+        driven = json.loads(render_summary_json(small_metrics(requested_request_rate=2.0), run))
+
+        assert "achieved_request_rate" not in closed
+        assert "achieved_request_rate" not in closed["client_health"]
+        assert "requested_request_rate" not in closed["client_health"]
+        assert driven["achieved_request_rate"]["unit"] == "requests/sec"
+        assert driven["client_health"]["requested_request_rate"] == 2.0
+        assert driven["client_health"]["achieved_request_rate"] == \
+            driven["achieved_request_rate"]["avg"]
+
     def test_non_finite_numbers_become_null(self):
         got = json.loads(
             render_summary_json(small_metrics(client_cpu_fraction=float("nan")),
@@ -264,8 +281,17 @@ class TestSummaryCsv:
         names = {r[0] for r in csv_rows(reference) if r}
         added = {r[0] for r in csv_rows(ours) if r and r[0] not in names}
 
-        assert {"Scheduling Lag (ms)", "Achieved Request Rate (requests/sec)",
-                "Client Input Sequence Length (tokens)"} == added
+        # The fixture is a closed-loop run: no Achieved Request Rate row (rate runs only).
+        assert {"Scheduling Lag (ms)", "Client Input Sequence Length (tokens)"} == added
+
+    def test_achieved_request_rate_row_only_for_rate_driven_runs(self):
+        """A rate-driven run's CSV has the Achieved Request Rate row; a closed loop's not."""
+        row = "Achieved Request Rate (requests/sec)"
+        closed = {r[0] for r in csv_rows(render_summary_csv(small_metrics())) if r}
+        driven = {r[0] for r in csv_rows(render_summary_csv(
+            small_metrics(requested_request_rate=2.0))) if r}
+
+        assert (row not in closed, row in driven) == (True, True)
 
     def test_rows_sorted_by_tag(self, fixture_metrics):
         """The reference sorts by tag, not by display name."""

@@ -365,8 +365,18 @@ class TestRunMetrics:
             "output_token_throughput": 12.0,
             "input_token_throughput": 300.0,
             "total_token_throughput": 312.0,
-            "achieved_request_rate": pytest.approx(15.0),  # 3 intervals over 200 ms
         } == {s.tag: s.value for s in got.scalars}
+
+    def test_achieved_request_rate_only_for_rate_driven_runs(self):
+        """A closed-loop run (no requested rate) reports no achieved rate; a rate-driven
+        run reports the sends per second it managed."""
+        closed = compute_run_metrics(small_run(), facts())
+        driven = compute_run_metrics(small_run(), facts(requested_request_rate=15.0))
+
+        assert closed.scalar("achieved_request_rate") is None
+        assert closed.health.achieved_request_rate is None
+        # 3 intervals over 200 ms
+        assert driven.scalar("achieved_request_rate").value == pytest.approx(15.0)
 
     def test_latency_covers_successful_requests_only(self):
         got = compute_run_metrics(small_run(), facts())

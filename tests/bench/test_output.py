@@ -1,9 +1,14 @@
-"""The plain writer used off a terminal, and the choice between it and rich."""
+"""The plain writer used off a terminal, the choice between it and rich, and what the
+end-of-run report shows."""
 
 from __future__ import annotations
 
 import io
 
+from metrics_helpers import make_record
+
+from aiperf.bench.console import print_summary
+from aiperf.bench.metrics import RunFacts, compute_run_metrics
 from aiperf.bench.output import PlainOutput, RichOutput, open_output
 
 
@@ -40,3 +45,22 @@ def test_rich_lines_print_brackets_as_text_not_markup():
     with output.console.capture() as captured:
         output.line("unexpected token [/red] in [bold]body", label="error:", style="red")
     assert captured.get() == "error: unexpected token [/red] in [bold]body\n"
+
+
+def _client_health_table(requested_request_rate: float | None) -> str:
+    """The printed end-of-run report of three requests, closed-loop or rate-driven."""
+    records = [make_record(i, start=i * 100 * 10**6) for i in range(3)]
+    start = records[0].start_wall_ns
+    metrics = compute_run_metrics(records, RunFacts(
+        start_wall_ns=start, end_wall_ns=start + 10**9, streaming=True,
+        requested_request_rate=requested_request_rate))
+    out = io.StringIO()
+    print_summary(PlainOutput(out), metrics, "artifacts/x", "complete", None)
+    return out.getvalue()
+
+
+def test_achieved_request_rate_is_shown_for_rate_driven_runs_only():
+    """The Client Health table names the achieved rate only when a rate was requested:
+    a closed loop's send rate is the server's pace, not a target the client could miss."""
+    assert "Achieved Request Rate" not in _client_health_table(None)
+    assert "Achieved Request Rate" in _client_health_table(10.0)

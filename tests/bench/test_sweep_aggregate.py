@@ -480,6 +480,47 @@ class TestDegraded:
         assert "degraded" == kept["c16"]
 
 
+class TestNotRun:
+    """A stopped sweep's aggregate lists every planned cell: the one stopped as partial,
+    the ones it never reached as not_run (no numbers, no part in best or the frontier)."""
+
+    @staticmethod
+    def stopped_sweep() -> list[CellResult]:
+        return [cell("c1", chat(100.0, 50.0)), cell("c2", None, "partial", "stopped by the user"),
+                cell("c4", None, "not_run", "the sweep was stopped before it started"),
+                cell("c8", None, "not_run", "the sweep was stopped before it started")]
+
+    def test_a_not_run_cell_has_no_summary(self) -> None:
+        """It never started: a not_run cell with numbers is a contradiction."""
+        with pytest.raises(ValueError, match="'c1' was not run but has a summary"):
+            CellResult("c1", {CONCURRENCY: 1}, "not_run", None, chat(1.0, 1.0))
+
+    def test_not_run_cells_stay_in_the_table_with_their_values(self) -> None:
+        rows = sweep_table(self.stopped_sweep())
+
+        assert [("c1", "complete"), ("c2", "partial"), ("c4", "not_run"), ("c8", "not_run")] \
+            == [(r["cell"], r["status"]) for r in rows]
+        assert (8, None) == (rows[-1]["concurrency"], rows[-1]["request_latency_p50"])
+
+    def test_the_sweep_json_lists_the_not_run_cells(self, tmp_path: Path) -> None:
+        paths = write_sweep_aggregate(tmp_path, "grid", self.stopped_sweep())
+        data = json.loads(paths["json"].read_text(encoding="utf-8"))
+
+        assert ["c4", "c8"] == data["sweep"]["not_run"]
+        assert ["c2"] == data["sweep"]["partial"]
+        assert (4, 4, 2) == (data["sweep"]["cells"], data["metadata"]["num_combinations"],
+                             data["num_profile_runs"])
+        assert [1, 2, 4, 8] == data["metadata"]["sweep_parameters"][0]["values"]
+        assert ["c1"] == data["pareto_optimal_cells"]
+
+    def test_the_sweep_csv_lists_the_not_run_cells(self, tmp_path: Path) -> None:
+        paths = write_sweep_aggregate(tmp_path, "grid", self.stopped_sweep())
+        rows = list(csv.DictReader(io.StringIO(paths["csv"].read_text(encoding="utf-8"))))
+
+        assert ["complete", "partial", "not_run", "not_run"] == [r["status"] for r in rows]
+        assert ("4", "") == (rows[2]["concurrency"], rows[2]["request_latency_p50"])
+
+
 class TestFiles:
     """Tests for `write_sweep_aggregate` and the two files."""
 
@@ -553,7 +594,8 @@ class TestFiles:
 
         assert 1 == data["schema_version"]
         assert {"type": "grid", "cells": 5, "complete": 4, "partial": [], "failed": ["c16"],
-                "degraded": [], "parameters": {CONCURRENCY: "concurrency"}} == data["sweep"]
+                "degraded": [], "not_run": [],
+                "parameters": {CONCURRENCY: "concurrency"}} == data["sweep"]
         # The reference's keys.
         assert ("sweep", 5, 4) == (data["aggregation_type"], data["num_profile_runs"],
                                    data["num_successful_runs"])

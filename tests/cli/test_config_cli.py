@@ -117,7 +117,10 @@ def test_explain_yaml_has_an_origin_comment_per_value(x_yaml):
 
     assert len(field_lines) > 20
     assert all("  # " in line for line in field_lines)
-    assert "    concurrency: 8  # x.yaml:5:5 [concurrency-yaml]" in lines
+    # pareto-sweep drives concurrency, so the file's 8 is only the base and says so.
+    assert ("    concurrency: 8  # x.yaml:5:5 [concurrency-yaml]; only outside the sweep: the "
+            "cells run 1, 4, 16, 64 (recipe pareto-sweep: each isl/osl pair at each "
+            "concurrency of its grid)") in lines
 
 
 def test_secrets_are_never_shown(tmp_path, monkeypatch):
@@ -376,3 +379,100 @@ def test_a_folder_that_is_not_a_run_is_a_clear_error(tmp_path, monkeypatch):
 
     assert 2 == result.exit_code
     assert "is not an aiperf run directory" in result.output
+
+
+def test_explain_shows_a_swept_field_as_what_its_cells_run():
+    """--concurrency 2,8: explain leads with the cells' whole-number values, and labels the
+    single resolved value as the one outside the sweep."""
+    result = run("config", "explain", "--concurrency", "2,8", "benchmark.load.concurrency")
+
+    assert 0 == result.exit_code
+    lines = result.output.splitlines()
+    assert lines[0] == ("benchmark.load.concurrency = swept: 2, 8 (grid sweep from "
+                        "--concurrency), each cell resolved with its value as a layer of its own")
+    assert lines[1].startswith("  unswept      1 (the value outside the sweep), decided by rule "
+                               "concurrency-default")
+    assert "  to change    change the swept values (grid sweep from --concurrency)" in lines
+    assert "2.0" not in result.output
+
+
+def test_explain_listing_shows_a_swept_field_and_integer_sweep_values():
+    """The one-line-per-field listing shows the swept values, never floats for a count."""
+    out = run("config", "explain", "--concurrency", "2,8").output
+
+    assert ("benchmark.load.concurrency                swept: 2, 8               grid sweep "
+            "from --concurrency [sweep]") in out.splitlines()
+    assert "benchmark.load.concurrency=[2, 8]" in out
+
+
+def test_explain_json_gives_a_swept_fields_values_as_integers():
+    """--format json: the field's ``swept`` block carries the cells' values as integers."""
+    result = run("config", "explain", "--concurrency", "2,8", "--format", "json",
+                 "benchmark.load.concurrency", "benchmark.sweep.parameters")
+    doc = json.loads(result.output)
+    jsonschema.validate(doc, json.loads((schemas_dir() / "explain.schema.json").read_text()))
+    fields = {f["key"]: f for f in doc["fields"]}
+
+    assert {"values": [2, 8], "by": "grid sweep from --concurrency",
+            "text": "swept: 2, 8 (grid sweep from --concurrency), each cell resolved with its "
+                    "value as a layer of its own"} == fields["benchmark.load.concurrency"]["swept"]
+    assert {"benchmark.load.concurrency": [2, 8]} == fields["benchmark.sweep.parameters"]["value"]
+    assert fields["benchmark.sweep.parameters"]["swept"] is None
+
+
+def test_explain_yaml_comments_a_swept_field_and_writes_integer_sweep_values():
+    """--format yaml: a swept field's unswept default is a comment saying what the cells
+    run (a value would load back as the user's own), and the sweep's values are whole."""
+    lines = run("config", "explain", "--concurrency", "2,8", "--format", "yaml").output.splitlines()
+
+    assert ("# benchmark.load.concurrency: 1  # built-in default [concurrency-default]; only "
+            "outside the sweep: the cells run 2, 8 (grid sweep from --concurrency)") in lines
+    assert ["        - 2", "        - 8"] == lines[lines.index(
+        '      "benchmark.load.concurrency":') + 1:][:2]
+
+
+def test_explain_yaml_of_a_concurrency_recipe_loads_back_without_error(tmp_path, monkeypatch):
+    """The YAML explain writes for concurrency-ramp does not pin the concurrency the recipe
+    drives, so it loads back valid (rule concurrency-with-concurrency-recipe stays quiet)."""
+    monkeypatch.chdir(tmp_path)
+    written = run("config", "explain", "--search-recipe", "concurrency-ramp", "--format", "yaml")
+    write(tmp_path / "r.yaml", written.output)
+
+    again = run("config", "validate", "-f", "r.yaml")
+
+    assert "benchmark.load.concurrency" not in again.output
+    assert "drives concurrency itself" not in again.output
+
+
+def test_explain_a_past_sweep_shows_what_its_cells_ran(tmp_path):
+    """The explain.json a sweep records keeps the swept values, so explaining the sweep's
+    directory later says the same."""
+    run_dir = tmp_path / "sweep"
+    run_dir.mkdir()
+    recorded = run("config", "explain", "--concurrency", "2,8", "--format", "json").output
+    (run_dir / "explain.json").write_text(recorded, encoding="utf-8")
+
+    out = run("config", "explain", str(run_dir), "benchmark.load.concurrency").output
+
+    assert out.startswith("benchmark.load.concurrency = swept: 2, 8 (grid sweep from "
+                          "--concurrency)")
+
+
+def test_concurrency_with_concurrency_recipe(tmp_path, monkeypatch):
+    """Rule concurrency-with-concurrency-recipe: a concurrency the user sets beside a recipe
+    that drives concurrency is an error at its file:line, with a hint, not silently ignored."""
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "c.yaml", "benchmark:\n  load:\n    concurrency: 4\n"
+                               "  search:\n    recipe: concurrency-ramp\n")
+
+    from_file = run("config", "validate", "-f", "c.yaml")
+    from_flag = run("config", "explain", "--search-recipe", "concurrency-ramp",
+                    "--concurrency", "4")
+
+    assert 2 == from_file.exit_code
+    assert ("c.yaml:3:5: benchmark.load.concurrency: recipe concurrency-ramp drives concurrency "
+            "itself, so concurrency 4 (c.yaml:3:5) would be ignored") in from_file.output
+    assert ("hint: remove concurrency and bound the recipe with --concurrency-min / "
+            "--concurrency-max, or run without --search-recipe") in from_file.output
+    assert 2 == from_flag.exit_code
+    assert "concurrency 4 (command-line flag --concurrency) would be ignored" in from_flag.output

@@ -244,3 +244,79 @@ def test_a_bad_word_in_a_comma_list_is_an_error_before_any_request(profile, tmp_
     assert run.exit_code == 2
     assert "--concurrency" in run.stderr and "'x'" in run.stderr
     assert not (tmp_path / "s").exists()
+
+
+def test_dry_run_explain_and_the_run_agree_on_a_comma_list_sweep(profile, tmp_path):
+    """--concurrency 2,8: explain, --dry-run and the cells that run all say 2 and 8, as
+    whole numbers, and the sweep's recorded explain.json says so too."""
+    base = tmp_path / "s"
+    args = ("--url", SIM, "--model", "m", "--streaming", "--request-count", "4",
+            "--concurrency", "2,8", "--ui", "none", "--artifact-dir", str(base))
+    explained = CliRunner().invoke(app, ["config", "explain", *args[:-4],
+                                         "benchmark.load.concurrency"])
+    dry = profile(*args, "--dry-run")
+    ran = profile(*args)
+
+    assert explained.output.startswith(
+        "benchmark.load.concurrency = swept: 2, 8 (grid sweep from --concurrency)")
+    assert "    benchmark.load.concurrency         2  [concurrency-cell]" in dry.output
+    assert "    benchmark.load.concurrency         8  [concurrency-cell]" in dry.output
+    assert ran.exit_code == 0, ran.output
+    for n in (2, 8):
+        cell = json.loads((base / f"concurrency{n}" / "explain.json").read_text(encoding="utf-8"))
+        value = next(f["value"] for f in cell["fields"] if f["key"] == "benchmark.load.concurrency")
+        assert (value, type(value)) == (n, int)
+    recorded = json.loads((base / "explain.json").read_text(encoding="utf-8"))
+    swept = next(f["swept"] for f in recorded["fields"]
+                 if f["key"] == "benchmark.load.concurrency")
+    assert swept["values"] == [2, 8]
+
+
+def test_ctrl_c_during_a_sweep_lists_the_cells_it_never_ran_as_not_run(
+        sim_server, aiperf_subprocess, tmp_path, write_yaml):
+    """A stopped sweep's aggregate (JSON and CSV) lists every planned cell: the finished one
+    complete, the interrupted one partial, the one never started not_run; the console's
+    summary line names it too."""
+    import csv
+    import io
+    import signal
+    import time
+
+    server = sim_server(mode="deterministic", ttft_ms=5, itl_ms=20)
+    config = sweep_yaml(write_yaml, """
+  sweep:
+    type: scenarios
+    scenarios:
+      - name: quick
+        values:
+          benchmark.load.request_count: 4
+      - name: slow
+        values:
+          benchmark.load.request_count: 200
+      - name: never
+        values:
+          benchmark.load.request_count: 4
+""", url=server.url)
+    proc = aiperf_subprocess("profile", "-f", str(config), "--osl", "20", "--concurrency", "4",
+                             "--ui", "none", "--artifact-dir", str(tmp_path / "s"))
+    deadline = time.monotonic() + 30
+    while server.stats(records=False)["totals"]["completed"] < 8:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the sweep did not get going within 30 s"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, out + err
+    folder = tmp_path / "s" / "sweep_aggregate"
+    data = json.loads((folder / "profile_export_aiperf_sweep.json").read_text(encoding="utf-8"))
+    rows = list(csv.DictReader(io.StringIO(
+        (folder / "profile_export_aiperf_sweep.csv").read_text(encoding="utf-8"))))
+
+    assert [(c["cell"], c["status"]) for c in data["cells"]] == [
+        ("quick", "complete"), ("slow", "partial"), ("never", "not_run")]
+    assert (data["sweep"]["not_run"], data["sweep"]["cells"], data["num_profile_runs"]) == (
+        ["never"], 3, 2)
+    assert [r["status"] for r in rows] == ["complete", "partial", "not_run"]
+    assert "sweep: 1 of 3 cells succeeded; not: slow (stopped by the user); not run: never" \
+        in out + err
+    assert not (tmp_path / "s" / "never").exists()

@@ -355,7 +355,8 @@ def sample(kind: Any) -> Any:
     if isinstance(kind, ListKind):
         return [sample(kind.item), sample(kind.item)]
     if isinstance(kind, MapKind):
-        return {(kind.keys or ("k",))[0]: sample(kind.value)}
+        name = (kind.keys or ("k",))[0]
+        return {name: sample(kind.value_for(name))}  # a swept count takes whole numbers
     if isinstance(kind, RecordKind):
         return {name: sample(k) for name, k in kind.members}
     if isinstance(kind, ThresholdKind):

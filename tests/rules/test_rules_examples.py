@@ -23,7 +23,7 @@ from aiperf.config.plot_config import PlotEnvelopeSpec
 from aiperf.config.recipes import build_registry, from_plugin, load_builtin
 from aiperf.config.resolve import resolve
 from aiperf.config.rulebook import load_rulebook_from
-from aiperf.config.schema import type_text
+from aiperf.config.schema import type_plain, type_text
 from aiperf.config.sources import defaults_layer
 
 RECIPE_KEY = "benchmark.search.recipe"
@@ -50,6 +50,9 @@ def typed(key: str, raw: Any) -> Any:
     kind = F.field(key).kind
     if isinstance(kind, ListKind):
         return [type_text(kind.item, str(item)) for item in raw]
+    if isinstance(kind, MapKind) and isinstance(kind.value, ListKind):
+        # A sweep's parameters (field -> list of values) nest a list in the mapping.
+        return type_plain(kind, raw)
     if isinstance(kind, MapKind):
         return {name: type_text(kind.value, str(text)) for name, text in raw.items()}
     return type_text(kind, str(raw))

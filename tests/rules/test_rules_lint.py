@@ -33,7 +33,7 @@ FIELD_PLACEHOLDERS = frozenset({"value", "origin", "field", "flag", "override", 
 #: What the engine fills in for every template (see resolve._template_values).
 ENGINE_PLACEHOLDERS = frozenset({"recipe", "envelope", "missing"})
 #: Predicates whose argument names a field (or a list / mapping of fields).
-FIELD_ARG_PREDICATES = frozenset({"is_set", "greater", "resolved"})
+FIELD_ARG_PREDICATES = frozenset({"is_set", "never_set", "set_by_user", "greater", "resolved"})
 #: Predicates whose argument names a Recipe attribute.
 RECIPE_ARG_PREDICATES = frozenset({"recipe_attribute", "recipe_flag"})
 RECIPE_ATTRIBUTES = frozenset(a.name for a in attrs.fields(Recipe))

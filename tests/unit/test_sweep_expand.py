@@ -44,7 +44,9 @@ def test_a_fraction_for_a_count_is_an_error(write_yaml):
               benchmark.load.concurrency:
                 - 1.5
         """)
-    with pytest.raises(ConfigErrors, match="whole numbers"):
+    # Typed by the swept field's kind as the file is read, so the file's line is named.
+    with pytest.raises(ConfigErrors,
+                       match=r"config.yaml:6: .*benchmark.load.concurrency: expected an integer"):
         expand(load([config], {}, {}))
 
 
@@ -82,3 +84,77 @@ def test_a_malformed_pair_is_an_error():
                          "benchmark.search.isl_osl_pairs": "128x64"}, {})
     with pytest.raises(ConfigErrors, match="ISL/OSL"):
         expand(resolved)
+
+
+def test_sweep_values_are_typed_by_the_swept_fields_kind(write_yaml):
+    """A swept count is a whole number and a swept rate may be a fraction, as read."""
+    config = write_yaml("""
+        benchmark:
+          sweep:
+            parameters:
+              benchmark.load.concurrency:
+                - 2
+                - 8
+              benchmark.load.request_rate:
+                - 1
+                - 2.5
+        """)
+    parameters = load([config], {}, {}).value("benchmark.sweep.parameters")
+    assert parameters == {"benchmark.load.concurrency": [2, 8],
+                          "benchmark.load.request_rate": [1.0, 2.5]}
+    assert [type(v) for v in parameters["benchmark.load.concurrency"]] == [int, int]
+    assert [type(v) for v in parameters["benchmark.load.request_rate"]] == [float, float]
+
+
+def test_a_comma_list_flag_sweeps_whole_numbers_for_a_count():
+    """``--concurrency 2,8`` sweeps the ints 2 and 8 (not 2.0, 8.0), and its cells run them."""
+    resolved = load([], {"benchmark.load.concurrency": "2,8"}, {})
+    swept = resolved.value("benchmark.sweep.parameters")["benchmark.load.concurrency"]
+    cells = expand(resolved)
+
+    assert [(v, type(v)) for v in swept] == [(2, int), (8, int)]
+    assert [(c.name, c.values) for c in cells] == [
+        ("concurrency2", {"benchmark.load.concurrency": 2}),
+        ("concurrency8", {"benchmark.load.concurrency": 8})]
+    ran = load([], {"benchmark.load.concurrency": "2,8"}, {}, cell=cells[1]).value(
+        "benchmark.load.concurrency")
+    assert (ran, type(ran)) == (8, int)
+
+
+def test_a_swept_count_outside_its_fields_bounds_is_an_error(write_yaml):
+    """The swept field's bounds apply to every swept value (concurrency is at least 1)."""
+    config = write_yaml("""
+        benchmark:
+          sweep:
+            parameters:
+              benchmark.load.concurrency:
+                - 0
+                - 4
+        """)
+    with pytest.raises(ConfigErrors, match=r"benchmark.load.concurrency: "):
+        load([config], {}, {})
+
+
+def test_swept_fields_name_the_values_the_cells_run_and_what_chose_them():
+    """explain's view of a sweep: the cells' values, typed, and the sweep's source."""
+    from aiperf.config.sweep import swept_fields
+
+    grid = swept_fields(load([], {"benchmark.load.concurrency": "2,8"}, {}))
+    ramp = swept_fields(load([], {"benchmark.search.recipe": "concurrency-ramp"}, {}))
+
+    assert grid["benchmark.load.concurrency"].describe() == (
+        "swept: 2, 8 (grid sweep from --concurrency), each cell resolved with its value as "
+        "a layer of its own")
+    assert ramp["benchmark.load.concurrency"].values == (1, 3, 7, 19, 52, 139, 373, 1000)
+    assert ramp["benchmark.load.concurrency"].by == "recipe concurrency-ramp grid"
+    assert swept_fields(load([], {}, {})) == {}
+
+
+def test_a_cells_own_resolution_has_no_swept_fields():
+    """Inside a cell nothing varies: explain of a cell shows the value it ran with."""
+    from aiperf.config.sweep import swept_fields
+
+    cli = {"benchmark.load.concurrency": "2,8"}
+    cell = expand(load([], cli, {}))[1]
+
+    assert swept_fields(load([], cli, {}, cell=cell)) == {}
