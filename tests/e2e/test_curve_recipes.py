@@ -22,11 +22,14 @@ def small_home_config(_isolated_environment: Path) -> Path:
 def test_concurrency_ramp_finds_the_knee_at_the_simulators_capacity(profile, tmp_path,
                                                                     small_home_config):
     # No slowdown per extra sequence, 8 sequences at once: latency is flat up to 8 and
-    # queueing doubles it beyond.
-    url = "sim://?mode=realistic&itl_ms_per_seq=0&max_batch=8&jitter=0&osl=4"
+    # queueing doubles it beyond. A request takes about 100 ms and the knee is judged at
+    # +50%, so a busy machine's few ms of client lag cannot move it (the jump is +100%).
+    url = ("sim://?mode=realistic&itl_ms_per_seq=0&max_batch=8&jitter=0&osl=4"
+           "&base_itl_ms=25&base_ttft_ms=20&prefill_ms_per_token=0")
     run = profile("--search-recipe", "concurrency-ramp", "--concurrency-min", "1",
                   "--concurrency-max", "32", "--concurrency-steps", "6", "--url", url,
                   "--osl", "4", "--model", "m", "--streaming", "--request-count", "32",
+                  "--degradation-threshold", "0.5",
                   "--ui", "none", "--artifact-dir", str(tmp_path / "ramp"))
     assert run.exit_code == 0, run.output
     result = json.loads((tmp_path / "ramp" / "sweep_aggregate" / "concurrency-ramp.json")
