@@ -40,6 +40,44 @@ def small_home_config(_isolated_environment: Path) -> Path:
     return path
 
 
+#: A quick cell, then a slow one (~20 s) that the test interrupts, then (optionally) one
+#: that never starts.
+_STOPPED_SCENARIOS = """
+  sweep:
+    type: scenarios
+    scenarios:
+      - name: quick
+        values:
+          benchmark.load.request_count: 4
+      - name: slow
+        values:
+          benchmark.load.request_count: 200
+"""
+
+
+def _interrupt_a_sweep(sim_server, aiperf_subprocess, write_yaml, base: Path,
+                       extra_scenarios: str = "") -> tuple[int, str, str]:
+    """Run the scenarios above into ``base``, press Ctrl-C once the slow cell is going,
+    and return (exit code, stdout, stderr). Prompts in built-in words: the server's count
+    of finished requests must be the sweep's own."""
+    import signal
+    import time
+
+    server = sim_server(mode="deterministic", ttft_ms=5, itl_ms=20)
+    config = sweep_yaml(write_yaml, _STOPPED_SCENARIOS + extra_scenarios, url=server.url)
+    proc = aiperf_subprocess("profile", "-f", str(config), "--osl", "20", "--concurrency", "4",
+                             "--ui", "none", "--artifact-dir", str(base),
+                             "--prompt-sizing", "builtin")
+    deadline = time.monotonic() + 30
+    while server.stats(records=False)["totals"]["completed"] < 8:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the sweep did not get going within 30 s"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    return proc.returncode, out, err
+
+
 def test_a_grid_sweep_runs_every_cell_into_its_own_directory(profile, tmp_path, write_yaml):
     config = sweep_yaml(write_yaml, GRID)
     run = profile("-f", str(config), "--ui", "none", "--artifact-dir", str(tmp_path / "s"))
@@ -192,32 +230,9 @@ def test_a_sweep_whose_every_cell_fails_exits_non_zero_without_plots(profile, tm
 
 def test_ctrl_c_during_a_sweep_keeps_the_finished_cells_and_marks_the_sweep_partial(
         sim_server, aiperf_subprocess, tmp_path, write_yaml):
-    import signal
-    import time
-
-    # The first cell is quick; the second takes ~20 s, and is interrupted.
-    server = sim_server(mode="deterministic", ttft_ms=5, itl_ms=20)
-    config = sweep_yaml(write_yaml, """
-  sweep:
-    type: scenarios
-    scenarios:
-      - name: quick
-        values:
-          benchmark.load.request_count: 4
-      - name: slow
-        values:
-          benchmark.load.request_count: 200
-""", url=server.url)
-    proc = aiperf_subprocess("profile", "-f", str(config), "--osl", "20", "--concurrency", "4",
-                             "--ui", "none", "--artifact-dir", str(tmp_path / "s"))
-    deadline = time.monotonic() + 30
-    while server.stats(records=False)["totals"]["completed"] < 8:
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "the sweep did not get going within 30 s"
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 130, out + err
+    code, out, err = _interrupt_a_sweep(sim_server, aiperf_subprocess, write_yaml,
+                                        tmp_path / "s")
+    assert code == 130, out + err
     assert "Traceback" not in err, err
     quick = json.loads((tmp_path / "s" / "quick" / "run.json").read_text(encoding="utf-8"))
     slow = json.loads((tmp_path / "s" / "slow" / "run.json").read_text(encoding="utf-8"))
@@ -279,34 +294,13 @@ def test_ctrl_c_during_a_sweep_lists_the_cells_it_never_ran_as_not_run(
     summary line names it too."""
     import csv
     import io
-    import signal
-    import time
 
-    server = sim_server(mode="deterministic", ttft_ms=5, itl_ms=20)
-    config = sweep_yaml(write_yaml, """
-  sweep:
-    type: scenarios
-    scenarios:
-      - name: quick
+    code, out, err = _interrupt_a_sweep(sim_server, aiperf_subprocess, write_yaml,
+                                        tmp_path / "s", """      - name: never
         values:
           benchmark.load.request_count: 4
-      - name: slow
-        values:
-          benchmark.load.request_count: 200
-      - name: never
-        values:
-          benchmark.load.request_count: 4
-""", url=server.url)
-    proc = aiperf_subprocess("profile", "-f", str(config), "--osl", "20", "--concurrency", "4",
-                             "--ui", "none", "--artifact-dir", str(tmp_path / "s"))
-    deadline = time.monotonic() + 30
-    while server.stats(records=False)["totals"]["completed"] < 8:
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "the sweep did not get going within 30 s"
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 130, out + err
+""")
+    assert code == 130, out + err
     folder = tmp_path / "s" / "sweep_aggregate"
     data = json.loads((folder / "profile_export_aiperf_sweep.json").read_text(encoding="utf-8"))
     rows = list(csv.DictReader(io.StringIO(
