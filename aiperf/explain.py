@@ -180,9 +180,17 @@ def _comment(p: Provenance, swept: Swept | None = None) -> str:
         # The value stays (the file must resolve back to it) but is only the base: say
         # what the cells run with, so the file does not read as "concurrency: 1".
         values = ", ".join(_text_value(p.key, v) for v in swept.values)
-        return (f"  # {_origin_text(p.origin)} [{p.rule.id}]; only outside the sweep: "
-                f"the cells run {values} ({swept.by})")
-    return f"  # {_origin_text(p.origin)} [{p.rule.id}]"
+        return _printable(f"  # {_origin_text(p.origin)} [{p.rule.id}]; only outside the "
+                          f"sweep: the cells run {values} ({swept.by})")
+    return _printable(f"  # {_origin_text(p.origin)} [{p.rule.id}]")
+
+
+def _printable(comment: str) -> str:
+    """A comment YAML can read back: control characters (which a value may hold, and YAML
+    refuses even in comments) written as ``\\uXXXX``."""
+    if comment.isprintable():
+        return comment
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in comment)
 
 
 def _emit_value(lines: list[str], indent: str, name: str, value: Any, comment: str) -> None:
@@ -271,7 +279,7 @@ def explain_yaml(resolved: Resolved, comments: bool = True, only_changed: bool =
             if p.value == {}:
                 why = "(empty)"
             label = ".".join(f.yaml_path)
-            lines.append(f"# {label}: {why}{_comment(p, swept.get(f.key))}")
+            lines.append(_printable(f"# {label}: {why}{_comment(p, swept.get(f.key))}"))
     plot = resolved.provenance["plot"]
     if plot.value is not None and "plot" in chosen:
         lines += _plot_lines(plot, comments)
@@ -282,7 +290,7 @@ def explain_yaml(resolved: Resolved, comments: bool = True, only_changed: bool =
         _emit_value(lines, "    ", "url", redact_url(p.value), _comment(p) if comments else "")
     if comments:
         for note in resolved.notes:
-            lines.append(f"# {note.level}: {note.message}")
+            lines.append(_printable(f"# {note.level}: {note.message}"))
     return "\n".join(lines) + "\n"
 
 
