@@ -19,13 +19,12 @@ from aiperf.config.layer import Origin
 from aiperf.config.plot_config import PLOT_FIELDS, PlotEnvelopeSpec
 from aiperf.config.provenance import Consideration, Note, Provenance, Resolved
 from aiperf.config.recipe import Recipe
-from aiperf.config.redaction import redact_url
+from aiperf.config.redaction import hidden, redact_url
 from aiperf.config.resolve import show
 from aiperf.config.schema import yaml_quote
 from aiperf.config.sweep import Swept, swept_fields
 from aiperf.config.table import RuleRef
 
-REDACTED = "***"
 EXPLAIN_JSON_VERSION = 1
 #: What a run writes into its artifact directory so ``config explain DIR`` can explain it.
 RUN_EXPLAIN_FILE = "explain.json"
@@ -57,13 +56,7 @@ def shown(key: str, value: Any) -> Any:
     """``value`` as it may be shown: secrets become ``***``, envelopes their summary."""
     if value is None:
         return None
-    f = F.FIELDS_BY_KEY.get(key)
-    if f is not None and f.secret:
-        if isinstance(value, dict):
-            return {k: REDACTED for k in value}
-        return REDACTED
-    if f is not None and f.url and isinstance(value, str):
-        return redact_url(value)
+    value = hidden(key, value)
     if isinstance(value, PlotEnvelopeSpec):
         return {"source": value.source, "settings": dict(value.settings)}
     return value

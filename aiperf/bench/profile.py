@@ -49,7 +49,7 @@ from aiperf.bench.runner import RunResult, Target
 from aiperf.bench.schedule import LoadPlan, plan_load
 from aiperf.bench.tokenizer import Tokenizer, TokenizerError, load_tokenizer
 from aiperf.config.provenance import Resolved
-from aiperf.config.redaction import redact_url
+from aiperf.config.redaction import redact_url, resolved_secrets
 from aiperf.config.sweep import Cell
 
 log = logging.getLogger("aiperf.profile")
@@ -162,7 +162,7 @@ def prepare(resolved: Resolved) -> Prepared:
         headers=headers,
         extra_inputs=ep.extra_inputs,
         timeout_s=ep.timeout,
-        secrets=configured_secrets(resolved),
+        secrets=resolved_secrets(resolved.values()),
     )
     return Prepared(plan, target, prompts, count, run_directory(resolved), sim_url,
                     unsized, cfg.prompt_sizing, calibration)
@@ -195,16 +195,6 @@ def check_output_settings(resolved: Resolved) -> None:
     if slice_s is not None and round(slice_s * 1e9) < 1:
         raise ProfileError(f"--slice-duration {slice_s!r}: a slice must last at least one "
                            "nanosecond (1e-9 s)")
-
-
-def configured_secrets(resolved: Resolved) -> tuple[str, ...]:
-    """The secret values of the configuration (API key, header values, URL password)."""
-    from aiperf.config import fields as F
-    from aiperf.config.redaction import secret_values
-
-    values = {k: p.value for k, p in resolved.provenance.items()}
-    return secret_values(values, [f.key for f in F.FIELDS if f.secret],
-                         [f.key for f in F.FIELDS if f.url])
 
 
 def make_run_dir(run_dir: Path) -> Path:

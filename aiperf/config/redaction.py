@@ -71,6 +71,30 @@ def secret_values(values: Mapping[str, Any], secret_keys: Iterable[str],
     return tuple(sorted(usable, key=lambda v: (-len(v), v)))
 
 
+def hidden(key: str, value: Any) -> Any:
+    """``value`` of field ``key`` as it may be shown: a secret field's as ``***`` (each
+    value of a secret mapping), a URL field's without the password of its user-info."""
+    from aiperf.config import fields as F
+
+    f = F.FIELDS_BY_KEY.get(key)
+    if value is None or f is None:
+        return value
+    if f.secret:
+        return {k: REDACTED for k in value} if isinstance(value, Mapping) else REDACTED
+    if f.url and isinstance(value, str):
+        return redact_url(value)
+    return value
+
+
+def resolved_secrets(values: Mapping[str, Any]) -> tuple[str, ...]:
+    """Every secret value of a resolved configuration (``key -> value``): the declared
+    secret fields' values and the URL fields' passwords (see :func:`secret_values`)."""
+    from aiperf.config import fields as F
+
+    return secret_values(values, [f.key for f in F.FIELDS if f.secret],
+                         [f.key for f in F.FIELDS if f.url])
+
+
 def scrub(text: str, secrets: Iterable[str]) -> str:
     """``text`` with every secret value replaced by ``***``."""
     for secret in secrets:

@@ -30,7 +30,7 @@ from aiperf.config.provenance import (
     Resolved,
 )
 from aiperf.config.recipe import Recipe
-from aiperf.config.redaction import redact_url
+from aiperf.config.redaction import hidden
 from aiperf.config.rulebook import Rulebook
 from aiperf.config.structure import build_config
 from aiperf.config.table import Rule, Table, render
@@ -157,17 +157,6 @@ def _before_default(out: list[Consideration]) -> int:
     return len(out)
 
 
-def _shown(key: str, value: Any) -> Any:
-    """A value as a rule's reason may quote it: a secret field's never, a URL's without the
-    password of its user-info."""
-    f = F.FIELDS_BY_KEY.get(key)
-    if f is not None and f.secret and value is not None:
-        return "***"
-    if f is not None and f.url and isinstance(value, str):
-        return redact_url(value)
-    return value
-
-
 def _template_values(
     field: F.Field | None, value: Any, origin: Origin | None, facts: Facts,
     resolved: Mapping[str, Provenance],
@@ -179,11 +168,11 @@ def _template_values(
     }
     for key, prov in resolved.items():
         short = key.rsplit(".", 1)[-1]
-        values.setdefault(short, show(_shown(key, prov.value)))
+        values.setdefault(short, show(hidden(key, prov.value)))
         values.setdefault(f"{short}_origin", prov.origin.describe())
     if field is not None:
         values.update(field=field.key, flag=field.flag or "(no flag)",
-                      value=show(_shown(field.key, value)),
+                      value=show(hidden(field.key, value)),
                       origin=origin.describe() if origin else "",
                       override=f"pass {field.flag}" if field.flag
                       else "set it in a later -f file")
