@@ -192,6 +192,8 @@ class ProfileRun:
     #: user + system CPU of the profile process alone (its children included, if any)
     cpu_s: float
     returncode: int
+    #: peak resident set size of the profile process, bytes (NaN where unknown)
+    max_rss_bytes: float = float("nan")
 
     def records(self) -> list[dict[str, Any]]:
         """The per-request records of the measured phase (``profile_export.jsonl``)."""
@@ -213,8 +215,10 @@ def profile_argv(cli: Sequence[str], url: str, run_dir: Path, *, concurrency: in
             "--ui", "none", *extra]
 
 
-def run_profile(argv: Sequence[str], run_dir: Path, timeout_s: float = 600.0) -> ProfileRun:
-    """Run ``argv`` (a ``profile`` command writing to ``run_dir``) to the end.
+def run_profile(argv: Sequence[str], run_dir: Path, timeout_s: float = 600.0,
+                cwd: Path = ROOT) -> ProfileRun:
+    """Run ``argv`` (a ``profile`` command writing to ``run_dir``) to the end, in ``cwd``
+    (where ``-m aiperf`` finds the package: another checkout runs another aiperf).
 
     Its output goes to ``run_dir/../<name>.log``; a non-zero exit raises with its tail.
     """
@@ -224,10 +228,10 @@ def run_profile(argv: Sequence[str], run_dir: Path, timeout_s: float = 600.0) ->
     with open(log_path, "wb") as log:
         spawned = time.time_ns()
         t0 = time.perf_counter()
-        proc = subprocess.Popen(list(argv), cwd=ROOT, env=env, stdout=log, stderr=log,
+        proc = subprocess.Popen(list(argv), cwd=cwd, env=env, stdout=log, stderr=log,
                                 stdin=subprocess.DEVNULL)
         try:
-            code, cpu = _reap(proc, timeout_s)
+            code, cpu, rss = _reap(proc, timeout_s)
         finally:
             if proc.returncode is None:  # interrupted or timed out: do not leave it behind
                 proc.kill()
@@ -237,19 +241,22 @@ def run_profile(argv: Sequence[str], run_dir: Path, timeout_s: float = 600.0) ->
     if code != 0:
         tail = log_path.read_text("utf-8", errors="replace")[-3000:]
         raise RuntimeError(f"{' '.join(argv)} exited with {code}:\n{tail}")
-    return ProfileRun(tuple(argv), run_dir, spawned, exited, wall, cpu, code)
+    return ProfileRun(tuple(argv), run_dir, spawned, exited, wall, cpu, code, rss)
 
 
-def _reap(proc: subprocess.Popen[bytes], timeout_s: float) -> tuple[int, float]:
-    """(exit code, CPU seconds) of ``proc``, from its own rusage where wait4 exists."""
+def _reap(proc: subprocess.Popen[bytes], timeout_s: float) -> tuple[int, float, float]:
+    """(exit code, CPU seconds, peak RSS bytes) of ``proc``, from its own rusage where
+    wait4 exists (Linux reports ru_maxrss in KiB)."""
     deadline = time.monotonic() + timeout_s
     if hasattr(os, "wait4"):
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 proc.returncode = os.waitstatus_to_exitcode(status)
-                return proc.returncode, usage.ru_utime + usage.ru_stime
+                return (proc.returncode, usage.ru_utime + usage.ru_stime,
+                        usage.ru_maxrss * 1024.0)
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{proc.args} still running after {timeout_s:g} s")
             time.sleep(0.005)
-    return proc.wait(timeout=timeout_s), float("nan")  # no per-child rusage (Windows)
+    # No per-child rusage (Windows).
+    return proc.wait(timeout=timeout_s), float("nan"), float("nan")

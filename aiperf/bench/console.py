@@ -158,7 +158,7 @@ def print_summary(output: Output, metrics: RunMetrics, artifact_dir: str,
 
 def verdict(status: str, metrics: RunMetrics) -> str:
     """``complete - 200 requests, 200 ok, 0 failed, 0 cancelled``: what happened, in counts."""
-    return (f"{status} - {len(metrics.records)} requests, {metrics.ok_count} ok, "
+    return (f"{status} - {metrics.profiling_count} requests, {metrics.ok_count} ok, "
             f"{metrics.error_count} failed, {metrics.cancelled_count} cancelled")
 
 

@@ -2,7 +2,9 @@
 
 :func:`export_run` writes, each atomically (temp file + rename), in this order:
 
-1. the per-request JSONL (``profile_export.jsonl``), streamed;
+1. (the per-request JSONL, ``profile_export.jsonl``, is not written here: the record
+   writer, :mod:`aiperf.bench.record_writer`, streamed it while the run went on, and
+   the manifest lists it);
 2. the summary JSON (``profile_export_aiperf.json``, reference schema 1.4);
 3. the summary CSV (``profile_export_aiperf.csv``, the reference's sections);
 4. with a slice duration, the timeslice CSV and JSON (``profile_export_aiperf_timeslices
@@ -26,7 +28,7 @@ import io
 import json
 import math
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,7 +36,7 @@ from typing import Any
 import attrs
 
 import aiperf
-from aiperf.bench.atomic import write_chunks_atomic, write_text_atomic
+from aiperf.bench.atomic import write_text_atomic
 from aiperf.bench.manifest import (
     MANIFEST_FILE,
     READY_MARKER_FILE,
@@ -51,7 +53,7 @@ from aiperf.bench.manifest import (
 from aiperf.bench.metrics import MetricStats, RecordMetrics, RunMetrics, ScalarMetric, error_of
 from aiperf.bench.records import RequestError
 from aiperf.bench.stats import PERCENTILES
-from aiperf.bench.timeslices import Timeslice, compute_timeslices
+from aiperf.bench.timeslices import Timeslice
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -59,7 +61,6 @@ __all__ = [
     "export_run",
     "new_benchmark_id",
     "record_line",
-    "render_records",
     "render_summary_csv",
     "render_summary_json",
     "render_timeslices_csv",
@@ -107,8 +108,8 @@ class RunExport:
     the caller). ``extra_files`` maps more file names to ``(text, role)``; they are
     written the same way and listed in the manifest. ``status`` is ``partial`` when the
     run stopped early (say why in ``partial_reason``; set ``was_cancelled`` when the user
-    interrupted it). ``slice_duration_s`` (``--slice-duration``) adds the timeslice CSV
-    and JSON, computed from the metrics' records over the profiling window.
+    interrupted it). The timeslice CSV and JSON are written when the metrics hold
+    timeslices (``--slice-duration``).
     """
 
     benchmark_id: str
@@ -123,7 +124,6 @@ class RunExport:
     identity: RunIdentity = RunIdentity()
     aiperf_version: str = aiperf.__version__
     extra_files: Mapping[str, tuple[str, str]] = attrs.field(factory=dict)
-    slice_duration_s: float | None = None
     #: How the synthetic prompts were sized, for run.json (None: prompts from a file).
     prompt_sizing: Mapping[str, Any] | None = None
     #: The run's thresholds as run.json lists them (``ThresholdResult.to_json``).
@@ -147,30 +147,26 @@ def export_run(run_dir: str | Path, metrics: RunMetrics, run: RunExport) -> RunM
     """Write every artifact of a run into ``run_dir`` (created if needed); return the manifest.
 
     ``ValueError``, before any file is written, for an extra file that would clash with
-    another artifact, or a slice duration :func:`compute_timeslices` refuses.
+    another artifact.
     """
     directory = Path(run_dir)
     names = run.names
-    # Checked before anything is written, so a bad name or slice duration cannot leave
-    # half an export.
+    # Checked before anything is written, so a bad name cannot leave half an export.
     ours = {names.records, names.summary_json, names.summary_csv, RESOLVED_CONFIG_FILE}
-    timeslices: list[Timeslice] = []
-    if run.slice_duration_s is not None:
+    if metrics.timeslices is not None:
         ours.update(timeslice_file_names(names))
-        facts = metrics.facts
-        timeslices = compute_timeslices(
-            metrics.records, run.slice_duration_s, facts.start_wall_ns, facts.end_wall_ns
-        )
     for name in run.extra_files:
         _check_extra_file(name, ours)
     files: dict[str, str] = {}
 
-    write_chunks_atomic(directory / names.records, render_records(metrics))
-    files[names.records] = "records"
+    # The JSONL was streamed while the run went on (aiperf.bench.record_writer).
+    if (directory / names.records).is_file():
+        files[names.records] = "records"
     write_text_atomic(directory / names.summary_json, render_summary_json(metrics, run))
     files[names.summary_json] = "summary_json"
     write_text_atomic(directory / names.summary_csv, render_summary_csv(metrics))
     files[names.summary_csv] = "summary_csv"
+    timeslices = metrics.timeslices
     if timeslices:
         csv_name, json_name = timeslice_file_names(names)
         write_text_atomic(directory / csv_name, render_timeslices_csv(timeslices))
@@ -195,7 +191,7 @@ def export_run(run_dir: str | Path, metrics: RunMetrics, run: RunExport) -> RunM
         ended=_iso_with_offset(metrics.facts.end_wall_ns),
         identity=run.identity,
         record_counts=RecordCounts(
-            profiling=len(metrics.records),
+            profiling=metrics.profiling_count,
             successful=metrics.ok_count,
             failed=metrics.error_count,
             warmup=metrics.warmup_count,
@@ -227,15 +223,9 @@ def _check_extra_file(name: str, taken: set[str]) -> None:
 # --------------------------------------------------------------------------- JSONL
 
 
-def render_records(metrics: RunMetrics) -> Iterator[str]:
-    """The JSONL export, one line per profiling request (a generator, for streaming)."""
-    for item in metrics.records:
-        yield record_line(item)
-
-
 def record_line(item: RecordMetrics) -> str:
-    """One request's JSONL line, newline included: what the record writer streams during
-    the run and :func:`render_records` writes at the end, byte for byte the same."""
+    """One request's JSONL line, newline included: what the record writer streams into
+    the run's JSONL export as the request finishes."""
     return json.dumps(_record_json(item), separators=(",", ":"), ensure_ascii=False) + "\n"
 
 

@@ -1,8 +1,10 @@
-"""From request records to the metrics of a run, with NVIDIA AIPerf 0.13's tags, units and formulas.
+"""The metrics of a request and of a run, with NVIDIA AIPerf 0.13's tags, units and formulas.
 
-:func:`compute_run_metrics` is the one entry point: it takes the records of a run (warm-up
-records are set aside) and the facts only the runner knows (:class:`RunFacts`), and
-returns a frozen :class:`RunMetrics` that the exporters render.
+This module declares the metrics (the catalogue), computes one request's metrics from its
+record (:func:`record_metrics`, once, as the request finishes) and holds the run-level
+types the exporters render (:class:`RunMetrics`). The run-level values are gathered
+request by request in :mod:`aiperf.bench.run_tally`, with the facts only the runner
+knows (:class:`RunFacts`).
 
 Which metrics a request gets (reference section 7.2; values in display units, ms for times):
 
@@ -39,15 +41,19 @@ at most the threshold for the others.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 import attrs
 
+if TYPE_CHECKING:
+    from aiperf.bench.timeslices import Timeslice
+
 from aiperf.bench.connections import ConnectionHealth
 from aiperf.bench.records import Chunk, RequestError, RequestRecord
-from aiperf.bench.stats import METHOD, Distribution, summarize
+from aiperf.bench.sample import EXACT_LIMIT, RELATIVE_ACCURACY, Sample
+from aiperf.bench.stats import METHOD, Distribution
 
 __all__ = [
     "DISTRIBUTION_METRICS",
@@ -63,9 +69,10 @@ __all__ = [
     "RunFacts",
     "RunMetrics",
     "ScalarMetric",
+    "RECORD_TAGS",
     "client_bottleneck_warning",
-    "compute_run_metrics",
     "error_of",
+    "health_of",
     "metric_info",
     "record_metrics",
 ]
@@ -164,7 +171,8 @@ SCALAR_METRICS: tuple[MetricInfo, ...] = (
 _BY_TAG: Mapping[str, MetricInfo] = MappingProxyType(
     {m.tag: m for m in (*RECORD_METRICS, *DISTRIBUTION_METRICS, *SCALAR_METRICS)}
 )
-_RECORD_TAGS = frozenset(m.tag for m in RECORD_METRICS)
+#: The tags of the per-request metrics (what an SLO may name).
+RECORD_TAGS = frozenset(m.tag for m in RECORD_METRICS)
 
 
 def metric_info(tag: str) -> MetricInfo:
@@ -319,6 +327,14 @@ def _frozen_mapping(mapping: Mapping[str, float]) -> Mapping[str, float]:
     return MappingProxyType(dict(mapping))
 
 
+def _as_sample(values: Sample | Iterable[float]) -> Sample:
+    if isinstance(values, Sample):
+        return values
+    sample = Sample()
+    sample.extend(float(v) for v in values)
+    return sample
+
+
 @attrs.frozen
 class RunFacts:
     """What only the runner knows about a run.
@@ -339,7 +355,7 @@ class RunFacts:
     streaming: bool
     slos: Mapping[str, float] = attrs.field(factory=dict, converter=_frozen_mapping)
     requested_request_rate: float | None = None
-    loop_lag_ms: tuple[float, ...] = attrs.field(default=(), converter=tuple)
+    loop_lag_ms: Sample = attrs.field(factory=Sample, converter=_as_sample)
     client_cpu_fraction: float | None = None
     connections: ConnectionHealth = ConnectionHealth()
 
@@ -350,6 +366,8 @@ class MetricStats:
 
     info: MetricInfo
     dist: Distribution
+    #: False when the percentiles came from buckets (:mod:`aiperf.bench.sample`).
+    exact: bool = True
 
     @property
     def tag(self) -> str:
@@ -418,33 +436,36 @@ class ClientHealth:
 
 @attrs.frozen
 class RunMetrics:
-    """Everything the exporters write about a run's profiling phase."""
+    """Everything the exporters write about a run's profiling phase.
+
+    Built by :meth:`aiperf.bench.run_tally.RunTally.finish`; it holds no request record
+    (those went to the JSONL as they finished). ``timeslices`` are the windows of
+    ``--slice-duration`` (None when not asked for, or when ``timeslice_error`` says why
+    they could not be cut).
+    """
 
     facts: RunFacts
-    records: tuple[RecordMetrics, ...]
     distributions: tuple[MetricStats, ...]
     scalars: tuple[ScalarMetric, ...]
     errors: tuple[ErrorCount, ...]
     health: ClientHealth
+    #: Successful profiling requests.
+    ok_count: int
+    #: Failed profiling requests (the server's failures; cancelled ones are apart).
+    error_count: int
+    #: Profiling requests the user cancelled in flight (Ctrl-C, SIGTERM).
+    cancelled_count: int
     warmup_count: int
     statistics: Mapping[str, str]
     #: What the reader should know about the numbers (an ISL gap, an ignored stream).
     warnings: tuple[str, ...] = ()
+    timeslices: tuple[Timeslice, ...] | None = None
+    timeslice_error: str | None = None
 
     @property
-    def ok_count(self) -> int:
-        """Successful profiling requests."""
-        return sum(1 for r in self.records if r.record.ok)
-
-    @property
-    def error_count(self) -> int:
-        """Failed profiling requests (the server's failures; cancelled ones are apart)."""
-        return sum(1 for r in self.records if _failed(r.record))
-
-    @property
-    def cancelled_count(self) -> int:
-        """Profiling requests the user cancelled in flight (Ctrl-C, SIGTERM)."""
-        return sum(1 for r in self.records if r.record.cancelled)
+    def profiling_count(self) -> int:
+        """Every profiling request: successful, failed and cancelled."""
+        return self.ok_count + self.error_count + self.cancelled_count
 
     def distribution(self, tag: str) -> MetricStats | None:
         """The distribution of ``tag``, or None when the run has none."""
@@ -459,240 +480,14 @@ class RunMetrics:
 STATISTICS: Mapping[str, str] = MappingProxyType({
     **METHOD,
     "latency_population": "successful requests",
-    "inter_chunk_latency": "exact, over every gap of every successful streaming request",
+    "inter_chunk_latency": "over every gap of every successful streaming request",
+    "percentile_precision": f"exact up to {EXACT_LIMIT:,} values of a metric; past that, "
+                            f"within {RELATIVE_ACCURACY:.2%} (logarithmic buckets; "
+                            "approximate_percentiles then names the metrics)",
     "scheduling_lag": "every profiling request, successful or not",
     "benchmark_duration": "max(request start + request_latency) - min(request start), wall clock",
     "throughputs": "per second of the profiling phase's wall-clock window (start_time to end_time)",
 })
-
-
-def compute_run_metrics(
-    records: Iterable[RequestRecord],
-    facts: RunFacts,
-    *,
-    thresholds: BottleneckThresholds | None = None,
-) -> RunMetrics:
-    """Compute every metric of a run from its records.
-
-    Warm-up records are counted and otherwise ignored. ``ValueError`` if an SLO names a
-    tag that is not a per-request metric.
-    """
-    _check_slos(facts.slos)
-    everything = tuple(records)
-    profiling = tuple(r for r in everything if r.phase == "profiling")
-    per_record = tuple(record_metrics(r, streaming=facts.streaming) for r in profiling)
-    distributions = _distributions(per_record, facts.loop_lag_ms)
-    scalars = _scalars(per_record, facts)
-    health = _health(distributions, scalars, facts, thresholds or BottleneckThresholds())
-    return RunMetrics(
-        facts=facts,
-        records=per_record,
-        distributions=distributions,
-        scalars=scalars,
-        errors=_error_counts(profiling),
-        health=health,
-        warmup_count=len(everything) - len(profiling),
-        statistics=STATISTICS,
-        warnings=tuple(w for w in (isl_gap_warning(profiling), _unstreamed_warning(profiling))
-                       if w is not None),
-    )
-
-
-#: Requested and delivered ISL may differ by this fraction on average before a warning.
-ISL_GAP_TOLERANCE = 0.05
-
-
-def isl_gap_warning(records: Sequence[RequestRecord]) -> str | None:
-    """A warning when the prompts the server saw (``usage.prompt_tokens``) differ from the
-    lengths the client asked for by more than 5% on average; None when they agree or the
-    server reported no prompt usage."""
-    pairs = [(r.input_tokens, r.usage.prompt_tokens) for r in records
-             if r.ok and r.input_tokens and r.usage is not None
-             and r.usage.prompt_tokens is not None]
-    if not pairs:
-        return None
-    requested = sum(p[0] for p in pairs) / len(pairs)
-    delivered = sum(p[1] for p in pairs) / len(pairs)
-    gap = (delivered - requested) / requested
-    if abs(gap) <= ISL_GAP_TOLERANCE:
-        return None
-    return (f"the server counted {delivered:.1f} prompt tokens per request on average "
-            f"against {requested:.1f} requested ({gap:+.0%}); input_sequence_length reports "
-            "the server's count. Size prompts in the server's tokens with --tokenizer "
-            "PATH, or let aiperf calibrate against the server (--prompt-sizing server)")
-
-
-def _unstreamed_warning(records: Sequence[RequestRecord]) -> str | None:
-    unstreamed = sum(1 for r in records if r.ok and r.unstreamed)
-    if not unstreamed:
-        return None
-    return (f"{unstreamed} streaming request(s) were answered with one plain JSON body (the "
-            "server ignored stream: true): their TTFT, ITL and time to second token are not "
-            "measured")
-
-
-def _check_slos(slos: Mapping[str, float]) -> None:
-    unknown = sorted(set(slos) - _RECORD_TAGS)
-    if unknown:
-        msg = f"unknown SLO metric tag(s) {unknown}; choose from {sorted(_RECORD_TAGS)}"
-        raise ValueError(msg)
-
-
-def _distributions(
-    per_record: Sequence[RecordMetrics], loop_lag_ms: Sequence[float]
-) -> tuple[MetricStats, ...]:
-    samples: dict[str, list[float]] = {}
-    for item in per_record:
-        for value in item.values:
-            bucket = samples.setdefault(value.tag, [])
-            if isinstance(value.value, tuple):
-                bucket.extend(value.value)
-            else:
-                bucket.append(float(value.value))
-    if loop_lag_ms:
-        samples["event_loop_lag"] = [float(v) for v in loop_lag_ms]
-    return tuple(
-        MetricStats(info, summarize(samples[info.tag]))
-        for info in (*RECORD_METRICS, *DISTRIBUTION_METRICS)
-        if samples.get(info.tag)
-    )
-
-
-def _scalars(per_record: Sequence[RecordMetrics], facts: RunFacts) -> tuple[ScalarMetric, ...]:
-    ok = [r for r in per_record if r.record.ok]
-    failed = [r for r in per_record if _failed(r.record)]
-    # A request the user cancelled is neither a success nor the server's error: it is
-    # left out of the error counts and rates, and counted on its own.
-    cancelled = sum(1 for r in per_record if r.record.cancelled)
-    attempted = len(ok) + len(failed)
-    found: dict[str, float] = {
-        "request_count": len(ok),
-        "completed_request_count": attempted,
-        "request_error_rate": 100.0 * len(failed) / attempted if attempted else 0.0,
-    }
-    if failed:  # the reference omits the error counter on a clean run
-        found["error_request_count"] = len(failed)
-        found.update(_total("total_error_isl", failed, "error_isl"))
-    if cancelled:  # like the error counter: absent means none
-        found["cancelled_request_count"] = cancelled
-    for total_tag, tag in (
-        ("total_isl", "input_sequence_length"),
-        ("total_osl", "output_sequence_length"),
-        ("total_output_tokens", "output_token_count"),
-        ("total_usage_prompt_tokens", "usage_prompt_tokens"),
-        ("total_usage_completion_tokens", "usage_completion_tokens"),
-        ("total_usage_total_tokens", "usage_total_tokens"),
-    ):
-        found.update(_total(total_tag, ok, tag))
-
-    duration_s = _benchmark_duration_s(per_record)
-    if duration_s is not None:
-        found["benchmark_duration"] = duration_s
-    window_s = _window_s(facts) or duration_s
-    if window_s is not None:
-        found["request_throughput"] = len(ok) / window_s
-        for rate_tag, total_tag in (
-            ("output_token_throughput", "total_osl"),
-            ("input_token_throughput", "total_isl"),
-        ):
-            if total_tag in found:
-                found[rate_tag] = found[total_tag] / window_s
-        if "total_isl" in found and "total_osl" in found:
-            found["total_token_throughput"] = (found["total_isl"] + found["total_osl"]) / window_s
-
-    if facts.slos:
-        good = sum(1 for r in ok if _meets_slos(r, facts.slos))
-        found["good_request_count"] = good
-        found["good_request_fraction"] = good / attempted if attempted else 0.0
-        if window_s is not None:
-            found["goodput"] = good / window_s
-
-    # Only a rate-driven run has a rate to compare with: in a closed loop the send rate
-    # is whatever the server's latency allows, and reporting it invites a false reading.
-    achieved = (_achieved_request_rate([r.record for r in per_record])
-                if facts.requested_request_rate is not None else None)
-    if achieved is not None:
-        found["achieved_request_rate"] = achieved
-    return tuple(
-        ScalarMetric(info, float(found[info.tag])) for info in SCALAR_METRICS if info.tag in found
-    )
-
-
-def _total(total_tag: str, items: Sequence[RecordMetrics], tag: str) -> dict[str, float]:
-    """``{total_tag: sum}`` over the requests that have ``tag``; empty when none has it."""
-    values = [v for v in (r.get(tag) for r in items) if v is not None]
-    return {total_tag: float(sum(values))} if values else {}  # type: ignore[arg-type]
-
-
-def _window_s(facts: RunFacts) -> float | None:
-    """The profiling phase's wall-clock window in seconds, or None if it is empty."""
-    window_ns = facts.end_wall_ns - facts.start_wall_ns
-    return window_ns / _NS_PER_S if window_ns > 0 else None
-
-
-def _benchmark_duration_s(per_record: Sequence[RecordMetrics]) -> float | None:
-    """max(start + request_latency) - min(start), over successful requests (wall clock).
-
-    When none succeeded, the span from the first send to the last response end, so that a
-    run of failures still has a duration (and a throughput of zero). Integer nanoseconds
-    throughout: wall-clock ns do not fit a float exactly.
-    """
-    spans = [
-        (item.record.start_wall_ns, item.record.start_wall_ns + item.latency_ns)
-        for item in per_record
-        if item.latency_ns is not None
-    ]
-    if not spans:
-        spans = [(r.record.start_wall_ns, r.record.end_wall_ns) for r in per_record]
-    if not spans:
-        return None
-    duration_ns = max(end for _, end in spans) - min(start for start, _ in spans)
-    return duration_ns / _NS_PER_S if duration_ns > 0 else None
-
-
-def _meets_slos(item: RecordMetrics, slos: Mapping[str, float]) -> bool:
-    """Whether a request meets every objective; a missing metric does not.
-
-    The direction is the reference's: throughput-like tags (larger is better) must reach
-    the threshold, the others must stay at or under it. For ``inter_chunk_latency`` every
-    gap must.
-    """
-    for tag, threshold in slos.items():
-        value = item.get(tag)
-        if value is None:
-            return False
-        values = value if isinstance(value, tuple) else (value,)
-        if _BY_TAG[tag].larger_is_better:
-            if not all(v >= threshold for v in values):
-                return False
-        elif not all(v <= threshold for v in values):
-            return False
-    return True
-
-
-def _achieved_request_rate(records: Sequence[RequestRecord]) -> float | None:
-    """Requests actually sent per second: (n - 1) / (last send - first send).
-
-    n sends span n - 1 intervals; n / span would overstate the rate of a short run.
-    """
-    if len(records) < 2:
-        return None
-    starts = [r.start_perf_ns for r in records]
-    span_ns = max(starts) - min(starts)
-    return (len(records) - 1) * _NS_PER_S / span_ns if span_ns > 0 else None
-
-
-def _error_counts(records: Sequence[RequestRecord]) -> tuple[ErrorCount, ...]:
-    """Failures grouped by identical (code, type, message), most frequent first;
-    requests the user cancelled are no failure of the server's and are left out."""
-    counts = Counter(error_of(r) for r in records if _failed(r))
-    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0].type, kv[0].message))
-    return tuple(ErrorCount(error, n) for error, n in ordered)
-
-
-def _failed(record: RequestRecord) -> bool:
-    """A request that failed by the server's (or the network's) doing, not the user's."""
-    return not record.ok and not record.cancelled
 
 
 def error_of(record: RequestRecord) -> RequestError:
@@ -702,12 +497,13 @@ def error_of(record: RequestRecord) -> RequestError:
     return RequestError(type="cancelled", message="The request was cancelled.")
 
 
-def _health(
+def health_of(
     distributions: Sequence[MetricStats],
     scalars: Sequence[ScalarMetric],
     facts: RunFacts,
     thresholds: BottleneckThresholds,
 ) -> ClientHealth:
+    """How well the client kept up (lags, CPU, rates) and whether to warn about it."""
     by_tag = {d.tag: d for d in distributions}
     sched = by_tag.get("scheduling_lag")
     loop = by_tag.get("event_loop_lag")

@@ -36,12 +36,12 @@ def run_status(runner_status: str, reason: str | None,
     """
     if runner_status != "complete" or metrics.ok_count > 0:
         return runner_status, reason
-    if not metrics.records:
+    if not metrics.profiling_count:
         return "no_success", "no request was measured"
     commonest = metrics.errors[0] if metrics.errors else None
     why = "" if commonest is None else (
         f"; commonest error ({commonest.count}x): {_error_text(commonest.error)}")
-    return "no_success", f"no successful request: all {len(metrics.records)} failed{why}"
+    return "no_success", f"no successful request: all {metrics.profiling_count} failed{why}"
 
 
 def _error_text(error: RequestError) -> str:

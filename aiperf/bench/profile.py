@@ -45,6 +45,8 @@ from aiperf.bench.outcome import (
     STOP_CODES,
 )
 from aiperf.bench.output import Output
+from aiperf.bench.records import RequestRecord
+from aiperf.bench.run_tally import RunTally
 from aiperf.bench.runner import RunResult, Target
 from aiperf.bench.schedule import LoadPlan, plan_load
 from aiperf.bench.tokenizer import Tokenizer, TokenizerError, load_tokenizer
@@ -275,7 +277,7 @@ async def _endpoint(prepared: Prepared) -> AsyncIterator[str]:
 
 
 async def _run(prepared: Prepared, on_record: Any, on_late_signal: Any,
-               stopped_by: list[int] | None = None) -> RunResult:
+               stopped_by: list[int] | None = None, on_start: Any = None) -> RunResult:
     """Run ``prepared``; a SIGINT or SIGTERM stops it, and ``stopped_by`` gets the signal
     (Ctrl-C exits 130, SIGTERM 143: a supervisor must tell the two apart)."""
     from aiperf.bench.client import Client, new_fresh_session, new_session
@@ -302,7 +304,7 @@ async def _run(prepared: Prepared, on_record: Any, on_late_signal: Any,
                 prompts, calibration = await _sized_prompts(prepared, fresh, base_url)
                 client = Client(session, target.timeout_s, prepared.count_tokens, fresh=fresh,
                                 notify=log.warning, secrets=target.secrets)
-                runner = Runner(prepared.plan, target, prompts, client, on_record)
+                runner = Runner(prepared.plan, target, prompts, client, on_record, on_start)
                 try:
                     result = await runner.run(stop)
                 finally:
@@ -466,21 +468,29 @@ def _one_run(resolved: Resolved, prepared: Prepared, output: Output,
                            plan.duration_s)
     stopped_by: list[int] = []
     names = export_names(cfg.artifacts.export_prefix, cfg.artifacts.export_file)
-    writer = run_record_writer(prepared.run_dir / names.records,
-                               streaming=prepared.target.streaming)
+    writer = run_record_writer(prepared.run_dir / names.records)
+    # Each request's metrics are computed once, as it finishes: written to the JSONL and
+    # added to the tally, then let go (a long run holds no records).
+    tally = RunTally(streaming=prepared.target.streaming, slos=cfg.slos,
+                     slice_duration_s=cfg.artifacts.slice_duration)
 
-    def on_record(record: Any) -> None:
+    def on_record(record: RequestRecord) -> None:
         progress.on_record(record)
-        writer.add(record)
+        if record.phase != "profiling":
+            tally.add_warmup()
+            return
+        item = tally.measure(record)
+        writer.add(item)
+        tally.add(item)
 
     try:
         writer.start(loop)
         mark_in_progress(prepared.run_dir, names, new_benchmark_id(), kind, identity)
         with progress:
             result = loop.run_until_complete(
-                _run(prepared, on_record, _finishing(output), stopped_by))
+                _run(prepared, on_record, _finishing(output), stopped_by, tally.start))
         writer.close()
-        return _finish(resolved, prepared, result, output, kind, identity, stopped_by)
+        return _finish(resolved, prepared, result, tally, output, kind, identity, stopped_by)
     except ArtifactWriteError as e:
         with contextlib.suppress(ArtifactWriteError):
             writer.close()
@@ -931,7 +941,7 @@ def _not_yet_supported(resolved: Resolved) -> list[str]:
     return out
 
 
-def _finish(resolved: Resolved, prepared: Prepared, result: RunResult,
+def _finish(resolved: Resolved, prepared: Prepared, result: RunResult, tally: RunTally,
             output: Output, kind: RunKind = "single",
             identity: RunIdentity | None = None, stopped_by: Sequence[int] = ()) -> int:
     """Compute the metrics, judge the run (status, thresholds), write the artifacts and
@@ -939,10 +949,9 @@ def _finish(resolved: Resolved, prepared: Prepared, result: RunResult,
     from aiperf.bench.console import print_summary
     from aiperf.bench.export import RunExport, export_run, new_benchmark_id
     from aiperf.bench.manifest import export_names
-    from aiperf.bench.metrics import RunFacts, compute_run_metrics
+    from aiperf.bench.metrics import RunFacts
     from aiperf.bench.outcome import exit_code, run_status
     from aiperf.bench.thresholds import breached, evaluate
-    from aiperf.bench.timeslices import TimesliceError
     from aiperf.explain import RUN_EXPLAIN_FILE, explain_json, explain_yaml, redacted_values
 
     cfg = resolved.config.benchmark
@@ -960,7 +969,10 @@ def _finish(resolved: Resolved, prepared: Prepared, result: RunResult,
         client_cpu_fraction=cpu_fraction,
         connections=result.connections,
     )
-    metrics = compute_run_metrics(result.records, facts)
+    metrics = tally.finish(facts)
+    if metrics.timeslice_error is not None:
+        # A slice duration far too small for this run must not cost the run its results.
+        log.warning("no timeslice export: %s", metrics.timeslice_error)
     status, reason = run_status(result.status, result.reason, metrics)
     if status == "partial" and signal.SIGTERM in stopped_by[:1]:
         reason = "stopped by SIGTERM"
@@ -976,18 +988,12 @@ def _finish(resolved: Resolved, prepared: Prepared, result: RunResult,
         was_cancelled=status == "partial",
         thresholds=[t.to_json() for t in thresholds],
         extra_files={RUN_EXPLAIN_FILE: (explain_json(resolved), "explain")},
-        slice_duration_s=cfg.artifacts.slice_duration,
         prompt_sizing=result.prompt_sizing,
         kind=kind,
         # A single run is an experiment of its own, with an id no other run shares.
         identity=identity or RunIdentity(experiment_id=new_experiment_id()),
     )
-    try:
-        export_run(run_dir, metrics, export)
-    except TimesliceError as e:
-        # A slice duration far too small for this run must not cost the run its results.
-        log.warning("no timeslice export: %s", e)
-        export_run(run_dir, metrics, attrs.evolve(export, slice_duration_s=None))
+    export_run(run_dir, metrics, export)
     print_summary(output, metrics, str(run_dir), status, reason, thresholds)
     return exit_code(status, bool(breached(thresholds)), stopped_by)
 

@@ -1,31 +1,33 @@
 """Stream the per-request JSONL to disk while the run goes on, so a crash keeps it.
 
-Each profiling record is rendered to its JSONL line as it finishes (the very line the
-final export writes, :func:`aiperf.bench.export.record_line`) and appended to a small
-buffer. The buffer goes to the file when it reaches :data:`FLUSH_BYTES`, and at least
-every :data:`FLUSH_INTERVAL_S` from a timer on the run's event loop: a write into the
-page cache takes microseconds, so doing it on the loop does not disturb the
-measurements, and a process killed outright (SIGKILL, OOM) has every record that
-finished more than a second earlier on disk. Only whole lines are written, so a reader
+Each profiling request's metrics are rendered to its JSONL line as it finishes
+(:func:`aiperf.bench.export.record_line`) and appended to a small buffer. The buffer
+goes to the file when it reaches :data:`FLUSH_BYTES`, and at least every
+:data:`FLUSH_INTERVAL_S` from a timer on the run's event loop: a write into the page
+cache takes microseconds, so doing it on the loop does not disturb the measurements,
+and a process killed outright (SIGKILL, OOM) has every record that finished more than a
+second earlier on disk. Only whole lines are written, so a reader
 at most meets a line cut by the kill itself, which the readers skip.
 
-At the end of a run the exporter replaces the file atomically with the same lines in
-the same (completion) order, so the streamed file is the crash copy, never the final
-one. A write that fails (a full disk) stops the streaming without disturbing the run;
-:meth:`RecordWriter.close` then raises :class:`~aiperf.bench.atomic.ArtifactWriteError`
-naming the file.
+This file is the run's JSONL export: no copy of the records stays in memory to write it
+again at the end (a long run's memory must not grow with its requests). At the end of a
+run :meth:`RecordWriter.close` writes the rest and syncs the file to disk before the
+summaries, which are written atomically, say the run is complete. A write that fails (a
+full disk) stops the streaming without disturbing the run; :meth:`RecordWriter.close`
+then raises :class:`~aiperf.bench.atomic.ArtifactWriteError` naming the file.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
 from aiperf.bench.atomic import ArtifactWriteError
-from aiperf.bench.records import RequestRecord
+from aiperf.bench.metrics import RecordMetrics
 
 __all__ = ["FLUSH_BYTES", "FLUSH_INTERVAL_S", "RecordWriter", "run_record_writer"]
 
@@ -36,14 +38,15 @@ FLUSH_BYTES = 64 * 1024
 
 
 class RecordWriter:
-    """Appends the JSONL line of every profiling record to ``path`` as it finishes.
+    """Appends the JSONL line of every profiling request to ``path`` as it finishes.
 
-    ``render`` turns a record into its line (newline included). Use :meth:`start` with
-    the run's loop before the run and :meth:`close` after it; :meth:`add` is the runner's
-    ``on_record``. Warm-up records are not exported, so they are not written either.
+    ``render`` turns a request's metrics into its line (newline included). Use
+    :meth:`start` before the run (with the run's loop for the periodic flush) and
+    :meth:`close` after it. Warm-up records are not exported, so they are not written
+    either.
     """
 
-    def __init__(self, path: Path, render: Callable[[RequestRecord], str],
+    def __init__(self, path: Path, render: Callable[[RecordMetrics], str],
                  flush_interval_s: float = FLUSH_INTERVAL_S,
                  flush_bytes: int = FLUSH_BYTES) -> None:
         self.path = path
@@ -57,21 +60,23 @@ class RecordWriter:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.error: ArtifactWriteError | None = None
 
-    def start(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Create (truncate) the file and start the periodic flush on ``loop``."""
+    def start(self, loop: asyncio.AbstractEventLoop | None) -> None:
+        """Create (truncate) the file and start the periodic flush on ``loop`` (None: no
+        periodic flush, only the size trigger and :meth:`close`)."""
         try:
             self._file = self.path.open("wb")
         except OSError as e:
             self.error = ArtifactWriteError(self.path, e)
             return
         self._loop = loop
-        self._timer = loop.call_later(self._interval_s, self._tick)
+        if loop is not None:
+            self._timer = loop.call_later(self._interval_s, self._tick)
 
-    def add(self, record: RequestRecord) -> None:
-        """Buffer one finished record's line; write the buffer when it is full."""
-        if record.phase != "profiling" or self._file is None:
+    def add(self, item: RecordMetrics) -> None:
+        """Buffer one finished request's line; write the buffer when it is full."""
+        if item.record.phase != "profiling" or self._file is None:
             return
-        line = self._render(record).encode("utf-8")
+        line = self._render(item).encode("utf-8")
         self._pending.append(line)
         self._pending_bytes += len(line)
         if self._pending_bytes >= self._flush_bytes:
@@ -91,14 +96,15 @@ class RecordWriter:
             self._fail(e)
 
     def close(self) -> None:
-        """Stop the timer, write the rest and close the file; raise the first write
-        error, if any (:class:`~aiperf.bench.atomic.ArtifactWriteError`)."""
+        """Stop the timer, write the rest, sync the file to disk and close it; raise the
+        first write error, if any (:class:`~aiperf.bench.atomic.ArtifactWriteError`)."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
         self.flush()
         if self._file is not None:
             try:
+                os.fsync(self._file.fileno())
                 self._file.close()
             except OSError as e:
                 self._fail(e)
@@ -112,7 +118,7 @@ class RecordWriter:
             self._timer = self._loop.call_later(self._interval_s, self._tick)
 
     def _fail(self, error: OSError) -> None:
-        # The run goes on (its records are still in memory and may yet be exported);
+        # The run goes on (a full disk must not disturb what is being measured);
         # streaming stops, and close() reports the failure.
         if self.error is None:
             self.error = ArtifactWriteError(self.path, error)
@@ -124,11 +130,8 @@ class RecordWriter:
             self._file = None
 
 
-def run_record_writer(path: Path, *, streaming: bool) -> RecordWriter:
-    """The writer of a run's JSONL: each record rendered exactly as the export renders it
-    (``streaming`` decides which metrics a record gets, as in ``RunFacts``)."""
+def run_record_writer(path: Path) -> RecordWriter:
+    """The writer of a run's JSONL export, in the reference's line format."""
     from aiperf.bench.export import record_line
-    from aiperf.bench.metrics import record_metrics
 
-    return RecordWriter(path, lambda record: record_line(record_metrics(record,
-                                                                        streaming=streaming)))
+    return RecordWriter(path, record_line)

@@ -3,7 +3,8 @@
 The runner owns the event loop's side of a run: it paces requests (``schedule``), sends
 them (``client``), watches its own health (event-loop lag, CPU), and stops cleanly
 when asked (Ctrl-C/SIGTERM set ``stop``): in-flight requests are cancelled and kept as
-cancelled records, and the result says the run is partial. It computes no metrics.
+cancelled records, and the result says the run is partial. It computes no metrics and
+keeps no record: each goes to ``on_record`` as it finishes.
 
 It also notices a server that went away (:mod:`aiperf.bench.outage`): it then stops
 sending, cancels what is in flight and marks the run ``aborted``, keeping every record.
@@ -27,6 +28,7 @@ from aiperf.bench.dataset import Prompt
 from aiperf.bench.outage import OutageWatch
 from aiperf.bench.payloads import RequestSpec, encode_body, request_body
 from aiperf.bench.records import Phase, RequestRecord
+from aiperf.bench.sample import Sample
 from aiperf.bench.schedule import LoadPlan, arrival_offsets
 
 _perf_ns = time.perf_counter_ns
@@ -52,9 +54,11 @@ class Target:
 
 @attrs.frozen
 class RunResult:
-    """What happened: every record (warm-up and measured) and the run's own health."""
+    """What happened, besides the records (each went to ``on_record`` as it finished):
+    the measured phase's window, how the run ended and the client's own health."""
 
-    records: tuple[RequestRecord, ...]
+    #: Profiling records handed to ``on_record`` (warm-up ones are not counted here).
+    profiling_count: int
     #: The measured phase's window (warm-up excluded): throughputs are per this window.
     start_wall_ns: int
     end_wall_ns: int
@@ -62,7 +66,8 @@ class RunResult:
     #: so, naming the last error). Both keep every record measured until then.
     status: Literal["complete", "partial", "aborted"]
     reason: str | None
-    loop_lag_ms: tuple[float, ...]
+    #: Event-loop lag samples (ms), one every LOOP_PROBE_S.
+    loop_lag_ms: Sample
     cpu_s: float
     wall_s: float
     #: What happened to the connections (the client fills it in; the runner cannot see it).
@@ -70,33 +75,43 @@ class RunResult:
     #: How the prompts were sized (``Calibration.to_json``), for run.json.
     prompt_sizing: Mapping[str, Any] | None = None
 
-    @property
-    def profiling(self) -> tuple[RequestRecord, ...]:
-        return tuple(r for r in self.records if r.phase == "profiling")
 
 
 class _Recorder:
-    """Collects records, shows each one to the outage watch and reports it as it lands."""
+    """Shows each finished record to the outage watch and hands it on as it lands; it
+    keeps none of them (a long run's memory must not grow with its requests), only the
+    profiling count and the last response's end."""
 
     def __init__(self, on_record: Callable[[RequestRecord], None] | None,
                  outage: OutageWatch) -> None:
-        self.records: list[RequestRecord] = []
+        self.profiling_count = 0
+        self.last_end_wall_ns: int | None = None
         self._on_record = on_record
         self._outage = outage
 
     def add(self, record: RequestRecord) -> None:
-        self.records.append(record)
+        if record.phase == "profiling":
+            self.profiling_count += 1
+            if self.last_end_wall_ns is None or record.end_wall_ns > self.last_end_wall_ns:
+                self.last_end_wall_ns = record.end_wall_ns
         self._outage.observe(record)
         if self._on_record is not None:
             self._on_record(record)
 
 
 class Runner:
-    """One benchmark run against ``target`` with the load shape of ``plan``."""
+    """One benchmark run against ``target`` with the load shape of ``plan``.
+
+    ``on_record`` gets every record as it finishes (warm-up and profiling); ``on_start``
+    the wall-clock instant the profiling phase begins (``RunResult.start_wall_ns``),
+    before its first record.
+    """
 
     def __init__(self, plan: LoadPlan, target: Target, prompts: Iterator[Prompt],
-                 client: Any, on_record: Callable[[RequestRecord], None] | None = None):
+                 client: Any, on_record: Callable[[RequestRecord], None] | None = None,
+                 on_start: Callable[[int], None] | None = None):
         self.plan = plan
+        self._on_start = on_start
         self.target = target
         self.prompts = prompts
         self.client = client
@@ -188,7 +203,7 @@ class Runner:
         plan = self.plan
         window: list[int] = []
         cpu0, wall0 = time.process_time(), time.perf_counter()
-        lag: list[float] = []
+        lag = Sample()
         reason = None
 
         async def phases() -> None:
@@ -196,6 +211,8 @@ class Runner:
                 await self._closed_loop("warmup", plan.warmup_count, None, first_index=0)
             probe = asyncio.create_task(_probe_loop_lag(lag))
             window.append(_wall_ns())
+            if self._on_start is not None:
+                self._on_start(window[0])
             start_ns = _perf_ns()
             deadline = None if plan.duration_s is None else start_ns + int(plan.duration_s * 1e9)
             try:
@@ -222,15 +239,14 @@ class Runner:
         await asyncio.gather(work, stopper, gone, return_exceptions=True)
         if work.done() and not work.cancelled() and work.exception() is not None:
             raise work.exception()  # type: ignore[misc]
-        profiling = [r for r in self.recorder.records if r.phase == "profiling"]
-        end_wall = max((r.end_wall_ns for r in profiling), default=_wall_ns())
+        end_wall = self.recorder.last_end_wall_ns
         return RunResult(
-            records=tuple(self.recorder.records),
+            profiling_count=self.recorder.profiling_count,
             start_wall_ns=window[0] if window else _wall_ns(),
-            end_wall_ns=end_wall,
+            end_wall_ns=_wall_ns() if end_wall is None else end_wall,
             status=status,
             reason=reason,
-            loop_lag_ms=tuple(lag),
+            loop_lag_ms=lag,
             cpu_s=time.process_time() - cpu0,
             wall_s=time.perf_counter() - wall0,
         )
@@ -247,10 +263,10 @@ async def _gather_or_cancel(coros: list[Any]) -> None:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def _probe_loop_lag(samples: list[float]) -> None:
+async def _probe_loop_lag(samples: Sample) -> None:
     """How late the loop wakes a sleeper: a busy client shows up here first."""
     while True:
         before = _perf_ns()
         await asyncio.sleep(LOOP_PROBE_S)
-        samples.append(max(0.0, (_perf_ns() - before) / 1e6 - LOOP_PROBE_S * 1e3))
+        samples.add(max(0.0, (_perf_ns() - before) / 1e6 - LOOP_PROBE_S * 1e3))
 

@@ -14,11 +14,11 @@ them against numpy. The arithmetic is plain Python on purpose: importing numpy c
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable
 
 import attrs
 
-__all__ = ["METHOD", "PERCENTILES", "Distribution", "summarize"]
+__all__ = ["METHOD", "PERCENTILES", "Distribution", "linear_percentile", "summarize"]
 
 #: The percentiles every distribution reports, in the reference's order.
 PERCENTILES: tuple[int, ...] = (1, 5, 10, 25, 50, 75, 90, 95, 99)
@@ -59,7 +59,7 @@ class Distribution:
         return float(getattr(self, f"p{p}"))
 
 
-def summarize(values: Sequence[float]) -> Distribution:
+def summarize(values: Iterable[float]) -> Distribution:
     """Summarise a non-empty sample; raises ``ValueError`` for an empty one."""
     sample = sorted(float(v) for v in values)
     n = len(sample)
@@ -77,16 +77,17 @@ def summarize(values: Sequence[float]) -> Distribution:
         min=sample[0],
         max=sample[-1],
         std=math.sqrt(variance),
-        **{f"p{p}": _linear_percentile(sample, p) for p in PERCENTILES},
+        **{f"p{p}": linear_percentile(sample.__getitem__, n, p) for p in PERCENTILES},
     )
 
 
-def _linear_percentile(ordered: Sequence[float], p: float) -> float:
-    """numpy's ``linear`` method on a sorted sample: interpolate at rank ``(n-1)*p/100``."""
-    rank = (len(ordered) - 1) * p / 100
+def linear_percentile(value_at: Callable[[int], float], n: int, p: float) -> float:
+    """numpy's ``linear`` method: interpolate at rank ``(n-1)*p/100`` of a sorted sample of
+    ``n`` values, where ``value_at(i)`` is the ``i``-th smallest (0-based)."""
+    rank = (n - 1) * p / 100
     low = math.floor(rank)
-    high = min(low + 1, len(ordered) - 1)
-    below, above = ordered[low], ordered[high]
+    high = min(low + 1, n - 1)
+    below, above = value_at(low), value_at(high)
     # numpy's form (lerp from whichever end is nearer) keeps equal neighbours exact.
     fraction = rank - low
     if fraction <= 0.5:

@@ -1,6 +1,6 @@
 """A run's metrics per window of wall-clock time: the data behind ``--slice-duration``.
 
-:func:`compute_timeslices` cuts the profiling phase ``[start_ns, end_ns)`` into windows
+:class:`TimesliceTally` cuts the profiling phase ``[start_ns, end_ns)`` into windows
 ``[start_ns + k*d, start_ns + (k+1)*d)`` and reports, for each window:
 
 - the distribution of every per-request metric over the requests assigned to it, with
@@ -32,7 +32,7 @@ phase without gaps; AIPerf 0.13 leaves such windows out.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Literal
 
 import attrs
@@ -44,15 +44,20 @@ from aiperf.bench.metrics import (
     ScalarMetric,
     metric_info,
 )
-from aiperf.bench.stats import summarize
+from aiperf.bench.sample import Sample
 
-__all__ = ["MAX_TIMESLICES", "AssignBy", "Timeslice", "compute_timeslices"]
+__all__ = ["MAX_TIMESLICES", "WINDOW_EXACT_LIMIT", "AssignBy", "Timeslice", "TimesliceError",
+           "TimesliceTally", "compute_timeslices"]
 
 _NS_PER_S = 1_000_000_000
 
 #: More windows than this is a mistake (a slice duration far shorter than the run), and
 #: would take memory and disk out of proportion: ``compute_timeslices`` refuses it.
 MAX_TIMESLICES = 100_000
+
+#: Values a window keeps exactly per metric before it folds them into buckets (a window
+#: holds one sample per metric, and a long run many windows).
+WINDOW_EXACT_LIMIT = 1 << 12
 
 AssignBy = Literal["start", "end"]
 
@@ -114,60 +119,151 @@ def compute_timeslices(
     *,
     assign_by: AssignBy = "start",
 ) -> list[Timeslice]:
-    """The metrics of each window of ``slice_duration_s`` seconds over ``[start_ns, end_ns)``.
+    """The metrics of each window of ``slice_duration_s`` seconds over ``[start_ns, end_ns)``,
+    for per-request metrics that are all at hand: :class:`TimesliceTally` in one go.
 
-    ``records`` are the per-request metrics of the run (``RunMetrics.records``); warm-up
-    records, if any are passed, are ignored. ``start_ns``/``end_ns`` bound the profiling
-    phase on the wall clock (``RunFacts.start_wall_ns``/``end_wall_ns``). Each request
-    belongs to the window in which it started (``assign_by="end"``: in which it ended);
-    see the module docstring for the details. An empty phase (``end_ns <= start_ns``)
-    has no windows.
-
-    ``ValueError`` if the slice duration is not a positive number of at least 1 ns, or if
-    it would cut the phase into more than :data:`MAX_TIMESLICES` windows.
+    Warm-up records, if any are passed, are ignored. See :class:`TimesliceTally` for the
+    errors.
     """
-    duration_ns = _duration_ns(slice_duration_s)
-    if assign_by not in ("start", "end"):
-        msg = f"assign_by must be 'start' or 'end', not {assign_by!r}"
-        raise ValueError(msg)
-    span_ns = end_ns - start_ns
-    if span_ns <= 0:
-        return []
-    count = -(-span_ns // duration_ns)  # ceiling division, in integers
-    if count > MAX_TIMESLICES:
-        msg = (
-            f"a slice duration of {slice_duration_s:g} s cuts this {span_ns / _NS_PER_S:g} s run "
-            f"into {count} windows, more than the {MAX_TIMESLICES} allowed; use a longer "
-            "slice duration"
-        )
-        raise TimesliceError(msg)
+    tally = TimesliceTally(slice_duration_s, assign_by=assign_by)
+    tally.start(start_ns)
+    for item in records:
+        if item.record.phase == "profiling":
+            tally.add(item)
+    return tally.finish(start_ns, end_ns)
 
-    profiling = [r for r in records if r.record.phase == "profiling"]
-    buckets: list[list[RecordMetrics]] = [[] for _ in range(count)]
-    last = count - 1
-    for item in profiling:
+
+class _Window:
+    """What one window gathered: counts, output tokens and one sample per metric."""
+
+    __slots__ = ("ok", "samples", "tokens", "total")
+
+    def __init__(self) -> None:
+        self.ok = 0
+        self.total = 0
+        self.tokens: int | float = 0
+        self.samples: dict[str, Sample] = {}
+
+    def merge(self, other: _Window) -> None:
+        self.ok += other.ok
+        self.total += other.total
+        self.tokens += other.tokens
+        for tag, sample in other.samples.items():
+            mine = self.samples.get(tag)
+            if mine is None:
+                self.samples[tag] = sample
+            else:
+                mine.merge(sample)
+
+
+class TimesliceTally:
+    """The windows of a run, gathered one finished request at a time.
+
+    Each window keeps counts and one :class:`~aiperf.bench.sample.Sample` per metric
+    (exact up to :data:`WINDOW_EXACT_LIMIT` values), so memory grows with the number of
+    windows, never with the number of requests. Call :meth:`start` with the phase's
+    first instant (``RunFacts.start_wall_ns``), :meth:`add` for every profiling request,
+    and :meth:`finish` with the phase's last instant.
+
+    ``ValueError`` if the slice duration is not a positive number of at least 1 ns or
+    ``assign_by`` is neither ``start`` nor ``end``; :meth:`finish` raises
+    :class:`TimesliceError` if it would cut the phase into more than
+    :data:`MAX_TIMESLICES` windows.
+    """
+
+    def __init__(self, slice_duration_s: float, *, assign_by: AssignBy = "start",
+                 exact_limit: int = WINDOW_EXACT_LIMIT) -> None:
+        self.slice_duration_s = slice_duration_s
+        self._duration_ns = _duration_ns(slice_duration_s)
+        if assign_by not in ("start", "end"):
+            msg = f"assign_by must be 'start' or 'end', not {assign_by!r}"
+            raise ValueError(msg)
+        self._by_end = assign_by == "end"
+        self._exact_limit = exact_limit
+        self._start_ns: int | None = None
+        self._windows: dict[int, _Window] = {}
+        self._has_tokens = False
+        self._too_many = False
+
+    def start(self, start_ns: int) -> None:
+        """The phase began at ``start_ns`` (wall clock, ns since the epoch)."""
+        self._start_ns = start_ns
+
+    def add(self, item: RecordMetrics) -> None:
+        """Add one profiling request to the window it belongs to."""
+        if self._start_ns is None:
+            msg = "TimesliceTally.start() must come before the first add()"
+            raise RuntimeError(msg)
         record = item.record
-        at = record.start_wall_ns if assign_by == "start" else record.end_wall_ns
-        buckets[min(max((at - start_ns) // duration_ns, 0), last)].append(item)
+        at = record.end_wall_ns if self._by_end else record.start_wall_ns
+        index = max((at - self._start_ns) // self._duration_ns, 0)
+        if index >= MAX_TIMESLICES:
+            # finish() refuses this run's windows anyway: keep nothing more.
+            self._too_many = True
+            self._windows.clear()
+            return
+        if self._too_many:
+            return
+        window = self._windows.get(index)
+        if window is None:
+            window = self._windows[index] = _Window()
+        window.total += 1
+        for value in item.values:
+            sample = window.samples.get(value.tag)
+            if sample is None:
+                sample = window.samples[value.tag] = Sample(self._exact_limit)
+            if isinstance(value.value, tuple):
+                sample.extend(value.value)
+            else:
+                sample.add(float(value.value))
+        if record.ok:
+            window.ok += 1
+            osl = item.get("output_sequence_length")
+            if osl is not None:
+                self._has_tokens = True
+                window.tokens += osl  # type: ignore[operator]
 
-    # Decided once for the run, so that the column is in every window or in none.
-    has_tokens = any(r.record.ok and r.get("output_sequence_length") is not None for r in profiling)
-    slices = []
-    for index, bucket in enumerate(buckets):
-        window_start = start_ns + index * duration_ns
-        full_end = window_start + duration_ns
-        window_end = min(full_end, end_ns)
-        slices.append(
-            Timeslice(
-                index=index,
-                start_ns=window_start,
-                end_ns=window_end,
-                is_complete=full_end <= end_ns,
-                distributions=_distributions(bucket),
-                scalars=_scalars(bucket, (window_end - window_start) / _NS_PER_S, has_tokens),
+    def finish(self, start_ns: int, end_ns: int) -> list[Timeslice]:
+        """The windows over ``[start_ns, end_ns)``; an empty phase has none. A request
+        past the last window (it ended exactly at ``end_ns``) counts in the last one."""
+        duration_ns = self._duration_ns
+        span_ns = end_ns - start_ns
+        if span_ns <= 0:
+            return []
+        count = -(-span_ns // duration_ns)  # ceiling division, in integers
+        if count > MAX_TIMESLICES or self._too_many:
+            msg = (
+                f"a slice duration of {self.slice_duration_s:g} s cuts this "
+                f"{span_ns / _NS_PER_S:g} s run into {count} windows, more than the "
+                f"{MAX_TIMESLICES} allowed; use a longer slice duration"
             )
-        )
-    return slices
+            raise TimesliceError(msg)
+        last = count - 1
+        windows: dict[int, _Window] = {}
+        for index in sorted(self._windows):
+            window = self._windows[index]
+            if index > last and last in windows:
+                windows[last].merge(window)
+            else:
+                windows[min(index, last)] = window
+        slices = []
+        for index in range(count):
+            window = windows.get(index) or _Window()
+            window_start = start_ns + index * duration_ns
+            full_end = window_start + duration_ns
+            window_end = min(full_end, end_ns)
+            slices.append(
+                Timeslice(
+                    index=index,
+                    start_ns=window_start,
+                    end_ns=window_end,
+                    is_complete=full_end <= end_ns,
+                    distributions=_distributions(window),
+                    scalars=_scalars(window, (window_end - window_start) / _NS_PER_S,
+                                     self._has_tokens),
+                )
+            )
+        return slices
 
 
 def _duration_ns(slice_duration_s: float) -> int:
@@ -184,35 +280,23 @@ def _duration_ns(slice_duration_s: float) -> int:
     return duration_ns
 
 
-def _distributions(bucket: Sequence[RecordMetrics]) -> tuple[MetricStats, ...]:
+def _distributions(window: _Window) -> tuple[MetricStats, ...]:
     """Every per-request metric of the window's requests, summarised like the run summary:
     list-valued metrics (inter_chunk_latency) contribute each of their values."""
-    samples: dict[str, list[float]] = {}
-    for item in bucket:
-        for value in item.values:
-            sample = samples.setdefault(value.tag, [])
-            if isinstance(value.value, tuple):
-                sample.extend(value.value)
-            else:
-                sample.append(float(value.value))
     return tuple(
-        MetricStats(info, summarize(samples[info.tag]))
+        MetricStats(info, sample.summary(), exact=sample.exact)
         for info in RECORD_METRICS
-        if samples.get(info.tag)
+        if (sample := window.samples.get(info.tag)) is not None and len(sample)
     )
 
 
-def _scalars(
-    bucket: Sequence[RecordMetrics], window_s: float, has_tokens: bool
-) -> tuple[ScalarMetric, ...]:
-    ok = [item for item in bucket if item.record.ok]
+def _scalars(window: _Window, window_s: float, has_tokens: bool) -> tuple[ScalarMetric, ...]:
     scalars = [
-        ScalarMetric(metric_info("request_throughput"), len(ok) / window_s),
-        ScalarMetric(metric_info("request_count"), len(ok)),
+        ScalarMetric(metric_info("request_throughput"), window.ok / window_s),
+        ScalarMetric(metric_info("request_count"), window.ok),
     ]
     if has_tokens:
-        lengths = (item.get("output_sequence_length") for item in ok)
-        tokens = sum(v for v in lengths if isinstance(v, int | float))
-        scalars.append(ScalarMetric(metric_info("output_token_throughput"), tokens / window_s))
-    scalars.append(ScalarMetric(metric_info("error_request_count"), len(bucket) - len(ok)))
+        scalars.append(ScalarMetric(metric_info("output_token_throughput"),
+                                    window.tokens / window_s))
+    scalars.append(ScalarMetric(metric_info("error_request_count"), window.total - window.ok))
     return tuple(scalars)

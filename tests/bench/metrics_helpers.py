@@ -115,3 +115,27 @@ def fixture_records() -> list[RequestRecord]:
             )
         )
     return records
+
+
+def render_lines(records, *, streaming: bool = True) -> str:
+    """The JSONL the record writer streams for ``records`` (warm-up ones left out)."""
+    from aiperf.bench.export import record_line
+    from aiperf.bench.metrics import record_metrics
+
+    return "".join(record_line(record_metrics(r, streaming=streaming))
+                   for r in records if r.phase == "profiling")
+
+
+def write_jsonl(run_dir: Path, records, *, name: str = "profile_export.jsonl",
+                streaming: bool = True) -> Path:
+    """Write ``records``' JSONL into ``run_dir`` as a run's record writer does."""
+    from aiperf.bench.metrics import record_metrics
+    from aiperf.bench.record_writer import run_record_writer
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    writer = run_record_writer(run_dir / name)
+    writer.start(None)
+    for record in records:
+        writer.add(record_metrics(record, streaming=streaming))
+    writer.close()
+    return run_dir / name

@@ -14,9 +14,10 @@ from raw_http import Action, RawServer
 
 from aiperf.bench.client import Client, new_fresh_session, new_session
 from aiperf.bench.connections import KeepAlive, parse_keep_alive
-from aiperf.bench.metrics import RunFacts, compute_run_metrics
+from aiperf.bench.metrics import RunFacts
 from aiperf.bench.payloads import RequestSpec, endpoint_url, request_body
 from aiperf.bench.records import RequestRecord
+from aiperf.bench.run_tally import compute_run_metrics
 
 
 def spec(url: str, *, streaming: bool = True) -> RequestSpec:

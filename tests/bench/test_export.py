@@ -23,13 +23,14 @@ from metrics_helpers import (
     fixture_records,
     fixture_summary,
     make_record,
+    render_lines,
+    write_jsonl,
 )
 
 from aiperf._resources import schemas_dir
 from aiperf.bench.export import (
     RunExport,
     export_run,
-    render_records,
     render_summary_csv,
     render_summary_json,
     render_timeslices_csv,
@@ -45,8 +46,9 @@ from aiperf.bench.manifest import (
     read_run,
     write_manifest,
 )
-from aiperf.bench.metrics import RunFacts, compute_run_metrics, metric_info
+from aiperf.bench.metrics import RunFacts, metric_info
 from aiperf.bench.records import RequestError
+from aiperf.bench.run_tally import compute_run_metrics
 from aiperf.bench.timeslices import compute_timeslices
 
 FAILED = RequestError(type="http-status", message="Internal Server Error", code=500)
@@ -108,12 +110,17 @@ def fixture_export():
     )
 
 
-def small_metrics(**facts):
+def small_records():
+    """Two successes and a failure."""
+    return [make_record(0), make_record(1, start=2_000 * 10**6), make_record(2, error=FAILED)]
+
+
+def small_metrics(slice_duration_s=None, **facts):
     """Two successes and a failure, with a one-second window."""
-    records = [make_record(0), make_record(1, start=2_000 * 10**6),
-               make_record(2, error=FAILED)]
+    records = small_records()
     defaults = {"start_wall_ns": WALL0, "end_wall_ns": WALL0 + 10**9, "streaming": True}
-    return compute_run_metrics(records, RunFacts(**{**defaults, **facts}))
+    return compute_run_metrics(records, RunFacts(**{**defaults, **facts}),
+                               slice_duration_s=slice_duration_s)
 
 
 def in_order(keys, reference):
@@ -334,11 +341,11 @@ class TestRecordsJsonl:
 
     @pytest.fixture(scope="class")
     @classmethod
-    def ours(cls, fixture_metrics):
-        return [json.loads(line) for line in "".join(render_records(fixture_metrics)).splitlines()]
+    def ours(cls):
+        return [json.loads(line) for line in render_lines(fixture_records()).splitlines()]
 
-    def test_one_compact_line_per_request(self, fixture_metrics):
-        text = "".join(render_records(fixture_metrics))
+    def test_one_compact_line_per_request(self):
+        text = render_lines(fixture_records())
 
         assert 40 == text.count("\n") and text.endswith("}\n")
         assert text.startswith('{"metadata":{"session_num":0,')
@@ -367,7 +374,7 @@ class TestRecordsJsonl:
                 assert want[tag]["value"] == pytest.approx(got[tag]["value"], rel=1e-12)
 
     def test_failed_request(self):
-        lines = [json.loads(x) for x in "".join(render_records(small_metrics())).splitlines()]
+        lines = [json.loads(x) for x in render_lines(small_records()).splitlines()]
 
         failed = lines[-1]
         assert ["metadata", "metrics", "error"] == list(failed)
@@ -377,9 +384,8 @@ class TestRecordsJsonl:
 
     def test_cancelled_request(self):
         record = make_record(cancelled=True)
-        metrics = compute_run_metrics([record], RunFacts(WALL0, WALL0 + 10**9, streaming=True))
 
-        (line,) = [json.loads(x) for x in "".join(render_records(metrics)).splitlines()]
+        (line,) = [json.loads(x) for x in render_lines([record]).splitlines()]
 
         assert line["metadata"]["was_cancelled"] is True
         assert record.end_wall_ns == line["metadata"]["cancellation_time_ns"]
@@ -400,6 +406,7 @@ class TestExportRun:
     def test_default_names(self, tmp_path, fixture_metrics, fixture_export):
         run = RunExport(benchmark_id="abc", input_config={}, resolved_config_yaml="a: 1  # cli\n")
 
+        write_jsonl(tmp_path / "run", fixture_records())
         manifest = export_run(tmp_path / "run", fixture_metrics, run)
 
         assert {
@@ -423,6 +430,7 @@ class TestExportRun:
     def test_prefix_and_export_file(self, tmp_path):
         names = export_names(prefix="my_run.json", export_file="requests")
         run = RunExport(benchmark_id="abc", input_config={}, names=names)
+        write_jsonl(tmp_path, small_records(), name="requests.jsonl")
 
         manifest = export_run(tmp_path, small_metrics(), run)
 
@@ -540,6 +548,7 @@ class TestReadRun:
     """read_run loads our directories and NVIDIA AIPerf 0.13's."""
 
     def test_our_output(self, tmp_path, fixture_metrics, fixture_export):
+        write_jsonl(tmp_path, fixture_records())
         written = export_run(tmp_path, fixture_metrics, fixture_export)
 
         loaded = read_run(tmp_path)
@@ -579,6 +588,7 @@ class TestReadRun:
 
     def test_our_directory_without_run_json(self, tmp_path):
         """Default names are the reference's, so the fallback finds them too."""
+        write_jsonl(tmp_path, small_records())
         export_run(tmp_path, small_metrics(), RunExport(benchmark_id="abc", input_config={}))
         (tmp_path / "run.json").unlink()
 
@@ -593,6 +603,7 @@ class TestReadRun:
             read_run(tmp_path)
 
     def test_corrupt_record_line(self, tmp_path):
+        write_jsonl(tmp_path, small_records())
         export_run(tmp_path, small_metrics(), RunExport(benchmark_id="abc", input_config={}))
         path = tmp_path / "profile_export.jsonl"
         path.write_text(path.read_text() + "{truncated\n\n[1]\n")
@@ -614,15 +625,23 @@ class TestTimesliceExport:
 
     @pytest.fixture(scope="class")
     @classmethod
-    def slices(cls, fixture_metrics):
+    def sliced(cls):
         """The fixture's 2.02 s phase in 0.5 s windows: four whole ones and a 20 ms tail."""
-        return compute_timeslices(fixture_metrics.records, 0.5, FIXTURE_START_NS, FIXTURE_END_NS)
+        facts = RunFacts(start_wall_ns=FIXTURE_START_NS, end_wall_ns=FIXTURE_END_NS,
+                         streaming=True)
+        return compute_run_metrics(fixture_records(), facts, slice_duration_s=0.5)
 
-    def test_files_and_roles(self, tmp_path, fixture_metrics):
-        run = RunExport(benchmark_id="abc", input_config={}, slice_duration_s=0.5)
+    @pytest.fixture(scope="class")
+    @classmethod
+    def slices(cls, sliced):
+        return sliced.timeslices
+
+    def test_files_and_roles(self, tmp_path, sliced):
+        run = RunExport(benchmark_id="abc", input_config={})
 
         run_dir = tmp_path / "run"
-        manifest = export_run(run_dir, fixture_metrics, run)
+        write_jsonl(run_dir, fixture_records())
+        manifest = export_run(run_dir, sliced, run)
 
         assert "timeslices_csv" == manifest.files["profile_export_aiperf_timeslices.csv"]
         assert "timeslices_json" == manifest.files["profile_export_aiperf_timeslices.json"]
@@ -634,18 +653,18 @@ class TestTimesliceExport:
         assert 40 == sum(s["request_count"]["avg"] for s in data["timeslices"])
 
     def test_names_follow_the_prefix(self, tmp_path):
-        run = RunExport(benchmark_id="abc", input_config={}, names=export_names(prefix="foo"),
-                        slice_duration_s=1.0)
+        run = RunExport(benchmark_id="abc", input_config={}, names=export_names(prefix="foo"))
 
-        manifest = export_run(tmp_path, small_metrics(), run)
+        manifest = export_run(tmp_path, small_metrics(slice_duration_s=1.0), run)
 
         assert {"foo_timeslices.csv": "timeslices_csv",
                 "foo_timeslices.json": "timeslices_json"}.items() <= manifest.files.items()
         assert (tmp_path / "foo_timeslices.csv").is_file()
 
-    def test_a_reference_directory_lists_its_timeslice_files(self, tmp_path, fixture_metrics):
-        run = RunExport(benchmark_id="abc", input_config={}, slice_duration_s=0.5)
-        export_run(tmp_path, fixture_metrics, run)
+    def test_a_reference_directory_lists_its_timeslice_files(self, tmp_path, sliced):
+        run = RunExport(benchmark_id="abc", input_config={})
+        write_jsonl(tmp_path, fixture_records())
+        export_run(tmp_path, sliced, run)
         (tmp_path / "run.json").unlink()
 
         files = read_run(tmp_path).manifest.files
@@ -656,27 +675,30 @@ class TestTimesliceExport:
     def test_no_files_without_a_slice_duration_or_without_windows(self, tmp_path):
         plain = export_run(tmp_path / "a", small_metrics(),
                            RunExport(benchmark_id="abc", input_config={}))
-        empty_phase = export_run(tmp_path / "b", small_metrics(end_wall_ns=WALL0),
-                                 RunExport(benchmark_id="abc", input_config={},
-                                           slice_duration_s=1.0))
+        empty_phase = export_run(tmp_path / "b",
+                                 small_metrics(slice_duration_s=1.0, end_wall_ns=WALL0),
+                                 RunExport(benchmark_id="abc", input_config={}))
 
         for manifest in (plain, empty_phase):
             assert not {"timeslices_csv", "timeslices_json"} & set(manifest.files.values())
         assert not list(tmp_path.glob("*/*timeslices*"))
 
-    def test_a_refused_slice_duration_writes_nothing(self, tmp_path):
-        run = RunExport(benchmark_id="abc", input_config={}, slice_duration_s=1e-9)
+    def test_a_refused_slice_duration_leaves_the_timeslices_out_and_says_why(self, tmp_path):
+        metrics = small_metrics(slice_duration_s=1e-9)
 
-        with pytest.raises(ValueError, match="windows"):
-            export_run(tmp_path / "run", small_metrics(), run)
-        assert not (tmp_path / "run").exists()
+        manifest = export_run(tmp_path / "run", metrics,
+                              RunExport(benchmark_id="abc", input_config={}))
+
+        assert metrics.timeslices is None
+        assert "windows, more than the" in metrics.timeslice_error
+        assert not {"timeslices_csv", "timeslices_json"} & set(manifest.files.values())
 
     def test_an_extra_file_cannot_take_a_timeslice_name(self, tmp_path):
-        run = RunExport(benchmark_id="abc", input_config={}, slice_duration_s=1.0,
+        run = RunExport(benchmark_id="abc", input_config={},
                         extra_files={"profile_export_aiperf_timeslices.csv": ("x", "other")})
 
         with pytest.raises(ValueError, match="overwrite"):
-            export_run(tmp_path / "run", small_metrics(), run)
+            export_run(tmp_path / "run", small_metrics(slice_duration_s=1.0), run)
 
     def test_csv_header_rows_and_numbers(self, slices):
         text = render_timeslices_csv(slices)

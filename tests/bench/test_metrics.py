@@ -29,11 +29,11 @@ from aiperf.bench.metrics import (
     BottleneckThresholds,
     RunFacts,
     client_bottleneck_warning,
-    compute_run_metrics,
     metric_info,
     record_metrics,
 )
 from aiperf.bench.records import RequestError, Usage
+from aiperf.bench.run_tally import compute_run_metrics
 from aiperf.bench.stats import PERCENTILES, summarize
 
 FAILED = RequestError(type="http-status", message="Internal Server Error", code=500)
@@ -176,6 +176,11 @@ class TestAgainstTheReference:
         window = facts(start_wall_ns=FIXTURE_START_NS, end_wall_ns=FIXTURE_END_NS)
         return compute_run_metrics(fixture_records(), window)
 
+    @pytest.fixture(scope="class")
+    @classmethod
+    def per_request(cls):
+        return [record_metrics(r, streaming=True) for r in fixture_records()]
+
     @pytest.mark.parametrize(
         "tag",
         [
@@ -186,10 +191,10 @@ class TestAgainstTheReference:
             "inter_chunk_latency", "usage_prompt_tokens", "usage_completion_tokens",
         ],
     )
-    def test_per_request_values(self, metrics, tag):
+    def test_per_request_values(self, per_request, tag):
         expected = [line["metrics"][tag]["value"] for line in fixture_lines()]
 
-        got = [item.get(tag) for item in metrics.records]
+        got = [item.get(tag) for item in per_request]
 
         assert expected == [pytest.approx(v, rel=1e-12, abs=1e-9) for v in got]
 
@@ -244,22 +249,22 @@ class TestAgainstTheReference:
         assert expected["unit"] == got.unit
         assert expected["avg"] == pytest.approx(got.value, rel=1e-6)
 
-    def test_isl_is_what_the_server_counted(self, metrics):
+    def test_isl_is_what_the_server_counted(self, per_request):
         """A deliberate difference from the reference: ISL is the server's
         usage.prompt_tokens (its tokenizer and chat template), and the reference's ISL (the
         client's count) is our client_input_sequence_length."""
         lines = fixture_lines()
 
-        server = [item.get("input_sequence_length") for item in metrics.records]
-        client = [item.get("client_input_sequence_length") for item in metrics.records]
+        server = [item.get("input_sequence_length") for item in per_request]
+        client = [item.get("client_input_sequence_length") for item in per_request]
 
         assert [line["metrics"]["usage_prompt_tokens"]["value"] for line in lines] == server
         assert [line["metrics"]["input_sequence_length"]["value"] for line in lines] == client
         assert server != client  # the fixture's server counted its own way
 
-    def test_prefill_throughput_uses_the_server_isl(self, metrics):
+    def test_prefill_throughput_uses_the_server_isl(self, per_request):
         """prefill_throughput_per_user is ISL / TTFT, with the server's ISL."""
-        for line, item in zip(fixture_lines(), metrics.records, strict=True):
+        for line, item in zip(fixture_lines(), per_request, strict=True):
             m = line["metrics"]
             scale = m["usage_prompt_tokens"]["value"] / m["input_sequence_length"]["value"]
             expected = m["prefill_throughput_per_user"]["value"] * scale
@@ -392,7 +397,7 @@ class TestRunMetrics:
         got = compute_run_metrics(records, facts())
 
         assert 1 == got.warmup_count
-        assert 4 == len(got.records)
+        assert 4 == got.profiling_count
         assert 1.0 == got.scalar("error_request_count").value
 
     def test_error_summary_groups_identical_errors(self):

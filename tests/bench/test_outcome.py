@@ -9,9 +9,10 @@ import pytest
 from metrics_helpers import WALL0, make_record
 
 from aiperf.bench.console import verdict
-from aiperf.bench.metrics import RunFacts, compute_run_metrics
+from aiperf.bench.metrics import RunFacts
 from aiperf.bench.outcome import exit_code, run_status, stop_code
 from aiperf.bench.records import RequestError
+from aiperf.bench.run_tally import compute_run_metrics
 from aiperf.bench.thresholds import breached, evaluate
 
 FAILED = RequestError(type="http-status", message="Internal Server Error", code=500)

@@ -8,8 +8,9 @@ import io
 from metrics_helpers import make_record
 
 from aiperf.bench.console import print_summary
-from aiperf.bench.metrics import RunFacts, compute_run_metrics
+from aiperf.bench.metrics import RunFacts
 from aiperf.bench.output import PlainOutput, RichOutput, open_output
+from aiperf.bench.run_tally import compute_run_metrics
 
 
 def test_off_a_terminal_the_output_is_plain_text():

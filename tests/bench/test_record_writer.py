@@ -1,5 +1,5 @@
 """The streamed per-request JSONL (aiperf.bench.record_writer): on disk while the run goes
-on, byte for byte what the final export writes."""
+on, and the run's JSONL export itself."""
 
 from __future__ import annotations
 
@@ -10,13 +10,11 @@ from pathlib import Path
 import pytest
 
 from aiperf.bench.atomic import ArtifactWriteError
-from aiperf.bench.export import render_records
-from aiperf.bench.metrics import RunFacts, compute_run_metrics
+from aiperf.bench.export import record_line
+from aiperf.bench.metrics import record_metrics
 from aiperf.bench.record_writer import RecordWriter, run_record_writer
 from aiperf.bench.records import RequestError
-from tests.bench.metrics_helpers import MS, WALL0, make_record
-
-FACTS = RunFacts(start_wall_ns=WALL0, end_wall_ns=WALL0 + 10_000 * MS, streaming=True)
+from tests.bench.metrics_helpers import MS, make_record
 
 
 def some_records():
@@ -27,33 +25,44 @@ def some_records():
 
 
 def stream(writer: RecordWriter, records, *, wait_s: float = 0.0) -> None:
-    """Run ``writer`` on a loop of its own: add ``records``, wait, close."""
+    """Run ``writer`` on a loop of its own: add ``records``' metrics, wait."""
     loop = asyncio.new_event_loop()
     try:
         writer.start(loop)
         for record in records:
-            writer.add(record)
+            writer.add(record_metrics(record, streaming=True))
         if wait_s:
             loop.run_until_complete(asyncio.sleep(wait_s))
     finally:
         loop.close()
 
 
-def test_the_streamed_file_is_the_export_byte_for_byte(tmp_path):
+def test_each_request_is_one_line_in_the_export_format_in_completion_order(tmp_path):
     path = tmp_path / "profile_export.jsonl"
     records = some_records()
-    writer = run_record_writer(path, streaming=True)
+    writer = run_record_writer(path)
 
     stream(writer, records)
     writer.close()
 
-    export = "".join(render_records(compute_run_metrics(records, FACTS)))
-    assert export.encode() == path.read_bytes()
+    lines = "".join(record_line(record_metrics(r, streaming=True)) for r in records)
+    assert lines.encode() == path.read_bytes()
+
+
+def test_without_a_loop_lines_are_written_by_size_and_on_close(tmp_path):
+    path = tmp_path / "profile_export.jsonl"
+    writer = RecordWriter(path, lambda item: f"{item.record.index}\n")
+    writer.start(None)
+    writer.add(record_metrics(make_record(0), streaming=True))
+
+    writer.close()
+
+    assert "0\n" == path.read_text()
 
 
 def test_warmup_records_are_not_written(tmp_path):
     path = tmp_path / "profile_export.jsonl"
-    writer = run_record_writer(path, streaming=True)
+    writer = run_record_writer(path)
 
     stream(writer, [make_record(0, phase="warmup"), make_record(1)])
     writer.close()
@@ -63,7 +72,7 @@ def test_warmup_records_are_not_written(tmp_path):
 
 def test_records_reach_the_file_within_the_flush_interval(tmp_path):
     path = tmp_path / "profile_export.jsonl"
-    writer = RecordWriter(path, lambda r: f"{r.index}\n", flush_interval_s=0.05)
+    writer = RecordWriter(path, lambda item: f"{item.record.index}\n", flush_interval_s=0.05)
 
     stream(writer, some_records(), wait_s=1.0)  # the timer had twenty chances
 
@@ -94,8 +103,8 @@ def test_a_failed_write_is_reported_by_close_naming_the_file(tmp_path, monkeypat
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(writer._file, "write", full)
-    writer.add(make_record(0))  # fails, and the run goes on
-    writer.add(make_record(1))
+    writer.add(record_metrics(make_record(0), streaming=True))  # fails; the run goes on
+    writer.add(record_metrics(make_record(1), streaming=True))
 
     with pytest.raises(ArtifactWriteError) as caught:
         writer.close()

@@ -26,8 +26,9 @@ from metrics_helpers import (
     make_record,
 )
 
-from aiperf.bench.metrics import RunFacts, compute_run_metrics, record_metrics
+from aiperf.bench.metrics import RunFacts, record_metrics
 from aiperf.bench.records import RequestError
+from aiperf.bench.run_tally import compute_run_metrics
 from aiperf.bench.timeslices import MAX_TIMESLICES, compute_timeslices
 
 S = 1_000 * MS  # ns per second
@@ -200,9 +201,9 @@ class TestMetrics:
     def test_one_window_over_the_whole_run_agrees_with_the_summary(self):
         facts = RunFacts(start_wall_ns=FIXTURE_START_NS, end_wall_ns=FIXTURE_END_NS,
                          streaming=True)
-        run = compute_run_metrics(fixture_records(), facts)
+        run = compute_run_metrics(fixture_records(), facts, slice_duration_s=1_000.0)
 
-        (only,) = compute_timeslices(run.records, 1_000.0, FIXTURE_START_NS, FIXTURE_END_NS)
+        (only,) = run.timeslices
 
         assert run.distributions == only.distributions
         for tag in ("request_throughput", "request_count", "output_token_throughput"):
