@@ -70,10 +70,26 @@ async def _stamp_reused(session: object, ctx: object, params: object) -> None:
         flight.reused = True
 
 
+async def _stamp_connecting(session: object, ctx: object, params: object) -> None:
+    flight = ctx.trace_request_ctx  # type: ignore[attr-defined]
+    if isinstance(flight, InFlight):
+        flight.connect_start_ns = _perf_ns()
+
+
+async def _stamp_connected(session: object, ctx: object, params: object) -> None:
+    # Opening a connection is the network's time, not the client's: the record keeps it
+    # apart from the scheduling lag.
+    flight = ctx.trace_request_ctx  # type: ignore[attr-defined]
+    if isinstance(flight, InFlight) and flight.connect_start_ns is not None:
+        flight.connect_ns = _perf_ns() - flight.connect_start_ns
+
+
 def _tracing() -> aiohttp.TraceConfig:
     trace = aiohttp.TraceConfig()
     trace.on_request_chunk_sent.append(_stamp_sent)
     trace.on_connection_reuseconn.append(_stamp_reused)
+    trace.on_connection_create_start.append(_stamp_connecting)
+    trace.on_connection_create_end.append(_stamp_connected)
     trace.freeze()
     return trace
 
@@ -127,7 +143,7 @@ class InFlight:
         "spec", "start_perf_ns", "start_wall_ns", "sent_perf_ns", "sent_wall_ns",
         "ack_perf_ns", "status", "chunks",
         "usage", "error", "end_perf_ns", "end_wall_ns", "cancelled", "_count_tokens",
-        "reused", "replaced_connection", "unstreamed",
+        "reused", "replaced_connection", "unstreamed", "connect_start_ns", "connect_ns",
     )
 
     def __init__(self, spec: RequestSpec, count_tokens: CountTokens) -> None:
@@ -153,12 +169,16 @@ class InFlight:
         self.replaced_connection = False
         #: Streaming was asked for but the server answered with one plain body.
         self.unstreamed = False
+        #: When this attempt began opening a new connection, and how long that took.
+        self.connect_start_ns: int | None = None
+        self.connect_ns: int | None = None
 
     def _new_attempt(self) -> None:
         """Forget the dead attempt: the request is timed from the send that works."""
         self.reused = False
         self.replaced_connection = True
         self.sent_perf_ns = self.sent_wall_ns = None
+        self.connect_start_ns = self.connect_ns = None
         self.start_wall_ns = _wall_ns()
         self.start_perf_ns = _perf_ns()
 
@@ -202,6 +222,7 @@ class InFlight:
             cancelled=self.cancelled,
             replaced_connection=self.replaced_connection,
             unstreamed=self.unstreamed,
+            connect_ns=self.connect_ns,
         )
 
     def _output_tokens(self, chunks: tuple[Chunk, ...]) -> int | None:

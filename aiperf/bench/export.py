@@ -333,12 +333,18 @@ def _health_json(metrics: RunMetrics) -> dict[str, Any]:
     rates = {
         "requested_request_rate": health.requested_request_rate,
         "achieved_request_rate": health.achieved_request_rate,
+        "rate_share": health.rate_share,
     } if health.requested_request_rate is not None else {}
     return {
         "client_bound": health.client_bound,
         "warning": health.warning,
+        "scheduling_lag_avg_ms": health.scheduling_lag_avg_ms,
         "scheduling_lag_p99_ms": health.scheduling_lag_p99_ms,
+        "lag_share": health.lag_share,
+        "event_loop_lag_avg_ms": health.event_loop_lag_avg_ms,
         "event_loop_lag_p99_ms": health.event_loop_lag_p99_ms,
+        "loop_lag_share": health.loop_lag_share,
+        "connection_setup_avg_ms": health.connection_setup_avg_ms,
         "client_cpu_fraction": health.client_cpu_fraction,
         **rates,
         "thresholds": attrs.asdict(health.thresholds),

@@ -29,7 +29,9 @@ Which metrics a request gets (reference section 7.2; values in display units, ms
   they are counted apart as ``cancelled_request_count``); their latencies are not mixed into
   the distributions (latency statistics cover successful requests, as in the reference);
 - every request, failed or not, gets our ``scheduling_lag`` (send time minus the time the
-  schedule wanted), a property of the client rather than of the server.
+  schedule wanted, less the time spent opening a new connection), a property of the
+  client rather than of the server; a request that opened a connection gets our
+  ``connection_setup`` (that time, the network's).
 
 Run-level values follow the reference too: ``benchmark_duration`` is
 max(send + request_latency) - min(send) over successful requests, while every throughput
@@ -133,6 +135,7 @@ RECORD_METRICS: tuple[MetricInfo, ...] = (
     _m("client_input_sequence_length", "Client Input Sequence Length", "tokens", larger=True,
        ours=True),
     _m("scheduling_lag", "Scheduling Lag", "ms", ours=True),
+    _m("connection_setup", "Connection Setup", "ms", ours=True),
 )
 
 #: Distributions that are not per-request metrics: samples the runner hands in.
@@ -224,7 +227,13 @@ def record_metrics(record: RequestRecord, *, streaming: bool) -> RecordMetrics:
         found = {}  # stopped by the user: not an error, so no error_isl either
     else:
         found = _measure_failed(record)
-    found["scheduling_lag"] = (record.start_perf_ns - record.intended_perf_ns) / _NS_PER_MS
+    # Opening a connection is the network's time, reported apart; the rest of the wait
+    # between the intended and the actual send is the client's.
+    connect_ns = record.connect_ns or 0
+    found["scheduling_lag"] = (record.start_perf_ns - record.intended_perf_ns
+                               - connect_ns) / _NS_PER_MS
+    if record.connect_ns is not None:
+        found["connection_setup"] = record.connect_ns / _NS_PER_MS
     values = tuple(
         MetricValue(info.tag, info.unit, found[info.tag])
         for info in RECORD_METRICS
@@ -404,26 +413,48 @@ class ErrorCount:
 
 @attrs.frozen
 class BottleneckThresholds:
-    """Above these the client, not the server, probably limited the run.
+    """When the client's own delays distort what a run measured.
 
-    Asyncio timers are good to about a millisecond; a p99 lag of 10 ms means requests
-    routinely left late, so the measured load was not the load asked for.
+    Lag is judged by what it costs, not by a fixed number of milliseconds: a request sent
+    10 ms late matters for a 20 ms request and not for a 700 ms one. Any one sign
+    suffices; the CPU share is only named as the likely cause.
     """
 
-    scheduling_lag_p99_ms: float = 10.0
-    event_loop_lag_p99_ms: float = 10.0
+    #: Mean scheduling lag above this fraction of the mean request latency.
+    lag_share: float = 0.05
+    #: Mean event-loop lag above this fraction of the mean time to first token (of the
+    #: mean request latency when nothing was streamed): chunks were stamped late.
+    loop_lag_share: float = 0.05
+    #: Mean lags under this are asyncio's timer resolution, whatever the latency.
+    min_lag_ms: float = 1.0
+    #: A rate-driven run that achieved less than this fraction of its target rate.
+    rate_share: float = 0.95
+    #: A client process above this share of a core is named as the likely cause.
     cpu_fraction: float = 0.9
 
 
 @attrs.frozen
 class ClientHealth:
-    """How well the client kept up with the schedule, and the verdict."""
+    """How well the client kept up with the schedule, what its delays cost, and the verdict.
 
+    ``lag_share`` is the mean scheduling lag over the mean request latency;
+    ``loop_lag_share`` the mean event-loop lag over the mean time to first token (the
+    mean request latency when nothing was streamed); ``rate_share`` the achieved over
+    the requested request rate (rate-driven runs only). ``connection_setup_avg_ms`` is
+    the mean time to open a new connection, kept out of the scheduling lag.
+    """
+
+    scheduling_lag_avg_ms: float | None
     scheduling_lag_p99_ms: float | None
+    event_loop_lag_avg_ms: float | None
     event_loop_lag_p99_ms: float | None
+    lag_share: float | None
+    loop_lag_share: float | None
     client_cpu_fraction: float | None
     requested_request_rate: float | None
     achieved_request_rate: float | None
+    rate_share: float | None
+    connection_setup_avg_ms: float | None
     thresholds: BottleneckThresholds
     warning: str | None
     connections: ConnectionHealth = ConnectionHealth()
@@ -484,7 +515,8 @@ STATISTICS: Mapping[str, str] = MappingProxyType({
     "percentile_precision": f"exact up to {EXACT_LIMIT:,} values of a metric; past that, "
                             f"within {RELATIVE_ACCURACY:.2%} (logarithmic buckets; "
                             "approximate_percentiles then names the metrics)",
-    "scheduling_lag": "every profiling request, successful or not",
+    "scheduling_lag": "every profiling request, successful or not, less the time spent "
+                      "opening a new connection (connection_setup)",
     "benchmark_duration": "max(request start + request_latency) - min(request start), wall clock",
     "throughputs": "per second of the profiling phase's wall-clock window (start_time to end_time)",
 })
@@ -503,66 +535,103 @@ def health_of(
     facts: RunFacts,
     thresholds: BottleneckThresholds,
 ) -> ClientHealth:
-    """How well the client kept up (lags, CPU, rates) and whether to warn about it."""
-    by_tag = {d.tag: d for d in distributions}
-    sched = by_tag.get("scheduling_lag")
-    loop = by_tag.get("event_loop_lag")
+    """How well the client kept up (lags, CPU, rates), what its delays cost against the
+    requests' own timings, and whether to warn about it."""
+    by_tag = {d.tag: d.dist for d in distributions}
+
+    def avg(tag: str) -> float | None:
+        dist = by_tag.get(tag)
+        return dist.avg if dist is not None else None
+
+    def p99(tag: str) -> float | None:
+        dist = by_tag.get(tag)
+        return dist.p99 if dist is not None else None
+
+    sched, loop = avg("scheduling_lag"), avg("event_loop_lag")
+    latency = avg("request_latency")
+    first_token = avg("time_to_first_token") or latency
     achieved = next((s.value for s in scalars if s.tag == "achieved_request_rate"), None)
-    sched_p99 = sched.dist.p99 if sched else None
-    loop_p99 = loop.dist.p99 if loop else None
+    requested = facts.requested_request_rate
+    lag_share = _share(sched, latency)
+    loop_share = _share(loop, first_token)
+    rate_share = _share(achieved, requested)
     return ClientHealth(
-        scheduling_lag_p99_ms=sched_p99,
-        event_loop_lag_p99_ms=loop_p99,
+        scheduling_lag_avg_ms=sched,
+        scheduling_lag_p99_ms=p99("scheduling_lag"),
+        event_loop_lag_avg_ms=loop,
+        event_loop_lag_p99_ms=p99("event_loop_lag"),
+        lag_share=lag_share,
+        loop_lag_share=loop_share,
         client_cpu_fraction=facts.client_cpu_fraction,
-        requested_request_rate=facts.requested_request_rate,
+        requested_request_rate=requested,
         achieved_request_rate=achieved,
+        rate_share=rate_share,
+        connection_setup_avg_ms=avg("connection_setup"),
         thresholds=thresholds,
         connections=facts.connections,
         warning=client_bottleneck_warning(
-            scheduling_lag_p99_ms=sched_p99,
-            event_loop_lag_p99_ms=loop_p99,
-            client_cpu_fraction=facts.client_cpu_fraction,
-            thresholds=thresholds,
+            scheduling_lag_avg_ms=sched, lag_share=lag_share,
+            event_loop_lag_avg_ms=loop, loop_lag_share=loop_share,
+            first_token_streamed="time_to_first_token" in by_tag,
+            achieved_request_rate=achieved, requested_request_rate=requested,
+            client_cpu_fraction=facts.client_cpu_fraction, thresholds=thresholds,
         ),
     )
 
 
+def _share(part: float | None, whole: float | None) -> float | None:
+    if part is None or whole is None or whole <= 0:
+        return None
+    return part / whole
+
+
 def client_bottleneck_warning(
     *,
-    scheduling_lag_p99_ms: float | None,
-    event_loop_lag_p99_ms: float | None,
-    client_cpu_fraction: float | None,
+    scheduling_lag_avg_ms: float | None = None,
+    lag_share: float | None = None,
+    event_loop_lag_avg_ms: float | None = None,
+    loop_lag_share: float | None = None,
+    first_token_streamed: bool = True,
+    achieved_request_rate: float | None = None,
+    requested_request_rate: float | None = None,
+    client_cpu_fraction: float | None = None,
     thresholds: BottleneckThresholds | None = None,
 ) -> str | None:
-    """A warning saying why the client probably limited the run, or None if it kept up.
+    """A warning saying what the client's own delays cost the run, or None if they cost
+    nothing worth a warning.
 
-    Any one sign suffices: requests left late (scheduling lag p99), the event loop was
-    slow to wake (loop lag p99), or the client process used nearly a whole CPU core.
-    Unknown values (None) are not evidence either way.
+    Any one sign suffices: requests were sent late by more than ``lag_share`` of their
+    latency; the event loop woke late by more than ``loop_lag_share`` of the time to
+    first token (chunks were stamped late); or a rate-driven run fell short of its target
+    rate. Lags under ``min_lag_ms`` are timer noise. The CPU share is named as the likely
+    cause when the warning fires. Unknown values (None) are not evidence either way.
     """
     limits = thresholds or BottleneckThresholds()
     reasons = []
-    if scheduling_lag_p99_ms is not None and scheduling_lag_p99_ms > limits.scheduling_lag_p99_ms:
-        reasons.append(
-            f"requests were sent late (scheduling lag p99 {scheduling_lag_p99_ms:.1f} ms > "
-            f"{limits.scheduling_lag_p99_ms:g} ms)"
-        )
-    if event_loop_lag_p99_ms is not None and event_loop_lag_p99_ms > limits.event_loop_lag_p99_ms:
-        reasons.append(
-            f"the event loop was slow to respond (loop lag p99 {event_loop_lag_p99_ms:.1f} ms > "
-            f"{limits.event_loop_lag_p99_ms:g} ms)"
-        )
-    if client_cpu_fraction is not None and client_cpu_fraction > limits.cpu_fraction:
-        reasons.append(
-            f"the client used {client_cpu_fraction:.0%} of a CPU core "
-            f"(> {limits.cpu_fraction:.0%})"
-        )
+    if (scheduling_lag_avg_ms is not None and lag_share is not None
+            and scheduling_lag_avg_ms > limits.min_lag_ms and lag_share > limits.lag_share):
+        reasons.append(f"requests started {scheduling_lag_avg_ms:.1f} ms late on average: "
+                       f"about {lag_share:.0%} of their latency")
+    if (event_loop_lag_avg_ms is not None and loop_lag_share is not None
+            and event_loop_lag_avg_ms > limits.min_lag_ms
+            and loop_lag_share > limits.loop_lag_share):
+        against = "the time to first token" if first_token_streamed else "their latency"
+        reasons.append(f"the event loop woke {event_loop_lag_avg_ms:.1f} ms late on average "
+                       f"(responses were stamped late): about {loop_lag_share:.0%} of "
+                       f"{against}")
+    if (achieved_request_rate is not None and requested_request_rate
+            and achieved_request_rate < limits.rate_share * requested_request_rate):
+        reasons.append(f"the achieved rate was "
+                       f"{achieved_request_rate / requested_request_rate:.0%} of the target "
+                       f"({achieved_request_rate:.1f} of {requested_request_rate:g} "
+                       "requests/s)")
     if not reasons:
         return None
+    if client_cpu_fraction is not None and client_cpu_fraction > limits.cpu_fraction:
+        reasons.append(f"the client used {client_cpu_fraction:.0%} of a CPU core")
     return (
-        "The client, not the server, may have been the bottleneck: "
+        "The client, not the server, may have limited this run: "
         + "; ".join(reasons)
         + ". Measured latencies and rates may understate what the server can do; "
         "lower the load per client or run several clients."
     )
-

@@ -81,6 +81,11 @@ class RequestRecord:
     replaced_connection: bool = False
     #: Streaming was asked for, but the server answered with one plain JSON body.
     unstreamed: bool = False
+    #: Time spent opening a new connection for this request (TCP, and TLS where used),
+    #: within its wait between ``intended`` and ``start``; None when it went out on a
+    #: pooled connection. Kept out of the scheduling lag: it is the network's, not the
+    #: client's.
+    connect_ns: int | None = None
 
     @property
     def ok(self) -> bool:
