@@ -34,6 +34,13 @@ Targets (from the issues): median TTFT error <= 2 ms at concurrency 16 and <= 10
 ITL error <= 0.1 ms at every concurrency; on every profile. The script prints PASS/FAIL
 per target and exits 0 either way: it measures, it does not test.
 
+``--in-process`` also runs ``aiperf profile --url sim://?mode=deterministic&...`` with the
+same options, so the simulator lives inside the profile process (on its own event loop and
+thread), interleaved with the separate-process runs. That server cannot be asked for its
+records once the profile has ended, so the truth there is the configured TTFT and ITL; the
+side-by-side table compares both servers against those configured values (the main table's
+separate-process figures use the simulator's own records).
+
 ``--reference`` runs another aiperf (e.g. NVIDIA AIPerf in its own venv) the same way,
 interleaved with this one, and prints ours/reference ratios of the errors (below 1: ours
 is closer to the truth). ``--reference-arg`` passes extra flags to it only (e.g.
@@ -51,6 +58,7 @@ import sys
 import tempfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -68,16 +76,26 @@ TTFT_TARGET_MS = {16: 2.0, 64: 10.0}
 ITL_TARGET_MS = 0.1
 
 
-def _one_run(cli: tuple[str, ...], sim: SimServer, concurrency: int, requests: int,
-             warmup: int, run_dir: Path, truth_ttft: float, truth_itl: float,
+def _med(xs: list[float]) -> float:
+    return statistics.median(xs) if xs else float("nan")
+
+
+def _one_run(cli: tuple[str, ...], sim: SimServer | None, url: str, concurrency: int,
+             requests: int, warmup: int, run_dir: Path, truth_ttft: float, truth_itl: float,
              extra: list[str]) -> dict[str, Any]:
-    """One profile run; the medians over its requests of each error, in ms."""
-    sim.reset()
-    argv = profile_argv(cli, sim.url, run_dir, concurrency=concurrency, requests=requests,
+    """One profile run against ``url``; the medians over its requests of each error, in ms.
+
+    ``sim`` is the separate-process simulator behind ``url``, whose records are the truth;
+    None for ``sim://`` (in-process), where the configured values are the truth.
+    """
+    if sim is not None:
+        sim.reset()
+    argv = profile_argv(cli, url, run_dir, concurrency=concurrency, requests=requests,
                         warmup=warmup, extra=extra)
     run = run_profile(argv, run_dir)
-    truth = {r["request_id"]: r for r in sim.stats()["records"]}
+    truth = {} if sim is None else {r["request_id"]: r for r in sim.stats()["records"]}
     ttft_err, itl_err, send, rest, lag = [], [], [], [], []
+    ttft_cfg, itl_cfg = [], []  # against the configured values, for either server
     matched = failed = 0
     for row in run.records():
         meta, m = row["metadata"], row["metrics"]
@@ -98,12 +116,12 @@ def _one_run(cli: tuple[str, ...], sim: SimServer, concurrency: int, requests: i
             rest.append(m["time_to_first_token"]["value"] - sent_ms - true_ttft)
             lag.append(rec["max_lag_ms"])
         ttft_err.append(m["time_to_first_token"]["value"] - true_ttft)
+        ttft_cfg.append(abs(m["time_to_first_token"]["value"] - truth_ttft))
         if "inter_token_latency" in m:
             itl_err.append(m["inter_token_latency"]["value"] - true_itl)
+            itl_cfg.append(abs(m["inter_token_latency"]["value"] - truth_itl))
 
-    def med(xs: list[float]) -> float:
-        return statistics.median(xs) if xs else float("nan")
-
+    med = _med
     return {
         "ttft_abs": med([abs(x) for x in ttft_err]),
         "ttft_signed": med(ttft_err),
@@ -113,6 +131,8 @@ def _one_run(cli: tuple[str, ...], sim: SimServer, concurrency: int, requests: i
         "send": med(send),
         "rest": med(rest),
         "sim_lag": med(lag),
+        "ttft_cfg_abs": med(ttft_cfg),
+        "itl_cfg_abs": med(itl_cfg),
         "requests": len(ttft_err),
         "matched": matched,
         "failed": failed,
@@ -121,6 +141,40 @@ def _one_run(cli: tuple[str, ...], sim: SimServer, concurrency: int, requests: i
 
 def _fmt_range(xs: list[float]) -> str:
     return f"{min(xs):.2f}-{max(xs):.2f}"
+
+
+def _sim_url(ttft_ms: float, itl_ms: float, osl: int, profile_options: dict[str, str]) -> str:
+    """The ``sim://`` URL of the same deterministic simulator that SimServer starts."""
+    query = {"mode": "deterministic", "ttft_ms": f"{ttft_ms:g}", "itl_ms": f"{itl_ms:g}",
+             "osl": str(osl), **profile_options}
+    return "sim://?" + urlencode(query)
+
+
+def _print_side_by_side(results: dict[tuple[str, str, int], list[dict[str, Any]]],
+                        in_process: dict[tuple[str, int], list[dict[str, Any]]]
+                        ) -> dict[str, Any]:
+    """Our errors against the separate-process and the in-process simulator, both measured
+    against the configured TTFT/ITL; the figures, for the JSON summary."""
+    med = statistics.median
+    print("separate process vs in-process (sim://), ms, |measured - configured|, median "
+          "over requests then over runs (min-max of the runs):")
+    print(f"{'profile':<16} {'conc':>4}  {'ttft proc':>9} {'(runs)':>11}  "
+          f"{'ttft in-proc':>12} {'(runs)':>11}  {'itl proc':>8}  {'itl in-proc':>11}")
+    out: dict[str, Any] = {}
+    for (profile, c), rs_in in in_process.items():
+        rs_out = results[("aiperf", profile, c)]
+        if not rs_in or not rs_out:
+            continue
+        t_out = [r["ttft_cfg_abs"] for r in rs_out]
+        t_in = [r["ttft_cfg_abs"] for r in rs_in]
+        i_out = med([r["itl_cfg_abs"] for r in rs_out])
+        i_in = med([r["itl_cfg_abs"] for r in rs_in])
+        print(f"{profile:<16} {c:>4}  {med(t_out):9.2f} {_fmt_range(t_out):>11}  "
+              f"{med(t_in):12.2f} {_fmt_range(t_in):>11}  {i_out:8.3f}  {i_in:11.3f}")
+        out[f"{profile}:{c}"] = {
+            "ttft_abs_err_ms": {"process": round(med(t_out), 3), "in_process": round(med(t_in), 3)},
+            "itl_abs_err_ms": {"process": round(i_out, 4), "in_process": round(i_in, 4)}}
+    return out
 
 
 def main() -> None:
@@ -143,6 +197,9 @@ def main() -> None:
                     help="keep the run directories under DIR (default: a temporary one)")
     ap.add_argument("--server-profile", action="append", choices=list(SERVER_PROFILES),
                     help="simulator profile to measure against (repeat; default: all)")
+    ap.add_argument("--in-process", action="store_true",
+                    help="also measure against sim:// (the simulator inside the profile "
+                         "process) and print both side by side")
     opts = ap.parse_args()
     concurrencies = opts.concurrency or [1, 16, 64]
     profiles = opts.server_profile or list(SERVER_PROFILES)
@@ -152,6 +209,9 @@ def main() -> None:
     work = Path(opts.keep) if opts.keep else Path(tempfile.mkdtemp(prefix="aiperf-fidelity-"))
     results: dict[tuple[str, str, int], list[dict[str, Any]]] = {
         (t, p, c): [] for t in tools for p in profiles for c in concurrencies}
+    in_process: dict[tuple[str, int], list[dict[str, Any]]] = {
+        (p, c): [] for p in profiles for c in concurrencies} if opts.in_process else {}
+    ours, our_extra = tools["aiperf"]
     try:
         for profile in profiles:
             with SimServer(mode="deterministic", ttft_ms=opts.ttft_ms, itl_ms=opts.itl_ms,
@@ -163,11 +223,19 @@ def main() -> None:
                             run_dir = work / f"{name}-{profile}-c{c}-run{i}"
                             res = measure_or_drop(
                                 tools, name, lambda cli=cli, extra=extra, run_dir=run_dir,
-                                warmup=warmup, c=c: _one_run(cli, sim, c, c * opts.waves, warmup,
-                                                        run_dir, opts.ttft_ms, opts.itl_ms,
-                                                        extra))
+                                warmup=warmup, c=c: _one_run(cli, sim, sim.url, c,
+                                                        c * opts.waves, warmup, run_dir,
+                                                        opts.ttft_ms, opts.itl_ms, extra))
                             if res is not None:
                                 results[(name, profile, c)].append(res)
+                        if opts.in_process:
+                            warmup = c if opts.warmup is None else opts.warmup
+                            url = _sim_url(opts.ttft_ms, opts.itl_ms, opts.osl,
+                                           SERVER_PROFILES[profile])
+                            in_process[(profile, c)].append(_one_run(
+                                ours, None, url, c, c * opts.waves, warmup,
+                                work / f"aiperf-sim-{profile}-c{c}-run{i}", opts.ttft_ms,
+                                opts.itl_ms, our_extra))
     finally:
         if not opts.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -184,7 +252,7 @@ def main() -> None:
             f"{'requests':>8}  {'matched':>7}")
     print(head)
     summary: dict[str, Any] = {"ttft_abs_err_ms": {}, "itl_abs_err_ms": {}, "pass": {},
-                               "breakdown_ms": {}, "reference": None}
+                               "breakdown_ms": {}, "reference": None, "in_process": None}
     med = statistics.median
     for name, profile, c in results:
         rs = results[(name, profile, c)]
@@ -210,6 +278,9 @@ def main() -> None:
             print(f"  concurrency {c:>3}: TTFT error x{r_ttft:.2f}, ITL error x{r_itl:.2f}")
             ratios[str(c)] = {"ttft_err_ratio": round(r_ttft, 3), "itl_err_ratio": round(r_itl, 3)}
         summary["reference"] = ratios
+
+    if in_process:
+        summary["in_process"] = _print_side_by_side(results, in_process)
 
     for profile in profiles:
         for c in concurrencies:

@@ -13,7 +13,8 @@
   ``/health``, ``/tokenize`` (:mod:`~aiperf.sim.tokenize_api`) and ``/metrics``
   (:mod:`~aiperf.sim.metrics` over :mod:`~aiperf.sim.prometheus`).
 - :mod:`~aiperf.sim.server`: the aiohttp application. :mod:`~aiperf.sim.inprocess` runs it on
-  an ephemeral port inside the caller's event loop; :mod:`~aiperf.sim.standalone` in the
+  an ephemeral port on an event loop of its own, in a thread (``sim://`` runs: the client's
+  loop stays the client's), or on the caller's loop; :mod:`~aiperf.sim.standalone` in the
   foreground for ``aiperf sim serve``.
 
 Only ``server``, ``connection``, ``extras``, ``inprocess`` and ``standalone`` import

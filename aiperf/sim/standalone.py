@@ -25,12 +25,12 @@ def run(options: SimOptions, host: str, port: int, on_start: Callable[[str], Non
 
 async def _serve_until_signalled(options: SimOptions, host: str, port: int,
                                  on_start: Callable[[str], None]) -> None:
-    from aiperf.sim.inprocess import serve
+    from aiperf.sim.inprocess import serve_on_this_loop
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with serve(options, host, port) as url:
+    async with serve_on_this_loop(options, host, port) as url:
         on_start(url)
         await stop.wait()

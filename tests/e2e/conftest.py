@@ -2,8 +2,9 @@
 
 Every test here talks real HTTP over 127.0.0.1; nothing is mocked. The fixtures:
 
-- ``sim_server(**options)``: the built-in simulator (:func:`aiperf.sim.inprocess.serve`)
-  running in a background thread with its own event loop, so ``aiperf profile`` can run
+- ``sim_server(**options)``: the built-in simulator
+  (:func:`aiperf.sim.inprocess.serve_on_this_loop`) running in a background thread with
+  its own event loop, so ``aiperf profile`` can run
   in the test's thread (its own loop) against ``--url <server.url>`` and the test can
   then read ``GET /sim/stats`` to see what the server actually did.
 - ``http_server(handler)``: a tiny aiohttp app of the test's own (echo, 404, HTML...),
@@ -49,7 +50,7 @@ from typer.testing import CliRunner
 from aiperf._resources import schemas_dir
 from aiperf.bench.manifest import RunDir, read_run
 from aiperf.cli import app
-from aiperf.sim.inprocess import serve
+from aiperf.sim.inprocess import serve_on_this_loop
 from aiperf.sim.options import SimOptions
 
 _ARTIFACTS_LINE = re.compile(r"^Artifacts: (.+)$", re.MULTILINE)
@@ -121,7 +122,7 @@ class SimServer(_ThreadLoop):
         self.options = options
 
     def _serving(self) -> Any:
-        return serve(self.options)
+        return serve_on_this_loop(self.options)
 
     def stats(self, *, records: bool = True) -> dict[str, Any]:
         """``GET /sim/stats`` (with the per-request records unless ``records`` is False)."""
