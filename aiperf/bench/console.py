@@ -1,15 +1,17 @@
 """What a person sees while a run goes and when it ends.
 
-A rich progress bar (requests done, errors, req/s, elapsed and ETA) that is shown only
-on a terminal (or with ``--ui progress``), and a summary table in the reference tool's
-metric order followed by the client's own health and the artifact directory.
+A rich progress bar (requests done, errors, req/s, elapsed and ETA) on a terminal, a
+plain line every few seconds off one (CI logs, pipes), and a summary table in the
+reference tool's metric order followed by the client's own health and the artifact
+directory.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
 
 from aiperf.bench.metrics import RunMetrics, metric_info
 from aiperf.bench.output import Output
@@ -45,55 +47,84 @@ HEALTH_DISTRIBUTIONS = ("scheduling_lag", "event_loop_lag")
 STAT_COLUMNS = ("avg", "min", "max", "p99", "p90", "p50", "std")
 
 
-def show_progress(ui: str, output: Output) -> bool:
-    """Whether to draw a progress bar: ``auto`` draws one only on a terminal."""
-    return ui == "progress" or (ui == "auto" and output.is_terminal)
+#: Seconds between the plain progress lines printed off a terminal.
+PROGRESS_INTERVAL_S = 5.0
+
+#: How a run's progress is shown: a live bar, a plain line every few seconds, or not.
+ProgressMode = Literal["bar", "lines", "off"]
+
+
+def progress_mode(ui: str, output: Output) -> ProgressMode:
+    """A rich bar on a terminal, plain lines off one (CI logs, pipes), nothing for
+    ``--ui none``. Off a terminal a rich bar draws nothing (it cannot redraw in place),
+    so ``--ui progress`` gets the plain lines there too."""
+    if ui == "none":
+        return "off"
+    return "bar" if output.is_terminal else "lines"
 
 
 class RunProgress:
-    """A live progress bar fed one record at a time (a no-op when switched off)."""
+    """A run's progress fed one record at a time: a live bar, plain lines, or a no-op.
 
-    def __init__(self, output: Output, enabled: bool, total: int | None,
-                 duration_s: float | None) -> None:
-        self.enabled = enabled
+    ``on_record`` runs for every finished request on the client's event loop, so it
+    only counts; the plain lines come from a timer on ``loop`` (every ``interval_s``,
+    :data:`PROGRESS_INTERVAL_S` by default), which keeps them coming while no request
+    finishes (a stalled server). ``clock`` is the time source of the lines' numbers.
+    """
+
+    def __init__(self, output: Output, mode: ProgressMode, total: int | None,
+                 duration_s: float | None, loop: asyncio.AbstractEventLoop | None = None,
+                 interval_s: float | None = None,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
+        self.mode = mode
         self.total = total
         self.duration_s = duration_s
         self.done = 0
         self.errors = 0
+        self.warmup_done = 0
         self._start = time.perf_counter()
         self._progress: Any = None
         self._task: Any = None
-        if enabled:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            self._progress = Progress(
-                TextColumn("[bold]profiling"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("{task.fields[errors]} errors"),
-                TextColumn("{task.fields[rate]:.1f} req/s"),
-                TimeElapsedColumn(), TimeRemainingColumn(),
-                console=output.console, transient=True,  # enabled: a RichOutput
-            )
+        self._lines: _ProgressLines | None = None
+        if mode == "bar":
+            self._progress = _rich_bar(output)
             self._task = self._progress.add_task("run", total=total, errors=0, rate=0.0)
+        elif mode == "lines":
+            if loop is None:
+                msg = "progress lines need the event loop the run goes on"
+                raise ValueError(msg)
+            self._lines = _ProgressLines(
+                self, output, loop,
+                PROGRESS_INTERVAL_S if interval_s is None else interval_s, clock)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether anything is shown."""
+        return self.mode != "off"
 
     def __enter__(self) -> RunProgress:
         if self._progress is not None:
             self._progress.start()
+        if self._lines is not None:
+            self._lines.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._progress is not None:
             self._progress.stop()
+        if self._lines is not None:
+            self._lines.stop()
+
+    def profiling_started(self) -> None:
+        """The profiling phase began (after any warm-up): the lines' clock starts here."""
+        if self._lines is not None:
+            self._lines.profiling_started()
 
     def on_record(self, record: RequestRecord) -> None:
-        """Count one finished request (warm-up requests are not shown)."""
+        """Count one finished request (warm-up requests are counted apart, not shown in
+        the bar)."""
         if record.phase != "profiling":
+            self.warmup_done += 1
             return
         self.done += 1
         # A request the user cancelled (Ctrl-C) is not an error of the server's.
@@ -102,6 +133,92 @@ class RunProgress:
             elapsed = max(time.perf_counter() - self._start, 1e-9)
             self._progress.update(self._task, completed=self.done, errors=self.errors,
                                   rate=self.done / elapsed)
+
+    def progress_line(self) -> str | None:
+        """The plain line the timer would print now (None unless in ``lines`` mode)."""
+        return None if self._lines is None else self._lines.line()
+
+
+def _rich_bar(output: Output) -> Any:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn("[bold]profiling"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[errors]} errors"),
+        TextColumn("{task.fields[rate]:.1f} req/s"),
+        TimeElapsedColumn(), TimeRemainingColumn(),
+        console=output.console, transient=True,  # type: ignore[attr-defined]  # RichOutput
+    )
+
+
+class _ProgressLines:
+    """``progress: 1,200/5,000 requests, 412.3 req/s (last 5.0 s), 0 errors, 2.9 s``,
+    printed by a loop timer every ``interval_s``.
+
+    The rate is over the window since the previous line (since profiling began, for the
+    first), so a run that slows down shows it; the time is since profiling began, over
+    the run's duration when it has one. Before that (warm-up, prompt sizing) the line
+    says so, with the warm-up requests done."""
+
+    def __init__(self, progress: RunProgress, output: Output,
+                 loop: asyncio.AbstractEventLoop, interval_s: float,
+                 clock: Callable[[], float]) -> None:
+        self._progress = progress
+        self._output = output
+        self._loop = loop
+        self._interval_s = interval_s
+        self._clock = clock
+        self._began = clock()
+        self._profiling_began: float | None = None
+        self._mark = (0.0, 0)  # (time, requests done) at the previous line
+        self._handle: asyncio.TimerHandle | None = None
+
+    def start(self) -> None:
+        self._began = self._clock()
+        self._handle = self._loop.call_later(self._interval_s, self._tick)
+
+    def stop(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def profiling_started(self) -> None:
+        self._profiling_began = self._clock()
+        self._mark = (self._profiling_began, self._progress.done)
+
+    def _tick(self) -> None:
+        self._handle = self._loop.call_later(self._interval_s, self._tick)
+        try:
+            self._output.line(self.line())
+        except OSError:
+            # A closed pipe (``| head``) must not break the run: stop printing, and let
+            # the end of the run deal with the pipe.
+            self.stop()
+
+    def line(self) -> str:
+        """The line for now; moves the rate window on to now."""
+        p = self._progress
+        now = self._clock()
+        if self._profiling_began is None:
+            return (f"progress: starting (warm-up or prompt sizing), "
+                    f"{p.warmup_done:,} warm-up requests done, {now - self._began:.1f} s")
+        since, done_then = self._mark
+        window = now - since
+        rate = (p.done - done_then) / window if window > 0 else 0.0
+        self._mark = (now, p.done)
+        count = f"{p.done:,}" if p.total is None else f"{p.done:,}/{p.total:,}"
+        elapsed = now - self._profiling_began
+        clock = (f"{elapsed:.1f} s" if p.duration_s is None
+                 else f"{elapsed:.1f}/{p.duration_s:g} s")
+        return (f"progress: {count} requests, {rate:,.1f} req/s (last {window:.1f} s), "
+                f"{p.errors:,} errors, {clock}")
 
 
 def _number(value: float | None) -> str:

@@ -456,7 +456,7 @@ def _one_run(resolved: Resolved, prepared: Prepared, output: Output,
     the process ended early until the finished run's manifest replaces it: a killed
     process leaves what it measured, and says so."""
     from aiperf.bench.atomic import ArtifactWriteError
-    from aiperf.bench.console import RunProgress, show_progress
+    from aiperf.bench.console import RunProgress, progress_mode
     from aiperf.bench.export import new_benchmark_id
     from aiperf.bench.in_progress import mark_in_progress
     from aiperf.bench.manifest import export_names
@@ -464,8 +464,8 @@ def _one_run(resolved: Resolved, prepared: Prepared, output: Output,
 
     cfg = resolved.config.benchmark
     plan = prepared.plan
-    progress = RunProgress(output, show_progress(cfg.ui, output), plan.request_count,
-                           plan.duration_s)
+    progress = RunProgress(output, progress_mode(cfg.ui, output), plan.request_count,
+                           plan.duration_s, loop)
     stopped_by: list[int] = []
     names = export_names(cfg.artifacts.export_prefix, cfg.artifacts.export_file)
     writer = run_record_writer(prepared.run_dir / names.records)
@@ -483,12 +483,16 @@ def _one_run(resolved: Resolved, prepared: Prepared, output: Output,
         writer.add(item)
         tally.add(item)
 
+    def on_start(start_wall_ns: int) -> None:
+        progress.profiling_started()
+        tally.start(start_wall_ns)
+
     try:
         writer.start(loop)
         mark_in_progress(prepared.run_dir, names, new_benchmark_id(), kind, identity)
         with progress:
             result = loop.run_until_complete(
-                _run(prepared, on_record, _finishing(output), stopped_by, tally.start))
+                _run(prepared, on_record, _finishing(output), stopped_by, on_start))
         writer.close()
         return _finish(resolved, prepared, result, tally, output, kind, identity, stopped_by)
     except ArtifactWriteError as e:

@@ -74,7 +74,9 @@ def _render(discovery, settings, output: Path, theme: str | None) -> None:
     from aiperf.plot.render import NoDataToPlot, PlotOutputError, PlottingUnavailable, render
 
     try:
-        report = render(discovery, settings, output, theme)
+        # The note on a first run's font cache goes to stderr with the other notes.
+        report = render(discovery, settings, output, theme,
+                        notice=lambda text: typer.echo(text, err=True))
     except PlotOutputError as e:
         # The folder itself is unusable (a file, under a file, read-only): the user's
         # choice of path, so exit 2 like other bad input, with the way out.

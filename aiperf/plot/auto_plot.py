@@ -13,6 +13,7 @@ or no data at all make the run fail with the cause.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Callable, Mapping
@@ -93,7 +94,8 @@ def auto_plot(resolved: Resolved, artifact_dir: Path, environ: Mapping[str, str]
         if render is None:
             from aiperf.plot.render import render as render_plots
 
-            render = render_plots
+            # The first plot on a machine builds matplotlib's font cache: say so.
+            render = functools.partial(render_plots, notice=notice)
         found = discover([artifact_dir])
         for note in found.notes:
             notice(note)

@@ -72,15 +72,20 @@ class PlotReport:
                 f"{len(self.failed)} failed -> {self.output} (details: {self.log})")
 
 
-def import_plotting() -> Any:
+def import_plotting(notice: Callable[[str], None] = lambda _: None) -> Any:
     """The catalogue module, with matplotlib on its file-only Agg backend.
 
-    Raises :class:`PlottingUnavailable` naming the package when a backend is missing.
+    ``notice`` gets one line first when the import is about to build matplotlib's font
+    cache (seconds, once per machine). Raises :class:`PlottingUnavailable` naming the
+    package when a backend is missing.
     """
     import logging
 
+    from aiperf.plot.font_cache import note_font_cache
+
     # Its INFO chatter ("generated new fontManager") is not ours to show in a run's log.
     logging.getLogger("matplotlib").setLevel(logging.WARNING)
+    note_font_cache(notice)
     try:
         import matplotlib
 
@@ -98,15 +103,16 @@ def import_plotting() -> Any:
 
 
 def render(discovery: Discovery, settings: PlotSettings, output: Path,
-           theme: str | None = None, progress: Callable[[str], None] = lambda _: None
-           ) -> PlotReport:
-    """Draw every plot ``settings`` asks for; the report of what happened.
+           theme: str | None = None, progress: Callable[[str], None] = lambda _: None,
+           notice: Callable[[str], None] = lambda _: None) -> PlotReport:
+    """Draw every plot ``settings`` asks for; the report of what happened. ``notice``
+    gets the one-time note that matplotlib's font cache is being built.
 
     Raises :class:`NoDataToPlot` when no run has a successful request (after writing the
     reason to the log), :class:`PlottingUnavailable` when the libraries are missing, and
     :class:`PlotOutputError` when ``output`` cannot be a folder of PNGs.
     """
-    catalogue = import_plotting()
+    catalogue = import_plotting(notice)
     from aiperf.plot.frames import NoData, load_run, runs_table
 
     make_output(output)
