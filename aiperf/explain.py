@@ -104,7 +104,7 @@ def explain_one(resolved: Resolved, p: Provenance, swept: Swept | None = None) -
         f"  because      {p.because}",
         "  considered   (highest precedence first)",
     ]
-    if not any(c.scope == "file" for c in p.considered):
+    if p.key in F.FIELDS_BY_KEY and not any(c.scope == "file" for c in p.considered):
         lines.append(f"    {'config files (-f)':<44} {'none given'}")
     lines += [_consideration_line(p.key, c) for c in p.considered]
     if swept is not None:
@@ -322,7 +322,8 @@ def explain_json(resolved: Resolved, keys: Sequence[str] = (), only_changed: boo
         {
             "key": p.key,
             "value": _jsonable(shown(p.key, p.value)),
-            "secret": F.field(p.key).secret,
+            # plot.single_run / plot.multi_run are derived, not fields: never secret.
+            "secret": p.key in F.FIELDS_BY_KEY and F.field(p.key).secret,
             "origin": _origin_json(p.origin),
             "rule": {"table": p.rule.table, "id": p.rule.id, "file": p.rule.file,
                      "line": p.rule.line},
@@ -365,7 +366,8 @@ def redacted_values(resolved: Resolved) -> dict[str, Any]:
     """The resolved configuration as nested plain data, secrets shown as ``***``."""
     from aiperf.config.structure import nest
 
-    return nest({p.key: _jsonable(shown(p.key, p.value)) for p in resolved.provenance.values()})
+    return nest({p.key: _jsonable(shown(p.key, p.value)) for p in resolved.provenance.values()
+                 if p.key in F.FIELDS_BY_KEY})  # not the plot selection derived from them
 
 
 # ---- a past run, from the explain.json it wrote ----

@@ -11,7 +11,8 @@ Scope = Literal["default", "home", "recipe", "file", "envelope", "env", "cli", "
 
 #: Scopes in increasing precedence for a generic field; files are ordered among
 #: themselves by position (a later ``-f`` beats an earlier one). ``home`` holds what the
-#: user keeps in their home folder for every run (``~/.aiperf/plot_config.yaml``): above
+#: user keeps in their home folder for every run (``~/.aiperf/plot_config.yaml``, moved by
+#: ``AIPERF_HOME``): above
 #: the built-in defaults, below anything said for this run.
 #: ``cell`` is one sweep cell's own values: they win over everything, since the cell
 #: exists to vary them.
@@ -33,21 +34,19 @@ class Origin:
 
     def describe(self) -> str:
         """The single origin-to-text function used by errors, explain and artifacts."""
-        if self.scope in ("file", "envelope"):
+        if self.scope in ("file", "envelope", "home"):
             where = self.source
             if self.line is not None:
                 where += f":{self.line}"
                 if self.column is not None:
                     where += f":{self.column}"
-            return where
+            return f"your {where}" if self.scope == "home" else where
         if self.scope == "env":
             return f"environment variable {self.source}"
         if self.scope == "cli":
             return f"command-line flag {self.source}"
         if self.scope == "cell":
             return f"sweep cell {self.source}"
-        if self.scope == "home":
-            return f"your {self.source}"
         if self.scope == "recipe":
             return f"recipe {self.source}"
         return "built-in default"

@@ -30,7 +30,7 @@ _DISTRIBUTIONS = (
     "output_token_count", "inter_chunk_latency", "prefill_throughput_per_user",
     "inter_token_latency", "decode_duration", "e2e_output_token_throughput",
     "output_token_throughput_per_user", "error_isl", "client_input_sequence_length",
-    "scheduling_lag", "event_loop_lag",
+    "scheduling_lag", "event_loop_lag", "connection_setup",
 )
 _SCALARS = (
     "request_throughput", "request_count", "output_token_throughput", "total_output_tokens",

@@ -4,7 +4,8 @@ strictyaml is slow, and the rules tables and the recipe registry are read on eve
 start. The cache keeps what strictyaml produced (plain data) under
 ``$XDG_CACHE_HOME/aiperf``, keyed by the files' bytes and the code that reads them, so
 strictyaml still does all parsing and typing once per distinct set of files. Any
-failure to read or write it is a miss, never an error.
+failure to read or write it is a miss, never an error. ``AIPERF_NO_CACHE=1`` turns it
+off: nothing is read from or written to the folder.
 """
 
 from __future__ import annotations
@@ -25,6 +26,13 @@ from aiperf.config.schema import type_plain
 CACHE_FORMAT = 1
 #: How many cache files of one kind to keep (one per distinct set of files seen).
 CACHE_KEEP = 8
+#: Set to anything but empty or ``0`` to turn the cache off.
+NO_CACHE_ENV = "AIPERF_NO_CACHE"
+
+
+def cache_disabled() -> bool:
+    """Whether ``AIPERF_NO_CACHE`` turns the on-disk cache off."""
+    return os.environ.get(NO_CACHE_ENV, "").strip() not in ("", "0")
 
 
 @functools.cache
@@ -101,7 +109,8 @@ class ParseCache:
             h.update(raw)
         self.key = h.hexdigest()
         try:
-            self.path: Path | None = cache_dir() / f"{kind}-{self.key}.json"
+            self.path: Path | None = (None if cache_disabled()
+                                      else cache_dir() / f"{kind}-{self.key}.json")
         except Exception:  # e.g. no home folder to hold ~/.cache
             self.path = None
         stored = self._read()

@@ -22,6 +22,7 @@ from aiperf.config.layer import Layer, Origin, Value
 from aiperf.config.plot_config import (
     ARTIFACT_DIR_PREFIX,
     PLOT_CONFIG_KEY,
+    RECEIPT_PLACEHOLDER,
     PlotEnvelopeSpec,
     home_plot_config_path,
     plot_children,
@@ -40,6 +41,8 @@ from aiperf.config.schema import (
 
 if TYPE_CHECKING:
     import strictyaml as sy
+
+    from aiperf.config.provenance import Resolved
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 #: Deeper than any real config; guards the recursive parser against hostile input.
@@ -194,7 +197,19 @@ def read_plot_config(
     doc: Node, label: str, environ: Mapping[str, str], prefix: tuple[str, ...] = ()
 ) -> tuple[dict[str, Any], list[ConfigError]]:
     """Typed settings of one plot-config mapping (inline, under ``prefix``, or a file)."""
+    settings, _, errors = _read_plot_config(doc, label, environ, prefix)
+    return settings, errors
+
+
+Places = dict[str, tuple[str, int | None, int | None]]
+
+
+def _read_plot_config(
+    doc: Node, label: str, environ: Mapping[str, str], prefix: tuple[str, ...] = ()
+) -> tuple[dict[str, Any], Places, list[ConfigError]]:
+    """Typed settings, where each key was written, and the problems."""
     settings: dict[str, Any] = {}
+    places: Places = {}
     errors: list[ConfigError] = []
     for item in walk(doc, plot_kind_at, plot_children, prefix, base=len(prefix)):
         if isinstance(item, NodeProblem):
@@ -205,7 +220,26 @@ def read_plot_config(
             errors.append(_problem(label, problem))
         else:
             settings[item.path[-1]] = value
-    return settings, errors
+            places[item.path[-1]] = (label, item.line, item.column)
+    return settings, places, errors
+
+
+def _only_comments(text: str) -> bool:
+    """Whether ``text`` holds nothing but comments and blank lines (a plot config that
+    leaves every key to the shipped defaults, as the one created on first use does)."""
+    return all(not line.strip() or line.lstrip().startswith("#") for line in text.split("\n"))
+
+
+def _plot_config_text(text: str, label: str, environ: Mapping[str, str]
+                      ) -> tuple[dict[str, Any], Places, list[ConfigError]]:
+    """A whole plot-config file's settings; one of only comments sets nothing."""
+    if _only_comments(text):
+        return {}, {}, []
+    doc, errors = parse_yaml(text, label)
+    if errors:
+        return {}, {}, errors
+    assert doc is not None
+    return _read_plot_config(root_node(doc), label, environ)
 
 
 def _envelope(
@@ -215,8 +249,9 @@ def _envelope(
     origin = Origin("envelope", label, leaf.line, leaf.column)
     node = leaf.node
     if node.is_mapping():
-        settings, errors = read_plot_config(node, label, environ, ("plot",))
-        return (None if errors else Value(PlotEnvelopeSpec(None, settings), origin)), errors
+        settings, places, errors = _read_plot_config(node, label, environ, ("plot",))
+        spec = PlotEnvelopeSpec(None, settings, places)
+        return (None if errors else Value(spec, origin)), errors
     if node.is_scalar() and str(node.data).strip():
         raw = str(node.data).strip()
         if has_reference(raw):
@@ -239,14 +274,10 @@ def _envelope(
             ]
             return None, errors
         assert text is not None
-        doc, errors = parse_yaml(text, plot_label)
+        settings, places, errors = _plot_config_text(text, plot_label, environ)
         if errors:
             return None, errors
-        assert doc is not None
-        settings, errors = read_plot_config(root_node(doc), plot_label, environ)
-        if errors:
-            return None, errors
-        return Value(PlotEnvelopeSpec(str(target), settings), origin), []
+        return Value(PlotEnvelopeSpec(str(target), settings, places), origin), []
     return None, [ConfigError("wrong-type",
                               f"expected {EnvelopeKind.expected}, found {kind_name(node)}",
                               label, leaf.line, leaf.column, "plot")]
@@ -267,33 +298,73 @@ def _read_document(path: Path, label: str, what: str = "config file") -> sy.YAML
 
 def read_plot_config_file(path: Path, environ: Mapping[str, str]) -> dict[str, Any]:
     """The typed settings of a plot-config file; ConfigErrors naming file and line if bad."""
+    return dict(read_plot_config_spec(path, environ).settings)
+
+
+def read_plot_config_spec(path: Path, environ: Mapping[str, str]) -> PlotEnvelopeSpec:
+    """A plot-config file's settings and where each was written; ConfigErrors if bad.
+
+    A file of only comments sets nothing: every key takes the shipped default.
+    """
     label = str(path)
-    doc = _read_document(path, label, "plot config file")
-    settings, errors = read_plot_config(root_node(doc), label, environ)
+    text, errors = read_text(path, label, "plot config file")
+    if not errors:
+        assert text is not None
+        settings, places, errors = _plot_config_text(text, label, environ)
     if errors:
         raise ConfigErrors(errors)
-    return settings
+    return PlotEnvelopeSpec(label, settings, places)
 
 
 def plot_config_layers(environ: Mapping[str, str], receipt: Path | None = None) -> list[Layer]:
     """What decides the plot config besides flags and ``-f`` files, lowest first.
 
-    The user's ``~/.aiperf/plot_config.yaml`` when it exists (the ``home`` scope: below
-    every ``-f`` file and envelope), and a run's materialized envelope ``receipt`` when
-    given (the ``plot`` envelope as read back from that file).
+    The user's home plot config when it exists (the ``home`` scope: below every ``-f``
+    file and envelope; see :func:`home_plot_config_path` for where it is), and a run's
+    materialized envelope ``receipt`` when given (the ``plot`` envelope as read back
+    from that file).
     """
     layers = []
-    home = home_plot_config_path()
+    home = home_plot_config_path(environ)
     if home.is_file():
         layers.append(Layer("home", f"{home} (your plot config)", {
             PLOT_CONFIG_KEY: Value(str(home), Origin("home", str(home)))}))
     if receipt is not None:
-        settings = read_plot_config_file(receipt, environ)
+        spec = read_plot_config_spec(receipt, environ)
         # Shaped like a config file holding only ``plot:``, as envelopes always arrive.
         layers.append(Layer("file", str(receipt), {
-            "plot": Value(PlotEnvelopeSpec(str(receipt), settings),
-                          Origin("envelope", str(receipt)))}))
+            "plot": Value(spec, Origin("envelope", str(receipt)))}))
     return layers
+
+
+def plot_config_in_use(resolved: Resolved, environ: Mapping[str, str]
+                       ) -> tuple[PlotEnvelopeSpec | None, str, bool]:
+    """The plot config the resolved ``benchmark.artifacts.plot_config`` chose, as read.
+
+    (settings or None when it is read only at plot time: inside the artifact directory,
+    or not there yet; a name for people; whether it is the user's home file). The
+    shipped default sets nothing.
+    """
+    prov = resolved.provenance[PLOT_CONFIG_KEY]
+    value = prov.value
+    home = home_plot_config_path(environ)
+    envelope = resolved.value("plot")
+    # The envelope's own receipt path, set in a file (explain's YAML writes it back out),
+    # still means the envelope: that is the file it will be written to.
+    if prov.rule.id == "plot-config-envelope" or (
+            envelope is not None and value == RECEIPT_PLACEHOLDER):
+        return envelope, envelope.source or f"the plot: envelope at {prov.origin.describe()}", \
+            False
+    if value is None:
+        return PlotEnvelopeSpec(None, {}), f"{home} (created on first plot)", False
+    if value.startswith(ARTIFACT_DIR_PREFIX):
+        return None, value, False
+    path = Path(os.path.expanduser(value))
+    if not path.exists():
+        # Read when the run is plotted (a missing file is an error then, not now: a
+        # run's saved configuration must load even after its plot config moved).
+        return None, str(path), path == home
+    return read_plot_config_spec(path, environ), str(path), path == home
 
 
 def read_config_file(path: Path, environ: Mapping[str, str], label: str | None = None) -> Layer:
