@@ -214,6 +214,19 @@ class RecordMetrics:
                 return item.value
         return None
 
+    def add_to(self, samples: dict[str, Sample], exact_limit: int) -> None:
+        """Add each value to the sample of its tag in ``samples`` (made as needed, exact
+        up to ``exact_limit`` values); a list-valued metric (inter_chunk_latency) adds
+        every one of its values."""
+        for item in self.values:
+            sample = samples.get(item.tag)
+            if sample is None:
+                sample = samples[item.tag] = Sample(exact_limit)
+            if isinstance(item.value, tuple):
+                sample.extend(item.value)
+            else:
+                sample.add(float(item.value))
+
 
 def record_metrics(record: RequestRecord, *, streaming: bool) -> RecordMetrics:
     """Compute the metrics of one request (see the module docstring for which apply)."""

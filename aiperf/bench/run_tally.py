@@ -131,14 +131,7 @@ class RunTally:
         else:
             self.error_count += 1
             self._count_error(error_of(record))
-        for value in item.values:
-            sample = self._samples.get(value.tag)
-            if sample is None:
-                sample = self._samples[value.tag] = Sample(self._exact_limit)
-            if isinstance(value.value, tuple):
-                sample.extend(value.value)
-            else:
-                sample.add(float(value.value))
+        item.add_to(self._samples, self._exact_limit)
         if record.ok:
             self._add_ok(item)
         elif not record.cancelled:

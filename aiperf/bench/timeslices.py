@@ -208,14 +208,7 @@ class TimesliceTally:
         if window is None:
             window = self._windows[index] = _Window()
         window.total += 1
-        for value in item.values:
-            sample = window.samples.get(value.tag)
-            if sample is None:
-                sample = window.samples[value.tag] = Sample(self._exact_limit)
-            if isinstance(value.value, tuple):
-                sample.extend(value.value)
-            else:
-                sample.add(float(value.value))
+        item.add_to(window.samples, self._exact_limit)
         if record.ok:
             window.ok += 1
             osl = item.get("output_sequence_length")
