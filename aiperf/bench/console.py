@@ -43,7 +43,7 @@ SUMMARY_SCALARS = (
     "goodput",
     "good_request_fraction",
 )
-HEALTH_DISTRIBUTIONS = ("scheduling_lag", "event_loop_lag")
+HEALTH_DISTRIBUTIONS = ("scheduling_lag", "event_loop_lag", "connection_setup")
 STAT_COLUMNS = ("avg", "min", "max", "p99", "p90", "p50", "std")
 
 
