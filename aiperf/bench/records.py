@@ -1,8 +1,9 @@
 """What the client measured for one request: the raw facts every metric is computed from.
 
 Times come in two clocks: ``*_perf_ns`` from ``time.perf_counter_ns()`` (monotonic, for
-durations) and ``*_wall_ns`` from ``time.time_ns()`` (for timestamps in artifacts). A
-record never holds a derived metric; :mod:`aiperf.bench.metrics` computes those.
+durations) and ``*_wall_ns`` on the wall clock (for timestamps in artifacts), derived
+from the same readings by :mod:`aiperf.bench.clock`. A record never holds a derived
+metric; :mod:`aiperf.bench.metrics` computes those.
 """
 
 from __future__ import annotations

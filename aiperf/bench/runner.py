@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 import attrs
 
+from aiperf.bench.clock import perf_ns, wall_ns
 from aiperf.bench.connections import ConnectionHealth
 from aiperf.bench.dataset import Prompt
 from aiperf.bench.outage import OutageWatch
@@ -31,8 +32,8 @@ from aiperf.bench.records import Phase, RequestRecord
 from aiperf.bench.sample import Sample
 from aiperf.bench.schedule import LoadPlan, arrival_offsets
 
-_perf_ns = time.perf_counter_ns
-_wall_ns = time.time_ns
+_perf_ns = perf_ns
+_wall_ns = wall_ns
 #: How often the loop-lag probe wakes up.
 LOOP_PROBE_S = 0.01
 
