@@ -18,40 +18,17 @@ import attrs
 
 from aiperf.config.kinds import EnumKind, FloatKind, IntKind, ListKind, MapKind, StrKind
 from aiperf.config.layer import Origin
+from aiperf.plot.registry import plot_names
 
-#: Plots drawn for one run directory.
-SINGLE_RUN_PLOTS = (
-    "ttft_over_time",
-    "ttft_timeline",
-    "itl_over_time",
-    "ttft_distribution",
-    "itl_distribution",
-    "request_latency_distribution",
-    "throughput_over_time",
-    "concurrency_over_time",
-    "timeslices_ttft",
-    "timeslices_itl",
-    "gpu_utilization_and_throughput_over_time",
-    "trial_spread",
-)
-
-#: Plots drawn across the cells of a sweep or recipe.
-MULTI_RUN_PLOTS = (
-    "ttft_vs_throughput",
-    "itl_vs_throughput_per_user",
-    "latency_percentiles_vs_concurrency",
-    "throughput_vs_concurrency",
-    "concurrency_knee",
-    "prefill_ttft_fit",
-    "decode_itl_surface",
-    "sla_boundary",
-    "pareto_frontier",
-)
+#: Plots drawn for one run directory, and across the cells of a sweep or recipe: both
+#: derived from the plot registry (``aiperf.plot.registry``), where each plot is declared.
+SINGLE_RUN_PLOTS = plot_names("single_run")
+MULTI_RUN_PLOTS = plot_names("multi_run")
 
 PLOT_NAMES = SINGLE_RUN_PLOTS + MULTI_RUN_PLOTS
 
 #: The plots drawn when a plot config does not pin a list: the shipped selection. A plot
-#: added here is drawn for every user whose plot config leaves the list out.
+#: added to the registry is drawn for every user whose plot config leaves the list out.
 SHIPPED_SELECTION: dict[str, tuple[str, ...]] = {
     "single_run": SINGLE_RUN_PLOTS,
     "multi_run": MULTI_RUN_PLOTS,

@@ -12,8 +12,9 @@ import logging
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeGuard
 
 import attrs
 import pandas as pd
@@ -220,11 +221,17 @@ def _read_requests(path: Path) -> pd.DataFrame:
 #: A profiling request read from a record: start and end (ns), the wanted metric values
 #: by tag (floats; a metric that is absent or not a number is left out), and the error.
 Request = tuple[int, int, Mapping[str, float], Any]
+
+
+class _Phase(Enum):
+    OTHER = "other phase"
+
+
 #: What :func:`_read_record` returns for a record of another phase (warm-up).
-_OTHER_PHASE = ("other phase",)
+_OTHER_PHASE = _Phase.OTHER
 
 
-def _read_record(line: str) -> Request | tuple[str] | None:
+def _read_record(line: str) -> Request | Literal[_Phase.OTHER] | None:
     """A JSONL line as a profiling request, :data:`_OTHER_PHASE`, or None if corrupt.
 
     Parsing a whole record with ``json`` costs 30 us or more, nearly all of it in data no
@@ -248,7 +255,7 @@ def _read_record(line: str) -> Request | tuple[str] | None:
     return _parse_record(line)
 
 
-def _read_compact(line: str) -> Request | tuple[str] | None:
+def _read_compact(line: str) -> Request | Literal[_Phase.OTHER] | None:
     """The fast path of :func:`_read_record`; None when unsure (json then decides).
 
     Sure means: the metadata object is flat (no "{" inside it), so a ``"key":`` found in
@@ -265,7 +272,7 @@ def _read_compact(line: str) -> Request | tuple[str] | None:
     for key in ('"benchmark_phase":', '"phase_kind":'):
         at = line.find(key, start_at, meta_end)
         if at >= 0:
-            text = _COMPACT_SCALAR.match(line, at + len(key), meta_end).group()
+            text = _scalar_at(line, at + len(key), meta_end)
             if text not in ('"profiling"', "null"):
                 return _OTHER_PHASE if _PLAIN_STRING.fullmatch(text) else None
     times = []
@@ -273,7 +280,7 @@ def _read_compact(line: str) -> Request | tuple[str] | None:
         at = line.find(key, start_at, meta_end)
         if at < 0:
             return None
-        text = _COMPACT_SCALAR.match(line, at + len(key), meta_end).group()
+        text = _scalar_at(line, at + len(key), meta_end)
         if not (text.isascii() and text.isdigit()):
             return None
         times.append(int(text))
@@ -281,7 +288,7 @@ def _read_compact(line: str) -> Request | tuple[str] | None:
     for tag, key in _COMPACT_METRIC_KEYS:
         at = line.find(key, meta_end)
         if at >= 0:
-            text = _COMPACT_SCALAR.match(line, at + len(key)).group()
+            text = _scalar_at(line, at + len(key))
             try:
                 values[tag] = float(text)
             except ValueError:
@@ -292,7 +299,14 @@ def _read_compact(line: str) -> Request | tuple[str] | None:
     return times[0], times[1], values, None
 
 
-def _parse_record(line: str) -> Request | tuple[str] | None:
+def _scalar_at(line: str, start: int, end: int | None = None) -> str:
+    """The :data:`_COMPACT_SCALAR` text of ``line`` from ``start`` (before ``end``)."""
+    match = _COMPACT_SCALAR.match(line, start, len(line) if end is None else end)
+    assert match is not None  # the pattern matches the empty string too
+    return match.group()
+
+
+def _parse_record(line: str) -> Request | Literal[_Phase.OTHER] | None:
     """The exact path of :func:`_read_record`: the whole line through ``json``."""
     try:
         record = json.loads(line)
@@ -351,7 +365,7 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
@@ -390,7 +404,7 @@ def _settings(config: Mapping[str, Any]) -> dict[str, Any]:
     else:
         endpoint = _mapping(config, "endpoint")
         items = _mapping(config, "models").get("items")
-        model = items[0].get("name") if _list_of_mappings(items) else None
+        model = items[0].get("name") if _list_of_mappings(items) and items else None
         if model is None:
             model = endpoint.get("model_names")
         phase = _profiling_phase(config)
@@ -492,7 +506,7 @@ def _mapping(parent: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def _list_of_mappings(value: Any) -> bool:
+def _list_of_mappings(value: Any) -> TypeGuard[list[Mapping[str, Any]]]:
     return isinstance(value, list) and all(isinstance(item, Mapping) for item in value)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -72,8 +72,10 @@ class PlotReport:
                 f"{len(self.failed)} failed -> {self.output} (details: {self.log})")
 
 
-def import_plotting(notice: Callable[[str], None] = lambda _: None) -> Any:
-    """The catalogue module, with matplotlib on its file-only Agg backend.
+def import_plotting(notice: Callable[[str], None] = lambda _: None
+                    ) -> dict[str, Callable[[Any, Any], Any]]:
+    """Every plot's drawing function by name (:func:`aiperf.plot.registry.draw_functions`),
+    with matplotlib on its file-only Agg backend.
 
     ``notice`` gets one line first when the import is about to build matplotlib's font
     cache (seconds, once per machine). Raises :class:`PlottingUnavailable` naming the
@@ -91,15 +93,17 @@ def import_plotting(notice: Callable[[str], None] = lambda _: None) -> Any:
 
         matplotlib.use("Agg", force=True)
         import pandas  # noqa: F401 - the data frames need it
-        import seaborn  # noqa: F401 - the catalogue draws with it
+        import seaborn  # noqa: F401 - the figures draw with it
 
-        from aiperf.plot import catalogue
+        from aiperf.plot.registry import draw_functions
+
+        drawings = draw_functions()
     except ImportError as e:
         missing = getattr(e, "name", None) or str(e)
         raise PlottingUnavailable(
             f"plotting needs {missing}, which is not installed: pip install seaborn pandas "
             "matplotlib (they come with aiperf; a trimmed environment may lack them)") from e
-    return catalogue
+    return drawings
 
 
 def render(discovery: Discovery, settings: PlotSettings, output: Path,
@@ -112,12 +116,13 @@ def render(discovery: Discovery, settings: PlotSettings, output: Path,
     reason to the log), :class:`PlottingUnavailable` when the libraries are missing, and
     :class:`PlotOutputError` when ``output`` cannot be a folder of PNGs.
     """
-    catalogue = import_plotting(notice)
+    drawings = import_plotting(notice)
     from aiperf.plot.frames import NoData, load_run, runs_table
+    from aiperf.plot.registry import PLOTS_BY_NAME
 
     make_output(output)
     log = _Log(output / LOG_NAME, settings)
-    style_for = _styles(catalogue, settings, theme)
+    style_for = _styles(settings, theme)
     usable = []
     empty: list[str] = []
     for run in discovery.runs:
@@ -141,20 +146,21 @@ def render(discovery: Discovery, settings: PlotSettings, output: Path,
     table = None
     if discovery.mode == "multi":
         table = runs_table(usable)
-        jobs += [_Job(n, "multi", n, -1, output / f"{n}.png")
+        jobs += [_Job(n, "table", n, -1, output / f"{n}.png")
                  for n in settings.wanted(settings.values.multi_run)]
     else:
         wanted = settings.wanted(settings.values.single_run)
-        single = [n for n in wanted if n in catalogue.SINGLE]
-        for index, run in enumerate(usable):
-            folder = output if len(usable) == 1 else output / _safe(run.name)
+        reads = {n: PLOTS_BY_NAME[n].reads for n in wanted if n in PLOTS_BY_NAME}
+        single = [n for n in wanted if reads.get(n) == "run"]
+        for index, each in enumerate(usable):
+            folder = output if len(usable) == 1 else output / _safe(each.name)
             for name in single:
-                label = name if len(usable) == 1 else f"{run.name}/{name}"
-                jobs.append(_Job(label, "single", name, index, folder / f"{name}.png"))
+                label = name if len(usable) == 1 else f"{each.name}/{name}"
+                jobs.append(_Job(label, "run", name, index, folder / f"{name}.png"))
         jobs += [_Job(n, "trials", n, -1, output / f"{n}.png")
-                 for n in wanted if n in catalogue.TRIALS]
+                 for n in wanted if reads.get(n) == "trials"]
     global _CONTEXT
-    _CONTEXT = _Context(catalogue, tuple(usable), table, style_for)
+    _CONTEXT = _Context(drawings, tuple(usable), table, style_for)
     try:
         outcomes = _run_jobs(jobs)
     finally:
@@ -190,10 +196,10 @@ def make_output(output: Path) -> Path:
 
 @attrs.frozen
 class _Job:
-    """One PNG to draw: which catalogue entry, from which data, to which file."""
+    """One PNG to draw: which plot, from which data, to which file."""
 
     label: str
-    kind: str  # "single" (one run), "trials" (every run) or "multi" (the runs table)
+    reads: str  # "run" (one run), "trials" (every run) or "table" (the runs table)
     name: str
     run: int
     file: Path
@@ -201,7 +207,7 @@ class _Job:
 
 @attrs.frozen
 class _Context:
-    catalogue: Any
+    drawings: Mapping[str, Callable[[Any, Any], Any]]
     runs: tuple[Any, ...]
     table: Any
     style_for: Callable[[str], Any]
@@ -231,19 +237,21 @@ def _run_jobs(jobs: Sequence[_Job]) -> list[Rendered | Skipped | Failed]:
 
 
 def _draw_job(job: _Job) -> Rendered | Skipped | Failed:
+    from aiperf.plot.figure import Skip
+
     context = _CONTEXT
     assert context is not None, "a job runs inside render()"
-    catalogue = context.catalogue
     style = context.style_for(job.label)
     start = time.perf_counter()
     try:
-        if job.kind == "single":
-            figure = catalogue.SINGLE[job.name](context.runs[job.run], style)
-        elif job.kind == "trials":
-            figure = catalogue.TRIALS[job.name](list(context.runs), style)
+        draw = context.drawings[job.name]
+        if job.reads == "run":
+            figure = draw(context.runs[job.run], style)
+        elif job.reads == "trials":
+            figure = draw(list(context.runs), style)
         else:
-            figure = catalogue.MULTI[job.name](context.table, style)
-    except catalogue.Skip as e:
+            figure = draw(context.table, style)
+    except Skip as e:
         return Skipped(job.label, str(e))
     except Exception as e:  # noqa: BLE001 - one broken plot must not stop the others
         return Failed(job.label, f"{type(e).__name__}: {e}", traceback.format_exc())
@@ -254,13 +262,14 @@ def _draw_job(job: _Job) -> Rendered | Skipped | Failed:
     return Rendered(job.label, job.file, time.perf_counter() - start)
 
 
-def _styles(catalogue: Any, settings: PlotSettings, theme: str | None
-            ) -> Callable[[str], Any]:
+def _styles(settings: PlotSettings, theme: str | None) -> Callable[[str], Any]:
+    from aiperf.plot.theme import Style
+
     v = settings.values
 
     def style(name: str) -> Any:
         base = name.rsplit("/", 1)[-1]
-        return catalogue.Style(theme=theme or v.theme, dpi=v.dpi, width=v.width,
+        return Style(theme=theme or v.theme, dpi=v.dpi, width=v.width,
                                height=v.height, title=v.titles.get(base))
     return style
 

@@ -1,5 +1,5 @@
-"""The multi-trial aggregate (aiperf.bench.aggregate): Student-t quantiles, confidence
-statistics across trials, and the aggregate JSON/CSV files."""
+"""The multi-trial aggregate (aiperf.bench.aggregate): Student-t quantiles
+(aiperf.student_t), confidence statistics across trials, and the aggregate JSON/CSV files."""
 
 from __future__ import annotations
 
@@ -23,9 +23,9 @@ from aiperf.bench.aggregate import (
     aggregate_summaries,
     render_aggregate_csv,
     render_aggregate_json,
-    t_critical,
     write_aggregate,
 )
+from aiperf.student_t import t_critical
 
 # --------------------------------------------------------------------------- t quantiles
 

@@ -6,6 +6,7 @@ Runs and multi-run tables are small hand-made frames (a local stand-in for
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,17 @@ from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.figure import Figure
 
 from aiperf.config.plot_config import MULTI_RUN_PLOTS, SINGLE_RUN_PLOTS
-from aiperf.plot import catalogue
-from aiperf.plot.catalogue import MULTI, SINGLE, TITLES, TRIALS, Skip, Style, title_of
+from aiperf.plot.figure import Skip, new_figure, title_of
+from aiperf.plot.figures_sweep import pareto_front
+from aiperf.plot.interval import t_interval
+from aiperf.plot.registry import PLOTS, TITLES
+from aiperf.plot.theme import Style
+from aiperf.student_t import t_critical
+
+#: The drawing functions by what they are drawn from, as the registry declares them.
+SINGLE = {p.name: p.draw_function() for p in PLOTS if p.reads == "run"}
+TRIALS = {p.name: p.draw_function() for p in PLOTS if p.reads == "trials"}
+MULTI = {p.name: p.draw_function() for p in PLOTS if p.reads == "table"}
 
 STYLE = Style(dpi=40, width=8.0, height=5.0)
 
@@ -182,7 +192,7 @@ def test_registries_cover_the_plot_names() -> None:
 
 def test_new_figure_is_sized_and_not_pyplot() -> None:
     """new_figure gives a Figure of the style's size, unknown to pyplot."""
-    fig, ax = catalogue.new_figure(Style(dpi=50, width=4, height=3))
+    fig, ax = new_figure(Style(dpi=50, width=4, height=3))
 
     assert isinstance(fig, Figure)
     assert fig.axes == [ax]
@@ -471,8 +481,8 @@ def test_trial_spread_t_interval() -> None:
     (low, high) = bars[0].get_segments()[0][:, 1]
 
     assert 1 == len(fig.axes)
-    assert (12 - 4.303 * 2 / np.sqrt(3), 12 + 4.303 * 2 / np.sqrt(3)) == pytest.approx(
-        (low, high))
+    t = t_critical(0.95, 2)  # 4.3027 (the textbook table's 4.303)
+    assert (12 - t * 2 / np.sqrt(3), 12 + t * 2 / np.sqrt(3)) == pytest.approx((low, high))
 
 
 def test_trial_spread_needs_two_trials() -> None:
@@ -487,11 +497,15 @@ def test_trial_spread_needs_metrics() -> None:
         TRIALS["trial_spread"]([make_run(), make_run()], STYLE)
 
 
-def test_t_quantiles() -> None:
-    """The t table and its large-df series meet, and tend to the normal quantile."""
-    assert 2.042 == pytest.approx(catalogue._t975(30))
-    assert 2.0395 == pytest.approx(catalogue._t975(31), abs=5e-4)
-    assert 1.984 == pytest.approx(catalogue._t975(100), abs=5e-4)
+def test_t_interval_is_the_shared_student_t_interval() -> None:
+    """mean ± t(0.95, n - 1) · s / √n with aiperf's one t quantile, NaNs left out; the
+    quantile agrees with the 3-decimal textbook table the plots once carried."""
+    half = t_critical(0.95, 2) * 1.0 / math.sqrt(3)
+
+    assert (2.0 - half, 2.0 + half) == pytest.approx(t_interval([1.0, 2.0, 3.0, np.nan]))
+    assert (5.0, 5.0) == t_interval([5.0])
+    assert 2.042 == pytest.approx(t_critical(0.95, 30), abs=5e-4)
+    assert 1.984 == pytest.approx(t_critical(0.95, 100), abs=5e-4)
 
 
 # --------------------------------------------------------------------------- multi run
@@ -615,7 +629,7 @@ def test_pareto_front_mask() -> None:
     latency = np.array([1.0, 2.0, 3.0, 2.5, 1.0])
     throughput = np.array([10.0, 20.0, 15.0, 30.0, 5.0])
 
-    assert [True, True, False, True, False] == list(catalogue.pareto_front(latency, throughput))
+    assert [True, True, False, True, False] == list(pareto_front(latency, throughput))
 
 
 def test_concurrency_knee(tmp_path: Path) -> None:
@@ -823,7 +837,7 @@ def test_title_override_and_size(tmp_path: Path) -> None:
 def test_unknown_theme_is_an_error() -> None:
     """A theme name outside THEMES is refused."""
     with pytest.raises(ValueError, match="unknown theme 'blue'"):
-        catalogue.new_figure(Style(theme="blue"))
+        new_figure(Style(theme="blue"))
 
 
 def test_gpus_on_two_hosts_are_told_apart() -> None:

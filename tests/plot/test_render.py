@@ -92,12 +92,13 @@ def test_every_requested_plot_ends_in_exactly_one_list(runs, tmp_path):
 
 def test_one_broken_plot_fails_alone_with_its_traceback_in_the_log(runs, tmp_path,
                                                                    monkeypatch):
-    catalogue = render_module.import_plotting()
+    render_module.import_plotting()
+    from aiperf.plot import figures_run
 
     def broken(run, style):
         raise ZeroDivisionError("boom")
 
-    monkeypatch.setattr(catalogue, "SINGLE", {**catalogue.SINGLE, "itl_over_time": broken})
+    monkeypatch.setattr(figures_run, "itl_over_time", broken)
     report = render(discover([runs["c2"]]), _settings(), tmp_path / "plots")
     assert [(f.name, f.error) for f in report.failed] == [
         ("itl_over_time", "ZeroDivisionError: boom")]
