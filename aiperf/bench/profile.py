@@ -1,12 +1,17 @@
 """``aiperf profile`` from a frozen Resolved config: prepare, run, measure, export.
 
 Everything decided about the run was decided by the configuration engine; this module
-turns the resolved settings into a load plan and a target, runs them (against the
-in-process simulator for ``sim://`` URLs), and writes the artifacts. It returns the exit
-code (:mod:`aiperf.bench.outcome`): 0 for a finished run, 3 when it breached a
-threshold, 1 when it could not start, was aborted (the server went away) or had no
-successful request, 130 / 143 when Ctrl-C / SIGTERM stopped it (the partial results are
-still written).
+turns the resolved settings into a load plan and a target, runs them, and writes the
+artifacts. It returns a :class:`ProfileOutcome`: the exit code
+(:mod:`aiperf.bench.outcome`): 0 for a finished run, 3 when it breached a threshold, 1
+when it could not start, was aborted (the server went away) or had no successful request,
+130 / 143 when Ctrl-C / SIGTERM stopped it (the partial results are still written); and
+the directory that auto-plot may draw.
+
+This module knows neither the renderer nor the simulator it is measured against: the
+profile command (:mod:`aiperf.cli.profile`) chains auto-plot after the run, and hands in
+the :class:`InProcessServers` that serve ``sim://`` URLs, so a run only ever sends to a
+plain ``http://host:port`` base URL.
 """
 
 from __future__ import annotations
@@ -19,8 +24,9 @@ import os
 import signal
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import attrs
@@ -69,6 +75,62 @@ class ProfileError(Exception):
         self.exit_code = exit_code
 
 
+class InProcessServers(Protocol):
+    """The servers the layer above runs in this process for the URLs it claims
+    (``sim://``: the built-in simulator).
+
+    The runner never starts one itself, since it must not know what it is measured
+    against: it asks :meth:`check` while preparing a run, so a bad URL costs no run time,
+    and wraps each run in :meth:`open`, which yields the plain base URL to send to. The
+    configured URL stays the one the user sees (console, artifacts, explain).
+    """
+
+    def claims(self, url: str) -> bool:
+        """Whether ``url`` names a server of this process (nothing to reach beforehand)."""
+        ...
+
+    def check(self, url: str) -> None:
+        """A ValueError naming what is wrong with a claimed ``url``."""
+        ...
+
+    def open(self, url: str) -> AbstractAsyncContextManager[str]:
+        """Serve a claimed ``url`` while the block runs; yield its ``http://host:port``."""
+        ...
+
+
+class _NoServers:
+    """No server in this process: every URL is sent to as configured."""
+
+    def claims(self, url: str) -> bool:
+        return False
+
+    def check(self, url: str) -> None:
+        raise ValueError("no server of this process serves it")
+
+    def open(self, url: str) -> AbstractAsyncContextManager[str]:
+        raise ValueError(f"no server of this process serves {url}")
+
+
+#: The default: no in-process server (``sim://`` needs the profile command's).
+NO_SERVERS: InProcessServers = _NoServers()
+
+
+@attrs.frozen
+class ProfileOutcome:
+    """How a profile run ended: its exit code, its artifact directory (None when it could
+    not start), and the directory auto-plot draws when the run ended in a way that gets
+    plots (the single run's, the trials' base, the sweep's or recipe's base); None when it
+    was stopped, could not start or had nothing to show (no trial or cell succeeded).
+
+    Whether plots are wanted or required is the resolved configuration's to say
+    (``benchmark.artifacts.auto_plot``, ``plot_required``); the profile command reads it.
+    """
+
+    code: int
+    artifact_dir: Path | None = None
+    plot_dir: Path | None = None
+
+
 @attrs.frozen
 class Prepared:
     """A run ready to go: its load, its target, its prompts and where results go."""
@@ -78,13 +140,16 @@ class Prepared:
     prompts: Iterator[Prompt] = attrs.field(repr=False)
     count_tokens: Tokenizer = attrs.field(repr=False)
     run_dir: Path
-    sim_url: str | None
+    #: The configured URL (``sim://...``) when a server of this process serves it, else None.
+    in_process_url: str | None
     #: Synthetic prompts still to be sized against the server (``prompt_sizing`` server or
     #: calibration), or None when ``prompts`` are final.
     unsized: SyntheticPrompts | None = attrs.field(default=None, repr=False)
     prompt_sizing: str = "builtin"
     #: How ``prompts`` were sized when that needed no server (None: from a file, or unsized).
     calibration: Calibration | None = None
+    #: Who serves ``in_process_url`` (handed in from above; see :class:`InProcessServers`).
+    servers: InProcessServers = attrs.field(default=NO_SERVERS, repr=False)
 
 
 def run_directory(resolved: Resolved) -> Path:
@@ -103,8 +168,9 @@ def _named_directory(resolved: Resolved, default_name: str) -> Path:
     return base / default_name
 
 
-def prepare(resolved: Resolved) -> Prepared:
-    """Read everything a run needs before it starts, so a mistake costs no run time."""
+def prepare(resolved: Resolved, servers: InProcessServers = NO_SERVERS) -> Prepared:
+    """Read everything a run needs before it starts, so a mistake costs no run time;
+    ``servers`` serve the URLs they claim in this process (``sim://``)."""
     cfg = resolved.config.benchmark
     ep = cfg.endpoint
     if not ep.model:
@@ -137,14 +203,12 @@ def prepare(resolved: Resolved) -> Prepared:
     load = cfg.load
     plan = plan_load(load.concurrency, load.request_rate, load.arrival, load.request_count,
                      load.duration, load.warmup_request_count, cfg.dataset.seed)
-    sim_url = ep.url if ep.url.startswith("sim://") else None
-    if sim_url is not None:
-        from aiperf.sim.options import SimOptionsError, parse_sim_url
-
+    in_process_url = ep.url if servers.claims(ep.url) else None
+    if in_process_url is not None:
         try:
-            parse_sim_url(sim_url)
-        except SimOptionsError as e:
-            raise ProfileError(f"--url {sim_url}: {e}") from None
+            servers.check(in_process_url)
+        except ValueError as e:
+            raise ProfileError(f"--url {in_process_url}: {e}") from None
     else:
         http_host_port(ep.url)  # a malformed host or port is a mistake in the input
     from aiperf.bench.payloads import base_headers
@@ -166,8 +230,8 @@ def prepare(resolved: Resolved) -> Prepared:
         timeout_s=ep.timeout,
         secrets=resolved_secrets(resolved.values()),
     )
-    return Prepared(plan, target, prompts, count, run_directory(resolved), sim_url,
-                    unsized, cfg.prompt_sizing, calibration)
+    return Prepared(plan, target, prompts, count, run_directory(resolved), in_process_url,
+                    unsized, cfg.prompt_sizing, calibration, servers)
 
 
 def check_output_settings(resolved: Resolved) -> None:
@@ -266,13 +330,12 @@ def check_reachable(base_url: str, timeout_s: float = 5.0) -> None:
 
 @contextlib.asynccontextmanager
 async def _endpoint(prepared: Prepared) -> AsyncIterator[str]:
-    """The base URL to send to: the in-process simulator's, or the configured one."""
-    if prepared.sim_url is None:
+    """The base URL to send to: the in-process server's (a fresh one for every run), or
+    the configured one."""
+    if prepared.in_process_url is None:
         yield prepared.target.url
         return
-    from aiperf.sim.inprocess import parse_sim_url, serve
-
-    async with serve(parse_sim_url(prepared.sim_url)) as url:
+    async with prepared.servers.open(prepared.in_process_url) as url:
         yield url
 
 
@@ -360,12 +423,15 @@ def _event_loop() -> asyncio.AbstractEventLoop:
 
 def run_profile(resolved: Resolved, output: Output,
                 cells: Sequence[tuple[Cell, Resolved]] = (),
-                resolve_cell: Callable[[Cell], Resolved] | None = None) -> int:
-    """Run the benchmark ``resolved`` describes and write its artifacts; the exit code.
+                resolve_cell: Callable[[Cell], Resolved] | None = None,
+                servers: InProcessServers = NO_SERVERS) -> ProfileOutcome:
+    """Run the benchmark ``resolved`` describes and write its artifacts; how it ended.
 
     ``cells`` are the sweep's cells, each resolved with its values as a layer of its
     own; with them, every cell runs into ``<base>/<cell>/`` and a sweep aggregate follows.
     ``resolve_cell`` resolves a cell chosen while running (an SLA search's probes).
+    ``servers`` serve the URLs they claim (``sim://``) for each run, cell or probe, from
+    that run's own URL. Auto-plot is the caller's: see :class:`ProfileOutcome`.
     """
     from aiperf.bench.search import RECIPE_SLAS
 
@@ -373,18 +439,18 @@ def run_profile(resolved: Resolved, output: Output,
     for note in resolved.notes:
         log.info(note.message)
     if cells:
-        return _sweep(resolved, cells, output)
+        return _sweep(resolved, cells, output, servers)
     if resolved.recipe is not None and resolved.recipe.name in RECIPE_SLAS \
             and resolve_cell is not None:
-        return _sla_search(resolved, resolve_cell, output)
+        return _sla_search(resolved, resolve_cell, output, servers)
     try:
-        prepared = prepare(resolved)
-        if prepared.sim_url is None:
+        prepared = prepare(resolved, servers)
+        if prepared.in_process_url is None:
             check_reachable(prepared.target.url)
         claim_run_dir(prepared.run_dir, resolved, output)
     except ProfileError as e:
         output.line(str(e), label="error:", style="red")
-        return e.exit_code
+        return ProfileOutcome(e.exit_code)
     for warning in _not_yet_supported(resolved):
         log.warning(warning)
 
@@ -409,18 +475,14 @@ def run_profile(resolved: Resolved, output: Output,
     # Only a finished run gets plots (a stopped one keeps its partial data); trials get
     # them once, for the whole experiment, when at least one trial succeeded. A breached
     # threshold plots first, then exits 3.
-    return _plot_then(code, finished, resolved, prepared.run_dir, output)
+    return _ended(code, prepared.run_dir, finished)
 
 
-def _plot_then(code: int, finished: bool, resolved: Resolved, run_dir: Path,
-               output: Output) -> int:
-    """Auto-plot a run that finished, then the exit code: the plot's failure (exit 1
-    with ``--plot-required``) if it failed, else the run's own."""
-    if not (finished and code not in STOP_CODES
-            and resolved.config.benchmark.artifacts.auto_plot):
-        return code
-    plotted = _auto_plot(resolved, run_dir, output)
-    return plotted if plotted != EXIT_OK else code
+def _ended(code: int, artifact_dir: Path, finished: bool) -> ProfileOutcome:
+    """The outcome of a run that started: plots are due for ``artifact_dir`` when it
+    ``finished`` and was not stopped."""
+    plottable = finished and code not in STOP_CODES
+    return ProfileOutcome(code, artifact_dir, artifact_dir if plottable else None)
 
 
 @contextlib.contextmanager
@@ -533,7 +595,7 @@ def _trials(resolved: Resolved, prepared: Prepared, output: Output,
             if cfg.runs.cooldown > 0:
                 time.sleep(cfg.runs.cooldown)
             # The same prompts again (a fresh iterator), without the warm-up.
-            again = prepare(resolved)
+            again = prepare(resolved, prepared.servers)
             prepared = attrs.evolve(again, plan=attrs.evolve(again.plan, warmup_count=0))
         experiment.add(f"profile_runs/{name}")
         trial = attrs.evolve(prepared, run_dir=make_run_dir(base / "profile_runs" / name))
@@ -602,7 +664,7 @@ def sweep_directory(resolved: Resolved, cells: Sequence[tuple[Cell, Resolved]]) 
 
 
 def _sweep(resolved: Resolved, cells: Sequence[tuple[Cell, Resolved]],
-           output: Output) -> int:
+           output: Output, servers: InProcessServers) -> ProfileOutcome:
     """Every cell into ``<base>/<cell>/`` (trials inside it when ``runs.count`` > 1),
     then ``<base>/sweep_aggregate/``. A cell that cannot run or has no successful
     request is marked failed, one whose error rate is above ``max_error_rate`` degraded,
@@ -620,14 +682,14 @@ def _sweep(resolved: Resolved, cells: Sequence[tuple[Cell, Resolved]],
     try:
         prepared_cells = []
         for cell, cell_resolved in cells:
-            prepared = attrs.evolve(prepare(cell_resolved), run_dir=base / cell.name)
+            prepared = attrs.evolve(prepare(cell_resolved, servers), run_dir=base / cell.name)
             prepared_cells.append((cell, cell_resolved, prepared))
-        for url in {p.target.url for _, _, p in prepared_cells if p.sim_url is None}:
+        for url in {p.target.url for _, _, p in prepared_cells if p.in_process_url is None}:
             check_reachable(url)
         claim_run_dir(base, resolved, output)
     except ProfileError as e:
         output.line(str(e), label="error:", style="red")
-        return e.exit_code
+        return ProfileOutcome(e.exit_code)
     experiment = Experiment(base)
     output.line(f"sweep ({cfg.sweep.type if cfg.sweep.scenarios is None else 'scenarios'}): "
                 f"{len(cells)} cells into {base}")
@@ -670,10 +732,10 @@ def _sweep(resolved: Resolved, cells: Sequence[tuple[Cell, Resolved]],
     output.line(sweep_summary_line(results) + f"; aggregate: {paths['json']}")
     output.line(f"Artifacts: {base}")
     if stopped:
-        return stop_code
+        return ProfileOutcome(stop_code, base)
     if not any(r.status in ("complete", "degraded") for r in results):
         output.line("no cell of the sweep succeeded", label="error:", style="red")
-        return EXIT_FAILED
+        return ProfileOutcome(EXIT_FAILED, base)
     if not any(r.status == "complete" for r in results):
         # Degraded cells did run and their numbers are kept, so this is no failure to
         # run; but nothing measured here can be trusted, and the user must hear it.
@@ -683,7 +745,7 @@ def _sweep(resolved: Resolved, cells: Sequence[tuple[Cell, Resolved]],
     if breached:
         output.line("a threshold failed in at least one run (see each run's run.json)",
                     label="thresholds:", style="red")
-    return _plot_then(EXIT_THRESHOLD if breached else EXIT_OK, True, resolved, base, output)
+    return _ended(EXIT_THRESHOLD if breached else EXIT_OK, base, True)
 
 
 #: The settings a dry run lists for each run: what decides its load and its requests.
@@ -728,7 +790,7 @@ class _Stopped(Exception):
 
 
 def _sla_search(resolved: Resolved, resolve_cell: Callable[[Cell], Resolved],
-                output: Output) -> int:
+                output: Output, servers: InProcessServers) -> ProfileOutcome:
     """An SLA search: probes (each a cell ``concurrency<N>``) chosen by
     :func:`aiperf.bench.search.search`, then ``search_history.json``, the sweep aggregate
     and ``sweep_aggregate/<recipe>.json`` with the answer."""
@@ -755,13 +817,13 @@ def _sla_search(resolved: Resolved, resolve_cell: Callable[[Cell], Resolved],
     low, high = search.concurrency_min or 1, search.concurrency_max or 1000
     base = sweep_directory(resolved, ())
     try:
-        first = prepare(resolved)
-        if first.sim_url is None:
+        first = prepare(resolved, servers)
+        if first.in_process_url is None:
             check_reachable(first.target.url)
         claim_run_dir(base, resolved, output)
     except ProfileError as e:
         output.line(str(e), label="error:", style="red")
-        return e.exit_code
+        return ProfileOutcome(e.exit_code)
     experiment = Experiment(base)
     how = ("every point of a log-spaced grid" if search.search_style == "grid"
            else f"probe, then bisect; at most {sla.PROBE_BUDGET} probes")
@@ -773,7 +835,7 @@ def _sla_search(resolved: Resolved, resolve_cell: Callable[[Cell], Resolved],
         cell = Cell(sla.probe_name(concurrency),
                     {"benchmark.load.concurrency": concurrency, **extra})
         cell_resolved = resolve_cell(cell)
-        prepared = attrs.evolve(prepare(cell_resolved), run_dir=base / cell.name)
+        prepared = attrs.evolve(prepare(cell_resolved, servers), run_dir=base / cell.name)
         experiment.add(cell.name)
         make_run_dir(prepared.run_dir)
         output.line(f"probe concurrency {concurrency}")
@@ -806,7 +868,7 @@ def _sla_search(resolved: Resolved, resolve_cell: Callable[[Cell], Resolved],
     if stopped:
         experiment.finish(stopped=True)
         output.line(f"Artifacts: {base}")
-        return stop_code
+        return ProfileOutcome(stop_code, base)
     experiment.add("search_history.json", "search_history")
     write_text_atomic(base / "search_history.json",
                       json.dumps(sla.history_json(history), indent=2) + "\n")
@@ -815,9 +877,7 @@ def _sla_search(resolved: Resolved, resolve_cell: Callable[[Cell], Resolved],
     write_text_atomic(folder / f"{recipe}.json", json.dumps(result, indent=2) + "\n")
     output.line(sentence)
     output.line(f"Artifacts: {base}")
-    if cfg.artifacts.auto_plot:
-        return _auto_plot(resolved, base, output)
-    return EXIT_OK
+    return _ended(EXIT_OK, base, True)
 
 
 def _conclude(resolved: Resolved, results: Sequence[Any], folder: Path, output: Output) -> None:
@@ -906,22 +966,8 @@ def _cell_summary(run_dir: Path) -> dict[str, Any] | None:
         return None
 
 
-def _auto_plot(resolved: Resolved, run_dir: Path, output: Output) -> int:
-    """Render the run's plots into ``run_dir/plots``; the exit code it leaves the run with."""
-    from aiperf.plot.auto_plot import AutoPlotFailed, auto_plot
-
-    try:
-        outcome = auto_plot(resolved, run_dir, notice=output.line)
-    except AutoPlotFailed as e:
-        output.line(str(e), label="error:", style="red")
-        return EXIT_FAILED
-    if outcome.summary is not None:
-        output.line(outcome.summary)
-    return EXIT_OK
-
-
 def _finishing(output: Output) -> Any:
-    told = []
+    told: list[bool] = []
 
     def handler(signum: int, frame: Any) -> None:
         # Say it once; printing from a signal handler on every press could stall the

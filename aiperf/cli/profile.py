@@ -1,4 +1,12 @@
-"""``aiperf profile``: resolve the configuration once, then run from the frozen result."""
+"""``aiperf profile``: resolve the configuration once, run from the frozen result, then
+auto-plot.
+
+The chain lives here, above the runner: :func:`aiperf.bench.profile.run_profile` runs the
+benchmark (against the in-process simulator of :mod:`aiperf.cli.in_process` for ``sim://``
+URLs) and returns its outcome; this command then auto-plots the directory the outcome names
+once, when ``benchmark.artifacts.auto_plot`` is on, and folds the plot's failure into the
+exit code (1 with ``--plot-required``).
+"""
 
 from __future__ import annotations
 
@@ -8,13 +16,18 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from aiperf.cli.errors import reports_config_errors
 from aiperf.cli.logs import console_logging
 from aiperf.cli.options import ConfigFiles, with_profile_flags
+
+if TYPE_CHECKING:
+    from aiperf.bench.output import Output
+    from aiperf.bench.profile import ProfileOutcome
+    from aiperf.config.provenance import Resolved
 
 
 @reports_config_errors
@@ -35,6 +48,7 @@ def profile(
 
     from aiperf.bench.output import open_output
     from aiperf.bench.profile import dry_run_listing, run_profile
+    from aiperf.cli.in_process import SIM_SERVERS
     from aiperf.config import load
     from aiperf.config.sweep import expand
 
@@ -53,13 +67,35 @@ def profile(
         raise typer.Exit(0)
     output = open_output(resolved.config.benchmark.ui, sys.stdout.isatty())
     try:
-        code = run_profile(resolved, output, cells,
-                           lambda cell: load(files, cli or {}, environ, cell=cell).check())
+        outcome = run_profile(resolved, output, cells,
+                              lambda cell: load(files, cli or {}, environ, cell=cell).check(),
+                              servers=SIM_SERVERS)
+        code = _plot_then(outcome, resolved, output)
     except KeyboardInterrupt:
         # Only before the run starts or after it ends: during it, Ctrl-C stops it cleanly.
         output.line("interrupted")
         code = 130
     raise typer.Exit(code)
+
+
+def _plot_then(outcome: ProfileOutcome, resolved: Resolved, output: Output) -> int:
+    """Auto-plot the run's directory when it ended in a way that gets plots and
+    ``auto_plot`` is on; then the exit code: 1 when plotting failed with
+    ``--plot-required`` (after its error line), else the run's own (a breached threshold
+    plots first, then exits 3)."""
+    if outcome.plot_dir is None or not resolved.config.benchmark.artifacts.auto_plot:
+        return outcome.code
+    from aiperf.bench.outcome import EXIT_FAILED
+    from aiperf.plot.auto_plot import AutoPlotFailed, auto_plot
+
+    try:
+        plotted = auto_plot(resolved, outcome.plot_dir, notice=output.line)
+    except AutoPlotFailed as e:
+        output.line(str(e), label="error:", style="red")
+        return EXIT_FAILED
+    if plotted.summary is not None:
+        output.line(plotted.summary)
+    return outcome.code
 
 
 def _import_in_background(module: str) -> None:

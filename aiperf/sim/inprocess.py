@@ -1,8 +1,10 @@
 """Run the simulator in this process, on its own event loop in a daemon thread, on an
 ephemeral port of 127.0.0.1.
 
-This is how ``--url sim://...`` benchmarks need no server: the profile runner turns the URL
-into :class:`SimOptions` with :func:`parse_sim_url` and wraps its run in :func:`serve`.
+This is how ``--url sim://...`` benchmarks need no server: the profile command
+(:mod:`aiperf.cli.in_process`, above the runner, which never imports the simulator) turns
+the URL into :class:`SimOptions` with :func:`parse_sim_url` and wraps each run in
+:func:`serve`, handing the runner the plain base URL.
 
 Why a thread of its own: the client's event loop must be the client's alone. A simulator
 on the same loop answers between the client's callbacks, so every token it writes delays
@@ -115,7 +117,7 @@ class _ServerThread(threading.Thread):
         super().__init__(name=THREAD_NAME, daemon=True)
         self.options, self.host, self.port = options, host, port
         self.ready: concurrent.futures.Future[str] = concurrent.futures.Future()
-        self._request_stop: Callable[[], None] | None = None
+        self._request_stop: Callable[[], object] | None = None
         self._failure: BaseException | None = None
 
     def run(self) -> None:
