@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import attrs
 
@@ -29,12 +29,17 @@ EXPLAIN_JSON_VERSION = 1
 #: What a run writes into its artifact directory so ``config explain DIR`` can explain it.
 RUN_EXPLAIN_FILE = "explain.json"
 
+#: What can be explained: a resolution now, or what a past run recorded (:class:`PastRun`).
+Explained: TypeAlias = "Resolved | PastRun"
+
 
 class UnknownKey(ValueError):
     """A KEY argument that names no field (with a did-you-mean hint)."""
 
 
-def select(resolved: Resolved, keys: Sequence[str], only_changed: bool = False) -> list[Provenance]:
+def select(
+    resolved: Explained, keys: Sequence[str], only_changed: bool = False
+) -> list[Provenance]:
     """The provenance entries to show: every field, or those at/under ``keys``."""
     out: list[Provenance] = []
     for key in keys:
@@ -75,18 +80,19 @@ def _text_value(key: str, value: Any) -> str:
 
 def _consideration_line(key: str, c: Consideration) -> str:
     value = "" if c.value is None and c.status != "won" else _text_value(key, c.value)
-    where = f"  ({c.origin.describe()})" if c.origin and c.origin.scope in ("file", "envelope") else ""
+    where = (f"  ({c.origin.describe()})"
+             if c.origin and c.origin.scope in ("file", "envelope") else "")
     return f"    {c.label:<44} {c.status:<20} {value}{where}".rstrip()
 
 
-def swept_of(resolved: Resolved | PastRun) -> Mapping[str, Swept]:
+def swept_of(resolved: Explained) -> Mapping[str, Swept]:
     """The fields a sweep varies: worked out for a resolution, as recorded for a past run."""
     if isinstance(resolved, PastRun):
         return resolved.swept
     return swept_fields(resolved)
 
 
-def explain_one(resolved: Resolved, p: Provenance, swept: Swept | None = None) -> str:
+def explain_one(resolved: Explained, p: Provenance, swept: Swept | None = None) -> str:
     """Everything about one field: value, rule, reason, sources considered, how to change it.
 
     A swept field leads with the values its cells run with; the rule and sources below
@@ -122,7 +128,7 @@ def _origin_text(o: Origin) -> str:
     return o.describe()
 
 
-def explain_text(resolved: Resolved, keys: Sequence[str] = (), only_changed: bool = False) -> str:
+def explain_text(resolved: Explained, keys: Sequence[str] = (), only_changed: bool = False) -> str:
     """The text format: full detail for named keys, one line per field otherwise."""
     chosen = select(resolved, keys, only_changed)
     swept = swept_of(resolved)
@@ -314,7 +320,7 @@ def _swept_json(key: str, swept: Swept | None) -> dict[str, Any] | None:
             "text": swept.describe()}
 
 
-def explain_json(resolved: Resolved, keys: Sequence[str] = (), only_changed: bool = False) -> str:
+def explain_json(resolved: Explained, keys: Sequence[str] = (), only_changed: bool = False) -> str:
     """The JSON format (``schemas/explain.schema.json``). A swept field's ``swept`` gives
     the values its cells run with; its ``value`` is then only the value outside the sweep."""
     swept = swept_of(resolved)
@@ -388,9 +394,7 @@ class PastRun:
         return [n for n in self.notes if n.about == key]
 
 
-def _origin_from(data: Mapping[str, Any] | None) -> Origin | None:
-    if data is None:
-        return None
+def _origin_from(data: Mapping[str, Any]) -> Origin:
     return Origin(data["scope"], data["source"], data["line"], data["column"])
 
 
@@ -406,7 +410,7 @@ def past_run(doc: Mapping[str, Any]) -> PastRun:
             rule=_rule_from(f["rule"]), because=f["because"], hint=f["hint"],
             considered=tuple(
                 Consideration(c["scope"], c["label"], c["status"], c["value"],
-                              _origin_from(c["origin"]))
+                              None if c["origin"] is None else _origin_from(c["origin"]))
                 for c in f["considered"]
             ),
         )
@@ -427,7 +431,9 @@ def past_run(doc: Mapping[str, Any]) -> PastRun:
     return PastRun(provenance, notes, problems, recipe, swept)
 
 
-def render(resolved: Resolved, fmt: str, keys: Iterable[str] = (), only_changed: bool = False) -> str:
+def render(
+    resolved: Explained, fmt: str, keys: Iterable[str] = (), only_changed: bool = False
+) -> str:
     """Dispatch on ``--format``."""
     keys = list(keys)
     if fmt == "json":

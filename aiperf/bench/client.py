@@ -3,7 +3,8 @@
 The only module that imports aiohttp. Timing: ``perf_counter_ns`` just before the
 request is handed to aiohttp (start), when the response headers are in (ack), and
 after every read off the socket (each event parsed from that read carries the read's
-time); ``time_ns`` for the wall-clock start and end.
+time); the wall-clock start and end are derived from those readings
+(:mod:`aiperf.bench.clock`), so every stamp keeps the order things happened in.
 
 Connections: a request whose reused keep-alive connection turns out to be dead before a
 byte of a response arrived (the body could not be written, or the server closed without
@@ -26,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -34,6 +34,7 @@ import aiohttp
 import attrs
 
 from aiperf import __version__
+from aiperf.bench.clock import perf_ns, wall_of
 from aiperf.bench.connections import ConnectionWatch
 from aiperf.bench.payloads import REQUEST_ID_HEADER, RequestSpec, encode_body
 from aiperf.bench.records import Chunk, RequestError, RequestRecord, Usage
@@ -42,8 +43,7 @@ from aiperf.config.redaction import scrub
 
 CountTokens = Callable[[str], int]
 
-_perf_ns = time.perf_counter_ns
-_wall_ns = time.time_ns
+_perf_ns = perf_ns
 #: Markup to drop from an HTML error page: invisible sections whole, then any tag.
 _HTML_NOISE = re.compile(r"<(head|script|style)\b.*?</\1\s*>|<[^>]*>", re.DOTALL | re.IGNORECASE)
 _CANCELLED = RequestError("cancelled", "cancelled while in flight")
@@ -61,7 +61,7 @@ async def _stamp_sent(session: object, ctx: object, params: object) -> None:
     flight = ctx.trace_request_ctx  # type: ignore[attr-defined]
     if isinstance(flight, InFlight) and flight.sent_perf_ns is None:
         flight.sent_perf_ns = _perf_ns()
-        flight.sent_wall_ns = _wall_ns()
+        flight.sent_wall_ns = wall_of(flight.sent_perf_ns)
 
 
 async def _stamp_reused(session: object, ctx: object, params: object) -> None:
@@ -179,8 +179,8 @@ class InFlight:
         self.replaced_connection = True
         self.sent_perf_ns = self.sent_wall_ns = None
         self.connect_start_ns = self.connect_ns = None
-        self.start_wall_ns = _wall_ns()
         self.start_perf_ns = _perf_ns()
+        self.start_wall_ns = wall_of(self.start_perf_ns)
 
     @property
     def sent(self) -> bool:
@@ -193,7 +193,7 @@ class InFlight:
         if self.end_perf_ns is not None:
             return
         self.end_perf_ns = _perf_ns()
-        self.end_wall_ns = _wall_ns()
+        self.end_wall_ns = wall_of(self.end_perf_ns)
         self.error = _CANCELLED if cancelled else error
         self.cancelled = cancelled
 
@@ -201,6 +201,8 @@ class InFlight:
         """The RequestRecord; a request that never finished is recorded as cancelled now."""
         if self.end_perf_ns is None:
             self._finish(cancelled=True)
+        end_perf_ns, end_wall_ns = self.end_perf_ns, self.end_wall_ns
+        assert end_perf_ns is not None and end_wall_ns is not None  # set by _finish
         spec = self.spec
         chunks = tuple(self.chunks)
         return RequestRecord(
@@ -208,10 +210,10 @@ class InFlight:
             phase=spec.phase,
             x_request_id=spec.x_request_id,
             intended_perf_ns=spec.intended_perf_ns,
-            start_perf_ns=_first(self.sent_perf_ns, self.start_perf_ns, self.end_perf_ns),
-            start_wall_ns=_first(self.sent_wall_ns, self.start_wall_ns, self.end_wall_ns),
-            end_perf_ns=self.end_perf_ns,
-            end_wall_ns=self.end_wall_ns,
+            start_perf_ns=_first(self.sent_perf_ns, self.start_perf_ns, end_perf_ns),
+            start_wall_ns=_first(self.sent_wall_ns, self.start_wall_ns, end_wall_ns),
+            end_perf_ns=end_perf_ns,
+            end_wall_ns=end_wall_ns,
             ack_perf_ns=self.ack_perf_ns,
             chunks=chunks,
             input_tokens=spec.input_tokens,
@@ -292,8 +294,8 @@ class Client:
         spec = flight.spec
         body = spec.body if isinstance(spec.body, bytes) else encode_body(spec.body)
         headers = {**spec.headers, REQUEST_ID_HEADER: spec.x_request_id}
-        flight.start_wall_ns = _wall_ns()
         flight.start_perf_ns = _perf_ns()
+        flight.start_wall_ns = wall_of(flight.start_perf_ns)
         pooled = self.watch.reuse or self.fresh is None
         try:
             try:

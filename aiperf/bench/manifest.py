@@ -13,7 +13,7 @@ run discovery stay light. Its schema is ``schemas/run.schema.json``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
@@ -132,6 +132,14 @@ class RunIdentity:
     experiment_id: str | None = None
 
 
+def _read_only(files: Mapping[str, str]) -> Mapping[str, str]:
+    return MappingProxyType(dict(files))
+
+
+def _tuple_of(items: Iterable[Mapping[str, Any]]) -> tuple[Mapping[str, Any], ...]:
+    return tuple(items)
+
+
 @attrs.frozen
 class RunManifest:
     """What ``run.json`` says about a run.
@@ -146,7 +154,7 @@ class RunManifest:
     status: Status
     benchmark_id: str
     aiperf_version: str
-    files: Mapping[str, str] = attrs.field(converter=lambda m: MappingProxyType(dict(m)))
+    files: Mapping[str, str] = attrs.field(converter=_read_only)
     export_names: ExportNames = REFERENCE_NAMES
     partial_reason: str | None = None
     started: str | None = None
@@ -158,7 +166,7 @@ class RunManifest:
     prompt_sizing: Mapping[str, Any] | None = None
     #: The run's thresholds with their measured values and verdicts
     #: (:meth:`aiperf.bench.thresholds.ThresholdResult.to_json`); empty when none was set.
-    thresholds: tuple[Mapping[str, Any], ...] = attrs.field(default=(), converter=tuple)
+    thresholds: tuple[Mapping[str, Any], ...] = attrs.field(default=(), converter=_tuple_of)
 
     def to_json(self) -> dict[str, Any]:
         """The manifest as the JSON object written to ``run.json``."""

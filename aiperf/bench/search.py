@@ -88,7 +88,8 @@ def judge(summary: Mapping[str, Any] | None, slas: Mapping[str, float]
         if summary is not None:
             if name == "error_rate_sla":
                 entry = summary.get("request_error_rate")
-                value = entry.get("avg") / 100 if isinstance(entry, Mapping) else None
+                percent = entry.get("avg") if isinstance(entry, Mapping) else None
+                value = percent / 100 if percent is not None else None
             else:
                 tag, stat, _ = SLA_METRICS[name]
                 entry = summary.get(tag)

@@ -103,7 +103,7 @@ class SSEParser:
         for line in lines:
             if not line:
                 if self._data is not None:
-                    events.append(self._dispatch())
+                    events.append(self._dispatch(self._data))
                 else:
                     self._event = None
             elif line.startswith(b"data:"):  # the hot path: OpenAI sends nothing else
@@ -135,8 +135,8 @@ class SSEParser:
                 self.retry = int(value)
         # any other field name is ignored, as the spec says
 
-    def _dispatch(self) -> SSEEvent:
-        parts = self._data
+    def _dispatch(self, parts: list[bytes]) -> SSEEvent:
+        """The event made of the data lines ``parts`` (``self._data``); clears its fields."""
         raw = parts[0] if len(parts) == 1 else b"\n".join(parts)
         event = SSEEvent(raw.decode("utf-8", "replace"), self._event or "message", self._id)
         self._data = None

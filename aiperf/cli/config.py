@@ -3,25 +3,29 @@
 from __future__ import annotations
 
 import os
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 from aiperf.cli.errors import fail, reports_config_errors
 from aiperf.cli.options import ConfigFiles, with_profile_flags
 
+if TYPE_CHECKING:
+    from aiperf.config import Resolved
+    from aiperf.explain import PastRun
+
 app = typer.Typer(help="Explain, validate and show configuration.", no_args_is_help=True)
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     text = "text"
     yaml = "yaml"
     json = "json"
 
 
-def _resolve(files: list[Path] | None, cli: dict[str, Any]):
+def _resolve(files: list[Path] | None, cli: dict[str, Any]) -> Resolved:
     from aiperf.config import load
 
     return load(files or [], cli, dict(os.environ))
@@ -47,6 +51,7 @@ def explain(
     from aiperf import explain as ex
 
     keys = list(keys or [])
+    resolved: PastRun | Resolved
     if keys and Path(keys[0]).is_dir():
         resolved = _past_run(Path(keys.pop(0)), config, cli or {})
     else:
@@ -60,7 +65,7 @@ def explain(
         raise typer.Exit(2)
 
 
-def _past_run(run_dir: Path, files: list[Path] | None, cli: dict[str, Any]):
+def _past_run(run_dir: Path, files: list[Path] | None, cli: dict[str, Any]) -> PastRun:
     import json
 
     from aiperf.explain import RUN_EXPLAIN_FILE, past_run

@@ -26,7 +26,7 @@ class ConsoleFormatter(logging.Formatter):
         return f"{label} {text}" if label else text
 
 
-class ConsoleHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class ConsoleHandler(logging.StreamHandler[TextIO]):
     """Writes to the *current* ``sys.stderr``, looked up at every record.
 
     A handler that kept the stream it was made with would write into a stream that has
@@ -37,7 +37,7 @@ class ConsoleHandler(logging.StreamHandler):  # type: ignore[type-arg]
         super().__init__()
         self.setFormatter(ConsoleFormatter())
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> TextIO:
         return sys.stderr
 

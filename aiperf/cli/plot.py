@@ -5,11 +5,15 @@ from __future__ import annotations
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from aiperf.cli.errors import fail, reports_config_errors
+
+if TYPE_CHECKING:
+    from aiperf.plot.discover import Discovery
+    from aiperf.plot.settings import PlotSettings
 
 EXIT_PLOT_FAILED = 1
 
@@ -69,7 +73,8 @@ def plot(
             theme.value if theme is not None else None)
 
 
-def _render(discovery, settings, output: Path, theme: str | None) -> None:
+def _render(discovery: Discovery, settings: PlotSettings, output: Path,
+            theme: str | None) -> None:
     from aiperf.bench.atomic import ArtifactWriteError
     from aiperf.plot.render import NoDataToPlot, PlotOutputError, PlottingUnavailable, render
 

@@ -24,7 +24,9 @@ def _param(info: OptionInfo) -> inspect.Parameter:
     flag = "--" + info.name.replace("_", "-")
     option = typer.Option(flag, help=f"{info.help} (default: {info.default})",
                           show_default=False, rich_help_panel="Simulator model")
-    annotation = Annotated[Optional[info.python_type], option]  # noqa: UP045 - typer needs it
+    # A type chosen at run time, which mypy cannot read as one; typer needs Optional.
+    optional = Optional[info.python_type]  # type: ignore[name-defined]  # noqa: UP045
+    annotation = Annotated[optional, option]
     return inspect.Parameter("sim__" + info.name, inspect.Parameter.KEYWORD_ONLY, default=None,
                              annotation=annotation)
 

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from aiperf.config.layer import Layer, Origin, Value
     from aiperf.config.provenance import Provenance, Resolved
 
-#: Public name -> the submodule that defines it.
+#: Public name -> the submodule that defines it (keep in step with ``__all__``).
 _HOMES = {
     "ConfigError": "errors",
     "ConfigErrors": "errors",
@@ -32,7 +32,17 @@ _HOMES = {
     "load": "gather",
 }
 
-__all__ = sorted(_HOMES)
+# Spelled out, not ``sorted(_HOMES)``, so that linters see the re-exports above.
+__all__ = [
+    "ConfigError",
+    "ConfigErrors",
+    "Layer",
+    "Origin",
+    "Provenance",
+    "Resolved",
+    "Value",
+    "load",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from aiperf.config.errors import ConfigError, ConfigErrors
-from aiperf.config.layer import Origin
+from aiperf.config.layer import Layer, Origin, Scope
 from aiperf.config.overlay import cli_layer
 from aiperf.config.plot_config import (
     ARTIFACT_DIR_PREFIX,
@@ -69,13 +69,14 @@ def load(
     environ = {} if environ is None else environ
     errors: list[ConfigError] = []
     layers = [defaults_layer()]
-    for read in (
+    readers: tuple[Callable[[], list[Layer]], ...] = (
         lambda: plot_config_layers(environ, plot_receipt),
         lambda: read_config_files(files, environ),
         lambda: [environment_layer(environ)],
         lambda: [cli_layer(cli or {})],
         lambda: [cell.layer()] if cell is not None else [],
-    ):
+    )
+    for read in readers:
         try:
             layers.extend(read())
         except ConfigErrors as e:
@@ -126,8 +127,8 @@ def _selection_provenance(sel: PlotSelection, config_prov: Provenance, source: s
                           spec: PlotEnvelopeSpec | None) -> Provenance:
     """One kind's plot selection with its deciding row and the two sources considered:
     the plot config in use (unless it is the shipped default) and the shipped selection."""
-    scope = {"plot-config-home": "home", "plot-config-envelope": "envelope"}.get(
-        config_prov.rule.id, "file")
+    scopes: dict[str, Scope] = {"plot-config-home": "home", "plot-config-envelope": "envelope"}
+    scope = scopes.get(config_prov.rule.id, "file")
     origin = DEFAULT_ORIGIN if sel.place is None else Origin(scope, *sel.place)
     pinned = sel.rule.id == "plot-selection-pinned"
     considered = []

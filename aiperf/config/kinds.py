@@ -7,6 +7,7 @@ value must meet, and how to describe itself in JSON Schema. It never reads a fil
 from __future__ import annotations
 
 import math
+import operator
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -67,10 +68,10 @@ class FloatKind:
         if not math.isfinite(value):
             return f"expected a finite number, got {value}"
         for bound, ok, text in (
-            (self.gt, lambda v, b: v > b, ">"),
-            (self.ge, lambda v, b: v >= b, ">="),
-            (self.lt, lambda v, b: v < b, "<"),
-            (self.le, lambda v, b: v <= b, "<="),
+            (self.gt, operator.gt, ">"),
+            (self.ge, operator.ge, ">="),
+            (self.lt, operator.lt, "<"),
+            (self.le, operator.le, "<="),
         ):
             if bound is not None and not ok(value, bound):
                 return f"expected a number {text} {bound:g}, got {value:g}"

@@ -53,8 +53,8 @@ def parse_flag(field: F.Field, raw: Any) -> Any:
             out[name] = type_text(kind.value, text)
         return out
     if isinstance(kind, ListKind):
-        items = raw if isinstance(raw, list | tuple) else str(raw).split(",")
-        value = [type_text(kind.item, str(i).strip()) for i in items if str(i).strip()]
+        parts = raw if isinstance(raw, list | tuple) else str(raw).split(",")
+        value = [type_text(kind.item, str(i).strip()) for i in parts if str(i).strip()]
         problem = kind.check(value)
         if problem:
             raise ValueError(problem)

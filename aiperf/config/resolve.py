@@ -69,7 +69,9 @@ def _implied_origin(rule: Rule, facts: Facts) -> Origin:
     return DEFAULT_ORIGIN
 
 
-def _take(rule: Rule, facts: Facts, field: F.Field, default: Value) -> tuple[Any, Origin, list]:
+def _take(
+    rule: Rule, facts: Facts, field: F.Field, default: Value
+) -> tuple[Any, Origin, list[Layer]]:
     """(value, origin, contributing layers) for the row that decided ``field``."""
     take = rule.take
     assert take is not None
@@ -238,7 +240,9 @@ def recipe_layer(recipe: Recipe) -> Layer:
                  {k: Value(v, origin) for k, v in recipe.settings.items()})
 
 
-def resolve(layers: Sequence[Layer], registry: Mapping[str, Recipe], rulebook: Rulebook) -> Resolved:
+def resolve(
+    layers: Sequence[Layer], registry: Mapping[str, Recipe], rulebook: Rulebook
+) -> Resolved:
     """Resolve every field from ``layers`` through the rulebook.
 
     ``layers`` are the default, file, env and CLI layers (any order between scopes;

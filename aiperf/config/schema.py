@@ -287,6 +287,7 @@ def type_plain(kind: Any, data: Any) -> Any:
         if not isinstance(data, str):
             raise ValueError(f"expected {kind.expected}, found a {type(data).__name__}")
         return type_text(kind, data)
+    value: list[Any] | dict[str, Any]
     if isinstance(kind, ListKind):
         if not isinstance(data, list):
             raise ValueError(f"expected {kind.expected}")

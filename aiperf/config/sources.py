@@ -82,9 +82,12 @@ def _problem(label: str, p: NodeProblem) -> ConfigError:
     return ConfigError(p.code, p.message, label, p.line, p.column, ".".join(p.path), p.hint)
 
 
-def read_text(path: Path, label: str, what: str = "config file") -> tuple[str | None, list[ConfigError]]:
+def read_text(
+    path: Path, label: str, what: str = "config file"
+) -> tuple[str | None, list[ConfigError]]:
     """The UTF-8 text of ``path``, or the errors that stop it being read."""
-    def err(code: str, message: str, hint: str | None = None, line: int | None = None):
+    def err(code: str, message: str, hint: str | None = None,
+            line: int | None = None) -> tuple[None, list[ConfigError]]:
         return None, [ConfigError(code, message, label, line, None, None, hint)]
 
     if not path.exists():
@@ -114,7 +117,7 @@ def parse_yaml(text: str, label: str) -> tuple[sy.YAML | None, list[ConfigError]
     import strictyaml as sy
 
     def err(code: str, message: str, line: int | None = None, col: int | None = None,
-            hint: str | None = None, key: str | None = None):
+            hint: str | None = None, key: str | None = None) -> tuple[None, list[ConfigError]]:
         return None, [ConfigError(code, message, label, line, col, key, hint)]
 
     # split("\n"), not splitlines(): the latter also splits on characters such as
@@ -138,12 +141,12 @@ def parse_yaml(text: str, label: str) -> tuple[sy.YAML | None, list[ConfigError]
     except sy.ruamel.error.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         code, problem, hint = _describe_yaml_error(e, lines)
-        line = mark.line + 1 if mark else None
+        at_line = mark.line + 1 if mark else None
         col = mark.column + 1 if mark else None
         key = None
-        if isinstance(e, sy.exceptions.DuplicateKeysDisallowed) and line is not None:
-            key, col = _key_at(lines, line)
-        return err(code, problem, line, col, hint, key)
+        if isinstance(e, sy.exceptions.DuplicateKeysDisallowed) and at_line is not None:
+            key, col = _key_at(lines, at_line)
+        return err(code, problem, at_line, col, hint, key)
     if not text.strip() or (doc.is_scalar() and not str(doc.data).strip()) or (
         doc.is_scalar() and str(doc.data).lstrip().startswith("#")
     ):

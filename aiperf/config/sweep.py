@@ -157,10 +157,11 @@ def recipe_grid(resolved: Resolved) -> dict[str, list[int]] | None:
         return None  # pairs are cells of their own: see pair_cells
     grid = {}
     for dimension in recipe.sweeps:
-        bounds = [getattr(search, f"{dimension}_{end}", None) for end in ("min", "max", "steps")]
-        if dimension not in DIMENSIONS or None in bounds:
+        low, high, steps = (getattr(search, f"{dimension}_{end}", None)
+                            for end in ("min", "max", "steps"))
+        if dimension not in DIMENSIONS or low is None or high is None or steps is None:
             return None
-        grid[DIMENSIONS[dimension]] = log_grid(*bounds)
+        grid[DIMENSIONS[dimension]] = log_grid(low, high, steps)
     return grid
 
 

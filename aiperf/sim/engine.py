@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 
 from aiperf.sim import faults, model
 from aiperf.sim.options import SimOptions
@@ -84,7 +84,7 @@ class Sequence:
         self.first_at = self.last_at = self._prefill_deadline()
         await self._sleep_until(self.first_at)
 
-    async def tokens(self, count: int) -> AsyncIterator[int]:
+    async def tokens(self, count: int) -> AsyncGenerator[int, None]:
         """Yield how many of ``count`` tokens are due, each time one or more become due."""
         e = self._engine
         loop = asyncio.get_running_loop()

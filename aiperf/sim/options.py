@@ -126,7 +126,7 @@ _RATE = _number(0, 1)
 def _option(kind: _Kind, default: Any, help: str, *, mode: str | None = None) -> Any:
     """An option; ``mode`` names the only mode it applies to (its help says so too)."""
 
-    def check(_inst: Any, attribute: attrs.Attribute, value: Any) -> None:
+    def check(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         try:
             kind.parse(value)
         except (TypeError, ValueError):
@@ -274,7 +274,7 @@ def _settle_mode(parsed: dict[str, Any], modes: Mapping[str, str | None]) -> lis
     deterministic); options of another mode than the one given, or of both, are problems.
     Without this, ``sim://?ttft_ms=20`` would run the default realistic mode and measure
     a TTFT the user never asked for."""
-    tied = {name: modes[name] for name in parsed if modes.get(name)}
+    tied = {name: mode for name in parsed if (mode := modes.get(name))}
     if "mode" in parsed:
         return [f"{name} applies to {mode} mode only, but mode is {parsed['mode']}"
                 for name, mode in tied.items() if mode != parsed["mode"]]

@@ -139,7 +139,8 @@ def test_secrets_are_never_shown(tmp_path, monkeypatch):
         run("config", "explain", "-f", "s.yaml", "--format", "json").output,
         run("config", "explain", "-f", "s.yaml", "--format", "yaml").output,
         run("config", "show", "-f", "s.yaml").output,
-        run("config", "explain", "--api-key", "sk-flag-secret", "benchmark.endpoint.api_key").output,
+        run("config", "explain", "--api-key", "sk-flag-secret",
+            "benchmark.endpoint.api_key").output,
     ]
 
     for out in outputs:
@@ -208,7 +209,8 @@ def test_constraint_problem_fails_validate(tmp_path, monkeypatch):
     result = run("config", "validate", "-f", "c.yaml")
 
     assert 2 == result.exit_code
-    assert "c.yaml:3:5: benchmark.load.request_rate: recipe concurrency-ramp drives" in result.output
+    assert ("c.yaml:3:5: benchmark.load.request_rate: recipe concurrency-ramp drives"
+            in result.output)
 
 
 def test_bad_input_exits_2_without_traceback(tmp_path):

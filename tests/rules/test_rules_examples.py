@@ -1,10 +1,10 @@
 """Every ``examples:`` entry of every rules table, run through the resolution engine.
 
 An example says what a user gives (``files``, ``env``, ``cli``, ``recipe``,
-``plugin_recipe`` with its ``plugin_settings``) and what must come out (``expect``, the deciding ``rule`` of the
-``decides`` field, ``notes``, ``errors``). Values are strictyaml strings; they are typed
-with the field's kind. Layers are built directly and handed to ``resolve()``, so these
-tests exercise the tables and the engine without the file reader.
+``plugin_recipe`` with its ``plugin_settings``) and what must come out (``expect``, the
+deciding ``rule`` of the ``decides`` field, ``notes``, ``errors``). Values are strictyaml
+strings; they are typed with the field's kind. Layers are built directly and handed to
+``resolve()``, so these tests exercise the tables and the engine without the file reader.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from aiperf.config.schema import type_plain, type_text
 from aiperf.config.sources import defaults_layer
 
 RECIPE_KEY = "benchmark.search.recipe"
-INPUT_KEYS = {"name", "home", "cell", "files", "env", "cli", "recipe", "plugin_recipe", "plugin_settings",
-              "decides"}
+INPUT_KEYS = {"name", "home", "cell", "files", "env", "cli", "recipe", "plugin_recipe",
+              "plugin_settings", "decides"}
 CHECK_KEYS = {"expect", "rule", "notes", "errors"}
 
 #: The shipped tables with their examples (the engine's own load_rulebook() skips them).

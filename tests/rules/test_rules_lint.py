@@ -264,8 +264,8 @@ def test_lint_catches_a_missing_fallback():
     """A field table whose last row has a condition leaves fields undecided."""
     bad = _table(_row("from-cli", 1, [("given_in", "cli")]))
     problems = lint_coverage([*RULEBOOK.field_tables, bad])
-    expected = ["rules/bad.yaml: last row of the table deciding benchmark.load.warmup_request_count "
-                "is not a fallback (when: always)"]
+    expected = ["rules/bad.yaml: last row of the table deciding "
+                "benchmark.load.warmup_request_count is not a fallback (when: always)"]
     assert expected == problems
 
 

@@ -104,4 +104,5 @@ def test_plugin_recipe_settings_form_the_recipe_layer(tmp_path, monkeypatch):
     assert 3 == resolved.value("benchmark.load.concurrency")
     assert "concurrency-recipe" == resolved.provenance["benchmark.load.concurrency"].rule.id
     assert resolved.value("benchmark.artifacts.auto_plot") is False
-    assert "recipe-auto-plot-default" == resolved.provenance["benchmark.artifacts.auto_plot"].rule.id
+    auto_plot = resolved.provenance["benchmark.artifacts.auto_plot"]
+    assert "recipe-auto-plot-default" == auto_plot.rule.id

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from aiperf._resources import cache_dir, rules_dir
-from aiperf.config import recipes as recipes_mod
 from aiperf.config import parse_cache as pc
+from aiperf.config import recipes as recipes_mod
 from aiperf.config import rulebook as rb
 from aiperf.config.errors import ConfigErrors
 
