@@ -17,33 +17,15 @@ from aiperf.bench.metrics import RunMetrics, metric_info
 from aiperf.bench.output import Output
 from aiperf.bench.records import RequestRecord
 from aiperf.bench.thresholds import ThresholdResult
+from aiperf.metric_catalogue import CONSOLE_TABLES, ConsoleTable, console_rows
 
-#: The reference's "LLM Metrics" rows, in its order: distributions, then scalars.
-SUMMARY_DISTRIBUTIONS = (
-    "time_to_first_token",
-    "time_to_second_token",
-    "time_to_first_output_token",
-    "request_latency",
-    "decode_duration",
-    "inter_token_latency",
-    "output_token_throughput_per_user",
-    "e2e_output_token_throughput",
-    "output_sequence_length",
-    "input_sequence_length",
-)
-SUMMARY_SCALARS = (
-    "output_token_throughput",
-    "input_token_throughput",
-    "request_throughput",
-    "completed_request_count",
-    "request_error_rate",
-    "request_count",
-    "error_request_count",
-    "cancelled_request_count",
-    "goodput",
-    "good_request_fraction",
-)
-HEALTH_DISTRIBUTIONS = ("scheduling_lag", "event_loop_lag", "connection_setup")
+#: Each console table's title. Which metrics are its rows, and in what order (the
+#: reference's for "LLM Metrics": distributions, then scalars), is declared in the metric
+#: catalogue (:func:`aiperf.metric_catalogue.console_rows`).
+_TITLES: dict[ConsoleTable, str] = {
+    "llm": "aiperf | LLM Metrics",
+    "health": "aiperf | Client Health",
+}
 STAT_COLUMNS = ("avg", "min", "max", "p99", "p90", "p50", "std")
 
 
@@ -249,13 +231,10 @@ def print_summary(output: Output, metrics: RunMetrics, artifact_dir: str,
                   thresholds: Sequence[ThresholdResult] = ()) -> None:
     """The end-of-run report: metrics, client health, errors, thresholds, where the files
     are, and last the one-line verdict with the request counts."""
-    for title, distributions, scalars in (
-        ("aiperf | LLM Metrics", SUMMARY_DISTRIBUTIONS, SUMMARY_SCALARS),
-        ("aiperf | Client Health", HEALTH_DISTRIBUTIONS, ("achieved_request_rate",)),
-    ):
-        rows = _rows(metrics, distributions, scalars)
+    for table in CONSOLE_TABLES:
+        rows = _rows(metrics, *console_rows(table))
         if rows:
-            output.table(title, ("Metric", *STAT_COLUMNS), rows)
+            output.table(_TITLES[table], ("Metric", *STAT_COLUMNS), rows)
     for item in metrics.errors:
         output.line(f"{item.error.type}: {item.error.message}",
                     label=f"{item.count} request(s) failed:", style="red")

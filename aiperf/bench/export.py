@@ -54,6 +54,7 @@ from aiperf.bench.metrics import MetricStats, RecordMetrics, RunMetrics, ScalarM
 from aiperf.bench.records import RequestError
 from aiperf.bench.stats import PERCENTILES
 from aiperf.bench.timeslices import Timeslice
+from aiperf.metric_catalogue import declared_summary_tags
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -72,16 +73,9 @@ __all__ = [
 SCHEMA_VERSION = "1.4"
 
 #: Metric keys the reference declares on its summary model; they come first, in this
-#: order, before the run facts. Every other metric follows the run facts.
-_DECLARED_TAGS = (
-    "request_throughput", "request_latency", "request_count", "time_to_first_token",
-    "time_to_second_token", "inter_token_latency", "output_token_throughput",
-    "output_token_throughput_per_user", "output_sequence_length", "input_sequence_length",
-    "goodput", "good_request_count", "output_token_count", "reasoning_token_count",
-    "min_request_timestamp", "max_response_timestamp", "inter_chunk_latency",
-    "total_output_tokens", "total_reasoning_tokens", "benchmark_duration", "total_isl",
-    "total_osl", "error_request_count", "error_isl", "total_error_isl",
-)
+#: order, before the run facts. Every other metric follows the run facts. Each metric's
+#: place here is declared in the metric catalogue (``Metric.declared``).
+_DECLARED_TAGS = declared_summary_tags()
 
 #: Statuses of a run that sent every request it meant to (``no_success``: all of them
 #: failed, which is the run's data, not a stop): the reference's marker and summary call

@@ -1,8 +1,9 @@
 """The metrics of a request and of a run, with NVIDIA AIPerf 0.13's tags, units and formulas.
 
-This module declares the metrics (the catalogue), computes one request's metrics from its
-record (:func:`record_metrics`, once, as the request finishes) and holds the run-level
-types the exporters render (:class:`RunMetrics`). The run-level values are gathered
+This module gives the bench's views of the metric catalogue
+(:mod:`aiperf.metric_catalogue`, where every metric is declared), computes one request's
+metrics from its record (:func:`record_metrics`, once, as the request finishes) and holds
+the run-level types the exporters render (:class:`RunMetrics`). The run-level values are gathered
 request by request in :mod:`aiperf.bench.run_tally`, with the facts only the runner
 knows (:class:`RunFacts`).
 
@@ -56,6 +57,7 @@ from aiperf.bench.connections import ConnectionHealth
 from aiperf.bench.records import Chunk, RequestError, RequestRecord
 from aiperf.bench.sample import EXACT_LIMIT, RELATIVE_ACCURACY, Sample
 from aiperf.bench.stats import METHOD, Distribution
+from aiperf.metric_catalogue import METRICS, METRICS_BY_TAG, RECORD, SAMPLED, SCALAR, Metric
 
 __all__ = [
     "DISTRIBUTION_METRICS",
@@ -85,102 +87,23 @@ _NS_PER_S = 1_000_000_000
 Value = int | float | tuple[float, ...]
 
 
-@attrs.frozen
-class MetricInfo:
-    """What a metric tag means: its display header and unit, and which way is better.
-
-    ``ours`` marks tags NVIDIA AIPerf does not have (client-health metrics).
-    """
-
-    tag: str
-    header: str
-    unit: str
-    larger_is_better: bool = False
-    ours: bool = False
-
-
-def _m(tag: str, header: str, unit: str, *, larger: bool = False, ours: bool = False) -> MetricInfo:
-    return MetricInfo(tag, header, unit, larger_is_better=larger, ours=ours)
-
+#: What a metric tag means (the row of :data:`aiperf.metric_catalogue.METRICS`).
+MetricInfo = Metric
 
 #: Per-request metrics, in the order the reference writes them into a JSONL record.
-#: Headers are the reference's (they name the CSV rows and console columns).
-RECORD_METRICS: tuple[MetricInfo, ...] = (
-    _m("input_sequence_length", "Input Sequence Length", "tokens", larger=True),
-    _m("usage_prompt_tokens", "Usage Prompt Tokens", "tokens"),
-    _m("output_sequence_length", "Output Sequence Length", "tokens", larger=True),
-    _m("time_to_first_token", "Time to First Token", "ms"),
-    _m("request_latency", "Request Latency", "ms"),
-    _m("usage_total_tokens", "Usage Total Tokens", "tokens"),
-    _m("time_to_first_output_token", "Time to First Output Token", "ms"),
-    _m("time_to_second_token", "Time to Second Token", "ms"),
-    _m("usage_completion_tokens", "Usage Completion Tokens", "tokens"),
-    _m("output_token_count", "Output Token Count", "tokens", larger=True),
-    _m("inter_chunk_latency", "Inter Chunk Latency", "ms"),
-    _m(
-        "prefill_throughput_per_user", "Prefill Throughput Per User", "tokens/sec/user",
-        larger=True,
-    ),
-    _m("inter_token_latency", "Inter Token Latency", "ms"),
-    _m("decode_duration", "Decode Duration", "ms"),
-    _m(
-        "e2e_output_token_throughput", "E2E Output Token Throughput", "tokens/sec/user",
-        larger=True,
-    ),
-    _m(
-        "output_token_throughput_per_user", "Output Token Throughput Per User", "tokens/sec/user",
-        larger=True,
-    ),
-    _m("error_isl", "Error Input Sequence Length", "tokens", larger=True),
-    _m("client_input_sequence_length", "Client Input Sequence Length", "tokens", larger=True,
-       ours=True),
-    _m("scheduling_lag", "Scheduling Lag", "ms", ours=True),
-    _m("connection_setup", "Connection Setup", "ms", ours=True),
-)
-
+RECORD_METRICS: tuple[MetricInfo, ...] = tuple(m for m in METRICS if m.kind == RECORD)
 #: Distributions that are not per-request metrics: samples the runner hands in.
-DISTRIBUTION_METRICS: tuple[MetricInfo, ...] = (
-    _m("event_loop_lag", "Event Loop Lag", "ms", ours=True),
-)
-
+DISTRIBUTION_METRICS: tuple[MetricInfo, ...] = tuple(m for m in METRICS if m.kind == SAMPLED)
 #: Run-level values (the reference's derived and aggregate metrics, reported as ``avg``),
 #: in the order the reference writes the ones it does not declare up front.
-SCALAR_METRICS: tuple[MetricInfo, ...] = (
-    _m("request_throughput", "Request Throughput", "requests/sec", larger=True),
-    _m("request_count", "Request Count", "requests", larger=True),
-    _m("output_token_throughput", "Output Token Throughput", "tokens/sec", larger=True),
-    _m("total_output_tokens", "Total Output Tokens", "tokens", larger=True),
-    _m("benchmark_duration", "Benchmark Duration", "sec"),
-    _m("total_isl", "Total Input Sequence Length", "tokens", larger=True),
-    _m("total_osl", "Total Output Sequence Length", "tokens", larger=True),
-    _m("error_request_count", "Error Request Count", "requests"),
-    _m("total_error_isl", "Total Error Input Sequence Length", "tokens"),
-    # Requests the user stopped in flight (Ctrl-C): neither successes nor errors.
-    _m("cancelled_request_count", "Cancelled Request Count", "requests", ours=True),
-    # The reference's own headers for these two are written without spaces.
-    _m("good_request_count", "GoodRequestCount", "requests", larger=True),
-    _m("goodput", "Goodput", "requests/sec", larger=True),
-    _m("total_usage_total_tokens", "Total Usage Total Tokens", "tokens"),
-    _m("request_error_rate", "Request Error Rate", "%"),
-    _m("completed_request_count", "Completed Requests (Success + Error)", "requests"),
-    _m("total_usage_prompt_tokens", "Total Usage Prompt Tokens", "tokens"),
-    _m("total_usage_completion_tokens", "Total Usage Completion Tokens", "tokens"),
-    _m("input_token_throughput", "Input Token Throughput", "tokens/sec", larger=True),
-    _m("total_token_throughput", "Total Token Throughput", "tokens/sec", larger=True),
-    _m("good_request_fraction", "GoodRequestFraction", "ratio", larger=True),
-    _m("achieved_request_rate", "Achieved Request Rate", "requests/sec", ours=True),
-)
-
-_BY_TAG: Mapping[str, MetricInfo] = MappingProxyType(
-    {m.tag: m for m in (*RECORD_METRICS, *DISTRIBUTION_METRICS, *SCALAR_METRICS)}
-)
+SCALAR_METRICS: tuple[MetricInfo, ...] = tuple(m for m in METRICS if m.kind == SCALAR)
 #: The tags of the per-request metrics (what an SLO may name).
-RECORD_TAGS = frozenset(m.tag for m in RECORD_METRICS)
+RECORD_TAGS = frozenset(m.tag for m in METRICS if m.slo)
 
 
 def metric_info(tag: str) -> MetricInfo:
     """The :class:`MetricInfo` of a tag we produce; ``KeyError`` for any other tag."""
-    return _BY_TAG[tag]
+    return METRICS_BY_TAG[tag]
 
 
 # --------------------------------------------------------------------------- per request

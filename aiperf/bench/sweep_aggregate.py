@@ -61,6 +61,7 @@ import attrs
 
 import aiperf
 from aiperf.bench.atomic import write_text_atomic
+from aiperf.metric_catalogue import sweep_columns
 
 __all__ = [
     "BEST_OBJECTIVES",
@@ -90,22 +91,11 @@ SWEEP_SCHEMA_VERSION = 1
 #: sweep was stopped first.
 CELL_STATUSES = ("complete", "partial", "failed", "degraded", "not_run")
 
-#: The table's metric columns, ``<tag>_<stat>``, as (column, tag, stat).
+#: The table's metric columns, ``<tag>_<stat>``, as (column, tag, stat). Which statistics
+#: of which metrics are columns, and in what order, is declared in the metric catalogue
+#: (``Metric.sweep``).
 KEY_METRICS: tuple[tuple[str, str, str], ...] = tuple(
-    (f"{tag}_{stat}", tag, stat)
-    for tag, stat in (
-        ("request_throughput", "avg"),
-        ("output_token_throughput", "avg"),
-        ("time_to_first_token", "p50"),
-        ("time_to_first_token", "p99"),
-        ("inter_token_latency", "p50"),
-        ("inter_token_latency", "p99"),
-        ("request_latency", "p50"),
-        ("request_latency", "p99"),
-        ("output_token_throughput_per_user", "avg"),
-        ("error_request_count", "avg"),
-        ("request_error_rate", "avg"),
-    )
+    (f"{tag}_{stat}", tag, stat) for tag, stat in sweep_columns()
 )
 
 #: ``best_cells`` objectives: (name, tag, stat, larger is better).

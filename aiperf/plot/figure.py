@@ -20,6 +20,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from aiperf.metric_catalogue import METRICS
 from aiperf.plot.registry import TITLES
 from aiperf.plot.theme import Style, paint, theme_of, themed
 
@@ -130,21 +131,17 @@ def fmt_load(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
-#: Axis wording and unit of each metric tag in the multi-run table.
-_TAGS: Mapping[str, tuple[str, str | None]] = MappingProxyType({
-    "time_to_first_token": ("time to first token", "ms"),
-    "time_to_second_token": ("time to second token", "ms"),
-    "inter_token_latency": ("inter-token latency", "ms"),
-    "request_latency": ("request latency", "ms"),
-    "request_throughput": ("request throughput", "requests/s"),
-    "output_token_throughput": ("output token throughput", "tokens/s"),
-    "output_token_throughput_per_user": ("output token throughput per user", "tokens/s/user"),
-    "output_token_throughput_per_gpu": ("output token throughput per GPU", "tokens/s/GPU"),
-})
-
 #: Units as the summary JSON writes them, shortened for axis labels.
 _UNIT_WORDS = {"requests/sec": "requests/s", "tokens/sec": "tokens/s",
                "tokens/sec/user": "tokens/s/user"}
+
+#: Axis wording and unit of each metric tag in the multi-run table: the catalogue's
+#: metrics with a plot label, and a tag of the reference's that we do not report.
+_TAGS: Mapping[str, tuple[str, str | None]] = MappingProxyType({
+    **{m.tag: (m.plot_label, _UNIT_WORDS.get(m.unit, m.unit))
+       for m in METRICS if m.plot_label is not None},
+    "output_token_throughput_per_gpu": ("output token throughput per GPU", "tokens/s/GPU"),
+})
 
 
 def metric_label(tag: str, stat: str, unit: str | None = None) -> str:
