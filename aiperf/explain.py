@@ -17,10 +17,11 @@ from aiperf.config import fields as F
 from aiperf.config.errors import ConfigError, did_you_mean
 from aiperf.config.layer import Origin
 from aiperf.config.plot_config import PLOT_FIELDS, PlotEnvelopeSpec
-from aiperf.config.provenance import Consideration, Note, Provenance, Resolved
+from aiperf.config.provenance import READ, Consideration, Note, Provenance, Resolved
 from aiperf.config.recipe import Recipe
 from aiperf.config.redaction import hidden, redact_url
-from aiperf.config.resolve import show
+from aiperf.config.resolve import explicitness_decides, show
+from aiperf.config.rulebook import load_rulebook
 from aiperf.config.schema import yaml_quote
 from aiperf.config.sweep import Swept, swept_fields
 from aiperf.config.table import RuleRef
@@ -105,14 +106,19 @@ def explain_one(resolved: Explained, p: Provenance, swept: Swept | None = None) 
         head = [f"{p.key} = {swept.describe()}",
                 f"  unswept      {_text_value(p.key, p.value)} (the value outside the sweep), "
                 f"decided by {rule}"]
+    derived = bool(p.considered) and all(c.status == READ for c in p.considered)
     lines = [
         *head,
         f"  because      {p.because}",
-        "  considered   (highest precedence first)",
+        "  derived from (resolved values)" if derived
+        else "  considered   (highest precedence first)",
     ]
-    if p.key in F.FIELDS_BY_KEY and not any(c.scope == "file" for c in p.considered):
-        lines.append(f"    {'config files (-f)':<44} {'none given'}")
-    lines += [_consideration_line(p.key, c) for c in p.considered]
+    if derived:
+        lines += [_consideration_line(c.label, c) for c in p.considered]
+    else:
+        if p.key in F.FIELDS_BY_KEY and not any(c.scope == "file" for c in p.considered):
+            lines.append(f"    {'config files (-f)':<44} {'none given'}")
+        lines += [_consideration_line(p.key, c) for c in p.considered]
     if swept is not None:
         lines.append(f"  to change    change the swept values ({swept.by})")
     elif p.hint:
@@ -249,6 +255,7 @@ def explain_yaml(resolved: Resolved, comments: bool = True, only_changed: bool =
         ]
     chosen = {p.key for p in select(resolved, (), only_changed)}
     swept = swept_fields(resolved)
+    explicit_only = explicitness_decides(load_rulebook())
     emitted_parents: set[tuple[str, ...]] = set()
     for f in F.FIELDS:
         p = resolved.provenance[f.key]
@@ -256,7 +263,15 @@ def explain_yaml(resolved: Resolved, comments: bool = True, only_changed: bool =
             continue  # plot: is a top-level block of its own, written last
         *parents, name = f.yaml_path
         present = p.value is not None and not f.secret and p.value != {}
-        if f.key in swept and not p.explicit:
+        if f.derived:
+            # Decided from the other values by a rule; a file cannot set it, so it is
+            # written as a comment and resolves back to the same value.
+            present = False
+        elif f.key in explicit_only and not p.explicit:
+            # Written as a value, the default would load back as the user's own choice
+            # and change what a rule derives from it (the run directory).
+            present = False
+        elif f.key in swept and not p.explicit:
             # Written as a value, the unswept default would load back as the user's own
             # setting, which a recipe driving the field rejects; as a comment it resolves
             # back to the same default.

@@ -147,7 +147,7 @@ def pareto_sentence(result: Mapping[str, Any]) -> str:
 #: recipe -> (its analysis of the rows and the search settings, the sentence for it).
 _ANALYSES: Mapping[str, tuple[Callable[[Sequence[Mapping[str, Any]], Any], dict[str, Any]],
                               Callable[[Mapping[str, Any]], str]]] = {
-    "concurrency-ramp": (lambda rows, search: knee(rows, search.degradation_threshold or 0.2),
+    "concurrency-ramp": (lambda rows, search: knee(rows, search.degradation_threshold),
                          knee_sentence),
     "prefill-ttft-curve": (lambda rows, _search: ttft_fit(rows), ttft_fit_sentence),
     "decode-itl-curve": (lambda rows, _search: itl_surface(rows), itl_surface_sentence),

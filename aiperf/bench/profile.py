@@ -42,7 +42,6 @@ from aiperf.bench.dataset import (
 )
 from aiperf.bench.experiment import Experiment, new_experiment_id
 from aiperf.bench.manifest import RunIdentity, RunKind
-from aiperf.bench.naming import default_run_dir_name
 from aiperf.bench.outcome import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -153,19 +152,9 @@ class Prepared:
 
 
 def run_directory(resolved: Resolved) -> Path:
-    """The run's artifact directory: ``artifacts.dir`` as given, or the default name
-    ``<dir>/<model>-concurrency<N>`` when the user did not set the directory."""
-    cfg = resolved.config.benchmark
-    return _named_directory(resolved, default_run_dir_name(
-        cfg.endpoint.model or "model", cfg.load.concurrency, cfg.load.request_rate))
-
-
-def _named_directory(resolved: Resolved, default_name: str) -> Path:
-    """``artifacts.dir`` when the user set it, else ``<artifacts.dir>/<default_name>``."""
-    base = Path(resolved.config.benchmark.artifacts.dir)
-    if resolved.provenance["benchmark.artifacts.dir"].explicit:
-        return base
-    return base / default_name
+    """The run's artifact directory (a sweep's or recipe's base): the resolved
+    ``benchmark.artifacts.run_dir`` (see ``rules/run-dir.yaml``)."""
+    return Path(resolved.config.benchmark.artifacts.run_dir)
 
 
 def prepare(resolved: Resolved, servers: InProcessServers = NO_SERVERS) -> Prepared:
@@ -189,7 +178,9 @@ def prepare(resolved: Resolved, servers: InProcessServers = NO_SERVERS) -> Prepa
         except DatasetError as e:
             raise ProfileError(str(e)) from None
     else:
-        synthetic = SyntheticPrompts(cfg.dataset.isl.mean or 1, cfg.dataset.isl.stddev,
+        isl = cfg.dataset.isl.mean
+        assert isl is not None  # a built-in default (550) that no source can unset
+        synthetic = SyntheticPrompts(isl, cfg.dataset.isl.stddev,
                                      cfg.dataset.osl.mean, cfg.dataset.osl.stddev,
                                      cfg.dataset.seed)
         if cfg.prompt_sizing == "file":
@@ -647,20 +638,11 @@ def sweep_summary_line(results: Sequence[Any]) -> str:
             + (f"; not run: {', '.join(not_run)}" if not_run else ""))
 
 
-def sweep_directory(resolved: Resolved, cells: Sequence[tuple[Cell, Resolved]]) -> Path:
-    """The base directory of a sweep or recipe: ``artifacts.dir`` as given, or
-    ``<dir>/<model>-<recipe>`` / ``<dir>/<model>-sweep-<what varies>`` (named after the
-    experiment, not its first cell)."""
-    from aiperf.bench.naming import model_basename
-    from aiperf.config.sweep import short_name
-
-    cfg = resolved.config.benchmark
-    model = model_basename(cfg.endpoint.model or "model")
-    if resolved.recipe is not None and not cfg.sweep.parameters and cfg.sweep.scenarios is None:
-        return _named_directory(resolved, f"{model}-{resolved.recipe.name}")
-    varied = sorted({short_name(k) for cell, _ in cells for k in cell.values})
-    what = "-".join(varied) if cfg.sweep.scenarios is None else "scenarios"
-    return _named_directory(resolved, f"{model}-sweep-{what}")
+def sweep_directory(resolved: Resolved) -> Path:
+    """The base directory of a sweep or recipe: the resolved run directory, which the
+    ``run-dir`` rules name after the experiment (``<dir>/<model>-<recipe>``,
+    ``<dir>/<model>-sweep-<what varies>``), not its first cell."""
+    return run_directory(resolved)
 
 
 def _sweep(resolved: Resolved, cells: Sequence[tuple[Cell, Resolved]],
@@ -678,7 +660,7 @@ def _sweep(resolved: Resolved, cells: Sequence[tuple[Cell, Resolved]],
     from aiperf.explain import RUN_EXPLAIN_FILE, explain_json
 
     cfg = resolved.config.benchmark
-    base = sweep_directory(resolved, cells)
+    base = sweep_directory(resolved)
     try:
         prepared_cells = []
         for cell, cell_resolved in cells:
@@ -773,7 +755,7 @@ def dry_run_listing(resolved: Resolved, cells: Sequence[tuple[Cell, Resolved]]) 
     if not cells:
         return "\n".join([f"1 run into {run_directory(resolved)} (nothing is swept)",
                           *settings(resolved)])
-    base = sweep_directory(resolved, cells)
+    base = sweep_directory(resolved)
     out = [f"{len(cells)} cells into {base}:"]
     for cell, cell_resolved in cells:
         out.append(f"  {cell.name}/")
@@ -813,9 +795,12 @@ def _sla_search(resolved: Resolved, resolve_cell: Callable[[Cell], Resolved],
         # Each probe counts its good requests against the SLAs as goodput SLOs, and the
         # search judges the share of them.
         extra["benchmark.slos"] = {sla.GOODPUT_SLOS[n]: v for n, v in slas.items()}
-        slas = {"attainment": search.slo_attainment_fraction or 0.95}
-    low, high = search.concurrency_min or 1, search.concurrency_max or 1000
-    base = sweep_directory(resolved, ())
+        slas = {"attainment": search.slo_attainment_fraction}
+    # The recipe's settings (rules/recipes.yaml) give every bound the search needs, and
+    # no source can unset a setting.
+    low, high, steps = search.concurrency_min, search.concurrency_max, search.concurrency_steps
+    assert low is not None and high is not None and steps is not None
+    base = sweep_directory(resolved)
     try:
         first = prepare(resolved, servers)
         if first.in_process_url is None:
@@ -851,7 +836,7 @@ def _sla_search(resolved: Resolved, resolve_cell: Callable[[Cell], Resolved],
     try:
         with _measuring() as loop:
             if search.search_style == "grid":
-                grid = log_grid(low, high, search.concurrency_steps or 8)
+                grid = log_grid(low, high, steps)
                 history = sla.grid_search(probe, grid, slas,
                                           max_error_rate=search.max_error_rate)
             else:

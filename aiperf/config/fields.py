@@ -63,6 +63,9 @@ class Field:
     url: bool = False
     #: A relative path given in a YAML file is taken relative to that file's folder.
     file_relative: bool = False
+    #: Decided by a rule's derivation from other fields, never set directly: no flag, no
+    #: variable, and YAML files cannot name it (``config explain`` still shows it).
+    derived: bool = False
 
     @property
     def yaml_path(self) -> tuple[str, ...]:
@@ -207,6 +210,10 @@ _OUTPUTS: tuple[Field, ...] = (
     _f("benchmark.artifacts.dir", StrKind(), "artifacts",
        "Artifact directory (relative to the working directory).",
        flag="--artifact-dir", env="AIPERF_ARTIFACT_DIR"),
+    _f("benchmark.artifacts.run_dir", StrKind(), None,
+       "The directory the run (or a sweep's or recipe's base) writes: artifacts.dir when "
+       "given, else a name below it derived from the model and the load, sweep or recipe.",
+       derived=True),
     _f("benchmark.artifacts.overwrite", BoolKind(), False,
        "Delete an earlier run's files from the artifact directory instead of moving them "
        "aside to <dir>.<its start time>; files aiperf did not write stay either way.",
@@ -281,9 +288,11 @@ def field(key: str) -> Field:
 def children(prefix: tuple[str, ...]) -> set[str]:
     """The names allowed directly below ``prefix`` in a YAML document."""
     n = len(prefix)
-    return {f.yaml_path[n] for f in FIELDS if f.yaml_path[:n] == prefix and len(f.yaml_path) > n}
+    return {f.yaml_path[n] for f in FIELDS
+            if f.yaml_path[:n] == prefix and len(f.yaml_path) > n and not f.derived}
 
 
 def field_at(path: tuple[str, ...]) -> Field | None:
-    """The field whose YAML path is exactly ``path``, if any."""
-    return FIELDS_BY_KEY.get(".".join(path))
+    """The field a YAML document may set at exactly ``path``, if any (never a derived one)."""
+    f = FIELDS_BY_KEY.get(".".join(path))
+    return None if f is None or f.derived else f

@@ -30,6 +30,8 @@ def config_schema() -> dict[str, Any]:
     """The schema of an aiperf config file (the ``benchmark:`` block and ``plot:``)."""
     root: dict[str, Any] = {"type": "object", "properties": {}, "additionalProperties": False}
     for f in FIELDS:
+        if f.derived:
+            continue  # decided by a rule, never written in a file
         node = root
         *parents, name = f.yaml_path
         for p in parents:

@@ -95,6 +95,7 @@ class Sweep:
 @attrs.frozen
 class Artifacts:
     dir: str
+    run_dir: str
     overwrite: bool
     auto_plot: bool
     plot_required: bool

@@ -91,6 +91,10 @@ def _is_set(facts: Facts, key: str) -> bool:
     return facts.resolved.get(key) is not None
 
 
+def _has_entries(facts: Facts, key: str) -> bool:
+    return bool(facts.resolved.get(key))
+
+
 def _never_set(facts: Facts, key: str) -> bool:
     # A sweep leaves the base value unset and gives it per cell, so "unset" alone would
     # misjudge `--request-rate 1,2,4`: the field is never set only when no cell sets it.
@@ -153,6 +157,8 @@ PREDICATES: Mapping[str, Predicate] = {
         Predicate("resolved", MapKind(ScalarKind()), _resolved,
                   "resolved fields have these values"),
         Predicate("is_set", StrKind(), _is_set, "the resolved field has a value"),
+        Predicate("has_entries", StrKind(), _has_entries,
+                  "the resolved mapping or list field has at least one entry"),
         Predicate("never_set", StrKind(), _never_set,
                   "the resolved field has no value, and no sweep parameter or scenario "
                   "gives it one"),

@@ -22,6 +22,8 @@ from aiperf.config.table import RuleRef
 #: Statuses a considered source can have.
 WON, OVERRIDDEN, MERGED, NOT_GIVEN, NOT_SET = "won", "overridden", "merged", "not given", "not set"
 PRESENT_OUTRANKED, ABSENT = "present, outranked", "absent"
+#: A field a derived value was computed from (see aiperf/config/derive.py).
+READ = "read"
 
 
 @attrs.frozen

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aiperf.config import fields as F
+from aiperf.config.derive import DERIVATIONS, Derived
 from aiperf.config.errors import ConfigError, ConfigErrors, did_you_mean
 from aiperf.config.kinds import MapKind
 from aiperf.config.layer import SCOPES, Layer, Origin, Value
@@ -23,6 +24,7 @@ from aiperf.config.provenance import (
     NOT_SET,
     OVERRIDDEN,
     PRESENT_OUTRANKED,
+    READ,
     WON,
     Consideration,
     Note,
@@ -75,6 +77,9 @@ def _take(
     """(value, origin, contributing layers) for the row that decided ``field``."""
     take = rule.take
     assert take is not None
+    if take.how == "derive":
+        derived = _derive(take.arg, facts)
+        return derived.value, _implied_origin(rule, facts), []
     if take.how == "given":
         scope = dict(rule.when)["given_in"]
         # The winner is the last layer of that scope (a later -f file beats an earlier).
@@ -95,6 +100,30 @@ def _take(
         return take.arg, _implied_origin(rule, facts), []
     assert facts.recipe is not None
     return getattr(facts.recipe, take.arg), Origin("recipe", facts.recipe.name), []
+
+
+def _derive(name: str, facts: Facts) -> Derived:
+    """Run the derivation ``name`` over the values resolved so far."""
+    return DERIVATIONS[name].compute(facts.resolved, facts.recipe)
+
+
+def derived_fields(rulebook: Rulebook) -> frozenset[str]:
+    """The fields some row of whose table derives the value: decided after the others."""
+    return frozenset(
+        f.key for f in F.FIELDS
+        if any(r.take is not None and r.take.how == "derive"
+               for r in rulebook.table_for(f.key).rules)
+    )
+
+
+def explicitness_decides(rulebook: Rulebook) -> frozenset[str]:
+    """Fields whose being set by the user, not only their value, decides a derived field
+    (``--artifact-dir`` names the run directory exactly; the default is only its base)."""
+    return frozenset(
+        arg for key in derived_fields(rulebook)
+        for rule in rulebook.table_for(key).rules
+        for name, arg in rule.when if name == "explicitly_set"
+    )
 
 
 def _considered(
@@ -185,8 +214,15 @@ def decide(
     field: F.Field, layers: Sequence[Layer], table: Table, envelope: Value | None,
     recipe: Recipe | None, explicit: Mapping[str, Origin] | None = None,
     explicit_values: Mapping[str, Any] | None = None,
+    decided: Mapping[str, Provenance] | None = None,
 ) -> Provenance:
-    """Run ``field``'s decision table over the layers and record why."""
+    """Run ``field``'s decision table over the layers and record why.
+
+    ``decided`` holds the fields decided before this one: a table whose rows derive the
+    value (``take: {derive: NAME}``) tests and reads their values, and a derived value
+    lists the fields it was derived from as what it considered.
+    """
+    decided = decided or {}
     key = field.key
     default = next((layer.get(key) for layer in layers if layer.scope == "default"), None)
     default = default or Value(field.default, DEFAULT_ORIGIN)
@@ -195,13 +231,21 @@ def decide(
         for layer in layers
         if layer.scope != "default" and key in layer.values
     )
-    facts = Facts(key, given, envelope, recipe, explicit=explicit or {},
+    resolved = {k: p.value for k, p in decided.items()}
+    facts = Facts(key, given, envelope, recipe, resolved, explicit=explicit or {},
                   explicit_values=explicit_values or {})
     rule = table.first(facts)
     if rule is None:
         raise LookupError(f"{table.file}: no row decides {key}; the table needs a fallback row")
     value, origin, contributing = _take(rule, facts, field, default)
     tv = _template_values(field, value, origin, facts, {})
+    if rule.take is not None and rule.take.how == "derive":
+        tv.update(_derive(rule.take.arg, facts).words)
+        considered = tuple(
+            Consideration(decided[k].origin.scope, k, READ, decided[k].value, decided[k].origin)
+            for k in DERIVATIONS[rule.take.arg].reads)
+    else:
+        considered = _considered(layers, key, contributing, table, rule, facts)
     return Provenance(
         key=key,
         value=value,
@@ -209,7 +253,7 @@ def decide(
         rule=rule.ref,
         because=render(rule.because, tv),
         hint=render(rule.hint, tv) if rule.hint else None,
-        considered=_considered(layers, key, contributing, table, rule, facts),
+        considered=considered,
     )
 
 
@@ -271,10 +315,14 @@ def resolve(
         for layer in ordered if layer.scope not in ("default", "recipe")
         for key, value in layer.values.items()
     }
-    provenance: dict[str, Provenance] = {}
-    for field in F.FIELDS:
-        provenance[field.key] = decide(field, ordered, rulebook.table_for(field.key),
-                                       envelope, recipe, explicit, explicit_values)
+    decided: dict[str, Provenance] = {}
+    derived = derived_fields(rulebook)
+    # Derived fields come last: their derivations read the others' resolved values.
+    for field in sorted(F.FIELDS, key=lambda f: f.key in derived):
+        so_far = dict(decided) if field.key in derived else None
+        decided[field.key] = decide(field, ordered, rulebook.table_for(field.key),
+                                    envelope, recipe, explicit, explicit_values, so_far)
+    provenance = {f.key: decided[f.key] for f in F.FIELDS}
     values = {k: p.value for k, p in provenance.items()}
     # Notes and constraints may ask what the user set (e.g. an arrival pattern without a
     # rate is an error only when the user chose the pattern), so they see explicit too.

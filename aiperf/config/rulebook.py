@@ -20,6 +20,7 @@ from typing import Any
 import attrs
 
 from aiperf._resources import rules_dir
+from aiperf.config.derive import DERIVATIONS
 from aiperf.config.errors import ConfigError, ConfigErrors
 from aiperf.config.kinds import ScalarKind
 from aiperf.config.parse_cache import ParseCache
@@ -41,7 +42,8 @@ def _table_schema() -> Any:
             sy.Optional("level"): sy.Enum(["info", "warning"]),
             "when": sy.Enum(["always"]) | sy.MapPattern(sy.Str(), sy.Any()),
             sy.Optional("take"): sy.Enum(["given", "default", "unset"])
-            | sy.Map({sy.Optional("value"): sy.Any(), sy.Optional("recipe_attribute"): sy.Str()}),
+            | sy.Map({sy.Optional("value"): sy.Any(), sy.Optional("recipe_attribute"): sy.Str(),
+                      sy.Optional("derive"): sy.Str()}),
             "because": sy.Str(),
             sy.Optional("hint"): sy.Str(),
         }
@@ -113,6 +115,11 @@ def _rule(data: dict[str, Any], table: str, label: str, row_lines: dict[str, int
             take = Take(t)
         elif "value" in t:
             take = Take("value", _typed(ScalarKind(), t["value"], label, ref.line, typed))
+        elif "derive" in t:
+            if t["derive"] not in DERIVATIONS:
+                raise _fail(label, ref.line, f"unknown derivation '{t['derive']}' "
+                            f"(known: {', '.join(sorted(DERIVATIONS))})")
+            take = Take("derive", t["derive"])
         else:
             take = Take("recipe_attribute", t["recipe_attribute"])
         assert take.how in TAKES

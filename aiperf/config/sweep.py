@@ -167,7 +167,8 @@ def recipe_grid(resolved: Resolved) -> dict[str, list[int]] | None:
 
 def pair_cells(resolved: Resolved) -> tuple[Cell, ...]:
     """``isl/osl`` pairs x a log-spaced concurrency grid (``pareto-sweep``): the pairs go
-    together, as the workloads they describe; ConfigErrors for a malformed pair."""
+    together, as the workloads they describe; ConfigErrors for a malformed pair. The grid's
+    bounds come from the recipe's settings (``rules/recipes.yaml``); none without them."""
     search = resolved.config.benchmark.search
     where = resolved.provenance["benchmark.search.isl_osl_pairs"].origin
     pairs = []
@@ -179,8 +180,9 @@ def pair_cells(resolved: Resolved) -> tuple[Cell, ...]:
                 where.source, where.line, where.column, "benchmark.search.isl_osl_pairs",
                 "write pairs like 512/256")])
         pairs.append((int(isl), int(osl)))
-    low, high, steps = search.concurrency_min or 1, search.concurrency_max or 64, \
-        search.concurrency_steps or 4
+    low, high, steps = search.concurrency_min, search.concurrency_max, search.concurrency_steps
+    if low is None or high is None or steps is None:
+        return ()  # like recipe_grid: without its bounds the recipe runs no grid
     return tuple(
         Cell(f"isl{isl}-osl{osl}-concurrency{c}", {
             DIMENSIONS["isl"]: isl, DIMENSIONS["osl"]: osl, DIMENSIONS["concurrency"]: c})

@@ -17,7 +17,7 @@ from aiperf.config.predicates import PREDICATES, Facts
 
 HitPolicy = Literal["first", "collect"]
 Role = Literal["field", "note", "constraint"]
-TAKES = ("given", "default", "unset", "value", "recipe_attribute")
+TAKES = ("given", "default", "unset", "value", "recipe_attribute", "derive")
 
 
 @attrs.frozen

@@ -285,8 +285,19 @@ def pareto_frontier(table: pd.DataFrame, style: Style) -> Figure:
                   metric_label("output_token_throughput", "avg"))
 
 
-#: ``concurrency_knee`` marks the first concurrency whose p99 is this much above the baseline.
-KNEE_THRESHOLD = 0.20
+def knee_threshold(table: pd.DataFrame) -> float:
+    """How far above the baseline p99 the knee is: the resolved
+    ``benchmark.search.degradation_threshold`` the runs recorded (the value the runner
+    judged the knee by). Runs that record none (AIPerf 0.13's) get what the rules
+    resolve for a concurrency-ramp by default (``rules/recipes.yaml``)."""
+    if "degradation_threshold" in table.columns:
+        recorded = pd.to_numeric(table["degradation_threshold"], errors="coerce").dropna()
+        if len(recorded):
+            return float(recorded.iloc[-1])
+    from aiperf.config.recipes import builtin_registry
+
+    ramp = builtin_registry().recipes["concurrency-ramp"]
+    return float(ramp.settings["benchmark.search.degradation_threshold"])
 
 
 def _recipe_skip(recipe: str, what: str) -> str:
@@ -311,7 +322,8 @@ def concurrency_knee(table: pd.DataFrame, style: Style) -> Figure:
         raise Skip("every run is degraded (error rate over the limit): no knee")
     means = trusted.groupby("concurrency", sort=True)[column].mean()
     baseline = float(means.iloc[0])
-    limit = baseline * (1 + KNEE_THRESHOLD)
+    threshold = knee_threshold(rows)
+    limit = baseline * (1 + threshold)
     over = means[means > limit]
     failing = rows.loc[_degraded_mask(rows) & (rows["concurrency"] > means.index[0]),
                        "concurrency"]
@@ -322,7 +334,7 @@ def concurrency_knee(table: pd.DataFrame, style: Style) -> Figure:
                label=f"baseline (concurrency {fmt_load(means.index[0])}) = "
                      f"{fmt_value(baseline)} ms")
     ax.axhline(limit, color=theme.palette[2], linestyle="--", linewidth=1,
-               label=f"baseline + {KNEE_THRESHOLD:.0%} = {fmt_value(limit)} ms")
+               label=f"baseline + {threshold:.0%} = {fmt_value(limit)} ms")
     if len(failing) and (not len(over) or failing.min() < over.index[0]):
         knee = float(failing.min())
         ax.axvline(knee, color=theme.palette[1], linestyle="-.", linewidth=1.5,

@@ -56,7 +56,7 @@ SUMMARY_STATS = (
     "avg", "min", "max", "std", "p1", "p5", "p10", "p25", "p50", "p75", "p90", "p95", "p99",
 )
 _RUN_COLUMNS = ("run_name", "model", "concurrency", "request_rate", "trial", "cell", "status",
-                "isl", "osl", "sla_pass", "degraded")
+                "isl", "osl", "sla_pass", "degraded", "degradation_threshold")
 
 #: A compact JSONL record (ours, and AIPerf 0.13's orjson output) starts with its
 #: metadata object, and the metrics object follows it.
@@ -151,6 +151,7 @@ def runs_table(runs: Sequence[LoadedRun]) -> pd.DataFrame:
             **_lengths(loaded.summary.get("input_config")),
             "sla_pass": _verdict(loaded),
             "degraded": _degraded(loaded),
+            "degradation_threshold": _degradation_threshold(loaded.summary.get("input_config")),
         }
         for tag, entry in loaded.summary.items():
             if not isinstance(entry, Mapping):
@@ -470,6 +471,15 @@ def _sweep_statuses(base: Path) -> Mapping[str, str]:
         return {str(c["cell"]): str(c["status"]) for c in data["cells"]}
     except (OSError, ValueError, TypeError, KeyError):
         return {}
+
+
+def _degradation_threshold(config: Any) -> float | None:
+    """The run's resolved ``benchmark.search.degradation_threshold`` (what its knee was
+    judged by); None when it has none or is not ours."""
+    ours = config.get("benchmark") if isinstance(config, Mapping) else None
+    value = _mapping(ours, "search").get("degradation_threshold") \
+        if isinstance(ours, Mapping) else None
+    return float(value) if _is_number(value) else None
 
 
 def _lengths(config: Any) -> dict[str, float | None]:

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
@@ -47,7 +48,14 @@ from aiperf.config.plot_config import PlotEnvelopeSpec
 from aiperf.config.predicates import Facts
 from aiperf.config.provenance import Resolved
 from aiperf.config.recipe import Recipe
-from aiperf.config.resolve import ENVELOPE_KEY, RECIPE_KEY, _take, recipe_layer, resolve
+from aiperf.config.resolve import (
+    ENVELOPE_KEY,
+    RECIPE_KEY,
+    _take,
+    explicitness_decides,
+    recipe_layer,
+    resolve,
+)
 from aiperf.config.sources import defaults_layer
 from aiperf.config.structure import plot_settings
 from aiperf.explain import explain_yaml
@@ -132,6 +140,19 @@ def test_resolution_is_deterministic_and_independent_of_ordering(
 
 # --------------------------------------------------------------------------- 3. removal
 
+def _derived_from(key: str) -> set[str]:
+    """The fields a derived field's table tests or its derivations read."""
+    from aiperf.config.derive import DERIVATIONS
+    from aiperf.config.rulebook import load_rulebook
+
+    reads: set[str] = set()
+    for rule in load_rulebook().table_for(key).rules:
+        reads |= {arg for _, arg in rule.when if isinstance(arg, str) and arg in F.FIELDS_BY_KEY}
+        if rule.take is not None and rule.take.how == "derive":
+            reads |= set(DERIVATIONS[rule.take.arg].reads)
+    return reads
+
+
 def _depends_on(key: str, layer: Layer, full: Resolved, reduced: Resolved) -> bool:
     """Whether ``key`` may legitimately change when ``layer`` is removed.
 
@@ -144,6 +165,11 @@ def _depends_on(key: str, layer: Layer, full: Resolved, reduced: Resolved) -> bo
     origins = {v.origin for v in layer.values.values()}
     if full.provenance[key].origin in origins:
         return True
+    if F.field(key).derived:
+        # A derived value follows what it is derived from.
+        return any((full.value(k), full.provenance[k].origin)
+                   != (reduced.value(k), reduced.provenance[k].origin)
+                   for k in _derived_from(key))
     if key in MAP_KEYS and key in layer.values:
         return True
     recipe_changed = full.value(RECIPE_KEY) != reduced.value(RECIPE_KEY)
@@ -205,6 +231,10 @@ def test_the_deciding_rule_yields_the_resolved_value(stack: S.Stack) -> None:
         table, index = RULES[(prov.rule.table, prov.rule.id)]
         rule = table.rules[index]
         facts = fresh_facts(stack, field.key)
+        if field.derived:
+            # A derived field is a function of the other fields' resolved values.
+            others = {k: v for k, v in resolved.values().items() if k != field.key}
+            facts = attrs.evolve(facts, resolved=others)
         value, origin, _ = _take(rule, facts, field, Value(field.default, Origin("default",
                                                                               "built-in")))
 
@@ -266,6 +296,10 @@ def yaml_block(name: str, value: Any, indent: int) -> list[str]:
     return [f"{head} {yaml_scalar(value)}"]
 
 
+#: Fields a file may only name when the user set them (as explain's YAML writes them).
+EXPLICITNESS_DECIDES = explicitness_decides(S.RULEBOOK)
+
+
 def to_yaml(values: Mapping[str, Any], recipe: Recipe | None = None,
             only_changed: bool = False, explicit: frozenset[str] = frozenset()) -> str:
     """The resolved values as one config file (a ``plot:`` envelope inline).
@@ -278,7 +312,9 @@ def to_yaml(values: Mapping[str, Any], recipe: Recipe | None = None,
     """
     tree: dict[str, Any] = {}
     for key, value in values.items():
-        if key == ENVELOPE_KEY or (
+        if key == ENVELOPE_KEY or F.field(key).derived or (
+            key in EXPLICITNESS_DECIDES and key not in explicit
+        ) or (
             only_changed and value == F.field(key).default and key != AUTO_PLOT
             and key not in explicit
             and not (recipe is not None and key in recipe.settings)
@@ -383,7 +419,8 @@ def full_stack() -> S.Stack:
 def test_every_value_written_out_resolves_to_the_same_values(stack: S.Stack) -> None:
     """Writing every resolved value (not only the changed ones) round-trips too."""
     resolved = run(stack)
-    again = reload(to_yaml(resolved.values()))
+    explicit = frozenset(k for k, p in resolved.provenance.items() if p.explicit)
+    again = reload(to_yaml(resolved.values(), explicit=explicit))
 
     same_values(resolved.values(), again.values())
 
@@ -490,7 +527,30 @@ def oracle(stack: S.Stack) -> dict[str, Any]:
         elif url and str(url[-1].value).startswith("sim://"):
             simulated_profile = re.search("[?&]profile=", str(url[-1].value))
             out[sizing] = "server" if simulated_profile else "builtin"
+    out["benchmark.artifacts.run_dir"] = naive_run_dir(stack, out, recipe)
     return out
+
+
+def naive_run_dir(stack: S.Stack, out: Mapping[str, Any], recipe: Recipe | None) -> str:
+    """--artifact-dir exactly, else a name below it after the sweep, recipe or load."""
+    from aiperf.config.derive import default_run_dir_name, model_basename
+    from aiperf.config.sweep import short_name
+
+    base = out["benchmark.artifacts.dir"]
+    if given_chain(stack, "benchmark.artifacts.dir"):
+        return base
+    model = model_basename(out["benchmark.endpoint.model"] or "model")
+    if out["benchmark.sweep.scenarios"]:
+        name = f"{model}-sweep-scenarios"
+    elif out["benchmark.sweep.parameters"]:
+        short = {short_name(k) for k in out["benchmark.sweep.parameters"]}
+        name = f"{model}-sweep-" + "-".join(sorted(short))
+    elif recipe is not None:
+        name = f"{model}-{recipe.name}"
+    else:
+        name = default_run_dir_name(model, out["benchmark.load.concurrency"],
+                                    out["benchmark.load.request_rate"])
+    return f"{base}/{name}"
 
 
 @given(S.stacks())

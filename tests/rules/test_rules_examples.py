@@ -17,7 +17,7 @@ import pytest
 
 from aiperf._resources import rules_dir
 from aiperf.config import fields as F
-from aiperf.config.kinds import ListKind, MapKind
+from aiperf.config.kinds import ListKind, MapKind, RecordKind
 from aiperf.config.layer import Layer, Origin, Value
 from aiperf.config.plot_config import PlotEnvelopeSpec
 from aiperf.config.recipes import build_registry, from_plugin, load_builtin
@@ -48,6 +48,11 @@ def typed(key: str, raw: Any) -> Any:
     if raw == "none":
         return None
     kind = F.field(key).kind
+    if isinstance(kind, ListKind) and isinstance(kind.item, RecordKind):
+        # A sweep's scenarios: records of a name and a mapping of field -> value.
+        return [{"name": item["name"],
+                 "values": {k: type_text(F.field(k).kind, str(v))
+                            for k, v in item["values"].items()}} for item in raw]
     if isinstance(kind, ListKind):
         return [type_text(kind.item, str(item)) for item in raw]
     if isinstance(kind, MapKind) and isinstance(kind.value, ListKind):

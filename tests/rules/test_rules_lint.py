@@ -18,6 +18,7 @@ import attrs
 import pytest
 
 from aiperf.config import fields as F
+from aiperf.config.derive import DERIVATIONS
 from aiperf.config.layer import SCOPES
 from aiperf.config.predicates import PREDICATES, Facts
 from aiperf.config.recipe import Recipe
@@ -33,7 +34,8 @@ FIELD_PLACEHOLDERS = frozenset({"value", "origin", "field", "flag", "override", 
 #: What the engine fills in for every template (see resolve._template_values).
 ENGINE_PLACEHOLDERS = frozenset({"recipe", "envelope", "missing"})
 #: Predicates whose argument names a field (or a list / mapping of fields).
-FIELD_ARG_PREDICATES = frozenset({"is_set", "never_set", "set_by_user", "greater", "resolved"})
+FIELD_ARG_PREDICATES = frozenset({"is_set", "has_entries", "never_set", "set_by_user", "greater",
+                                  "resolved"})
 #: Predicates whose argument names a Recipe attribute.
 RECIPE_ARG_PREDICATES = frozenset({"recipe_attribute", "recipe_flag"})
 RECIPE_ATTRIBUTES = frozenset(a.name for a in attrs.fields(Recipe))
@@ -120,6 +122,20 @@ def lint_predicates(tables: Iterable[Table]) -> list[str]:
             if take is not None and take.how == "recipe_attribute" and (
                     take.arg not in RECIPE_ATTRIBUTES):
                 problems.append(f"{where}: take reads unknown recipe attribute '{take.arg}'")
+            if take is not None and take.how == "derive":
+                problems += _lint_derivation(where, take.arg, t)
+    return problems
+
+
+def _lint_derivation(where: str, name: str, table: Table) -> list[str]:
+    """A derivation exists, reads real fields, and reads none of the fields it decides."""
+    if name not in DERIVATIONS:
+        return [f"{where}: take derives with unknown derivation '{name}'"]
+    reads = DERIVATIONS[name].reads
+    problems = [f"{where}: derivation '{name}' reads unknown field '{k}'"
+                for k in reads if k not in F.FIELDS_BY_KEY]
+    problems += [f"{where}: derivation '{name}' reads the field it decides, '{k}'"
+                 for k in reads if k in (table.applies_to or ())]
     return problems
 
 
@@ -130,9 +146,13 @@ def lint_placeholders(tables: Iterable[Table]) -> list[str]:
     for t in tables:
         for rule in t.rules:
             where = f"{t.file}:{rule.ref.line}: rule '{rule.id}'"
+            words: tuple[str, ...] = ()
+            if rule.take is not None and rule.take.how == "derive" \
+                    and rule.take.arg in DERIVATIONS:
+                words = DERIVATIONS[rule.take.arg].words
             for name in sorted(rule.placeholders()):
                 if t.role == "field":
-                    if name not in FIELD_PLACEHOLDERS:
+                    if name not in FIELD_PLACEHOLDERS | set(words):
                         problems.append(f"{where}: {{{name}}} is not filled in for field "
                                         f"rows (known: {', '.join(sorted(FIELD_PLACEHOLDERS))})")
                 elif name not in provided:
@@ -302,3 +322,26 @@ def test_lint_catches_unknown_and_ambiguous_placeholders():
     problems = lint_placeholders([field_row, note])
     named = sorted(p.split("{")[1].split("}")[0] for p in problems)
     assert ["mean", "nope", "request_rate_origin"] == named
+
+
+def test_lint_catches_an_unknown_derivation_and_foreign_words():
+    """A row deriving with an unknown derivation is reported, and so is a placeholder that
+    is neither the engine's nor one of its derivation's words."""
+    bad = _table(
+        attrs.evolve(_row("a", 1, [("is_set", "benchmark.search.recipe")]),
+                     take=Take("derive", "no-such-derivation")),
+        attrs.evolve(_row("b", 2, because="{named_by} {nope}"),
+                     take=Take("derive", "single-run-dir")),
+    )
+    assert ["rules/bad.yaml:1: rule 'a': take derives with unknown derivation "
+            "'no-such-derivation'"] == lint_predicates([bad])
+    named = sorted(p.split("{")[1].split("}")[0] for p in lint_placeholders([bad]))
+    assert ["nope"] == named
+
+
+def test_lint_catches_a_derivation_reading_its_own_field():
+    """A derivation may not read the field it decides (it is decided after the others)."""
+    bad = _table(attrs.evolve(_row("a", 1), take=Take("derive", "artifact-dir")),
+                 applies_to=("benchmark.artifacts.dir",))
+    assert ["rules/bad.yaml:1: rule 'a': derivation 'artifact-dir' reads the field it "
+            "decides, 'benchmark.artifacts.dir'"] == lint_predicates([bad])

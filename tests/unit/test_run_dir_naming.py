@@ -1,4 +1,4 @@
-"""The default run directory name (aiperf.bench.naming)."""
+"""The default run directory name (aiperf.config.derive)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aiperf.bench.naming import default_run_dir_name, model_basename
+from aiperf.config.derive import default_run_dir_name, model_basename
 
 
 @pytest.mark.parametrize(
