@@ -38,13 +38,14 @@ def _table_schema() -> Any:
     rule = sy.Map(
         {
             "id": sy.Str(),
+            sy.Optional("inherit"): sy.Str(),
             sy.Optional("about"): sy.Str(),
             sy.Optional("level"): sy.Enum(["info", "warning"]),
-            "when": sy.Enum(["always"]) | sy.MapPattern(sy.Str(), sy.Any()),
+            sy.Optional("when"): sy.Enum(["always"]) | sy.MapPattern(sy.Str(), sy.Any()),
             sy.Optional("take"): sy.Enum(["given", "default", "unset"])
             | sy.Map({sy.Optional("value"): sy.Any(), sy.Optional("recipe_attribute"): sy.Str(),
                       sy.Optional("derive"): sy.Str()}),
-            "because": sy.Str(),
+            sy.Optional("because"): sy.Str(),
             sy.Optional("hint"): sy.Str(),
         }
     )
@@ -53,6 +54,7 @@ def _table_schema() -> Any:
             "table": sy.Str(),
             "role": sy.Enum(["field", "note", "constraint"]),
             "hit_policy": sy.Enum(["first", "collect"]),
+            sy.Optional("extends"): sy.Str(),
             sy.Optional("applies_to"): sy.Enum(["*"]) | sy.Seq(sy.Str()),
             "rules": sy.Seq(rule),
             sy.Optional("examples"): sy.Seq(sy.Any()),
@@ -86,6 +88,113 @@ def _row_lines(lines: list[str]) -> dict[str, int]:
     return found
 
 
+@attrs.frozen
+class _Row:
+    """One rule row's parsed data and the file and line of its ``- id:`` (for an
+    inherited row: the parent row's data under this row's id)."""
+
+    data: dict[str, Any]
+    label: str
+    line: int
+
+
+#: One parsed rules file: its label, its text and strictyaml's reading of it.
+_Doc = tuple[str, str, dict[str, Any]]
+
+
+def _key_line(text: str, key: str) -> int:
+    """The line of the top-level ``key:`` in a rules file (1 if it is not there)."""
+    at = re.search(rf"^{re.escape(key)}:", text, re.MULTILINE)
+    return 1 if at is None else text.count("\n", 0, at.start()) + 1
+
+
+def _resolve_rows(docs: Sequence[_Doc]) -> list[list[_Row]]:
+    """Each table's rows, in order, with ``extends:`` resolved.
+
+    A table that ``extends: <parent>`` lists each of the parent's rows (resolved the
+    same way) where it wants it, as a row of just ``id:`` (its id in this table, unique
+    in the rulebook) and ``inherit: <the parent's row id>``; its own rows go between
+    them. An inherited row is the parent's row under the new id, located at its ``- id:``
+    line here. An unknown parent, a cycle, a parent of another role or hit policy, a
+    parent row inherited twice or never, and an ``inherit:`` naming no parent row are
+    errors with the file and line; so is a row that is neither inherited nor complete.
+    """
+    index: dict[str, int] = {}
+    for i, (_, _, data) in enumerate(docs):
+        index.setdefault(data["table"], i)
+    done: dict[int, list[_Row]] = {}
+
+    def rows(i: int, chain: tuple[int, ...]) -> list[_Row]:
+        if i not in done:
+            label, text, data = docs[i]
+            row_lines = _row_lines(text.splitlines())
+            own = [_Row(r, label, row_lines.get(r["id"], 1)) for r in data["rules"]]
+            parent: list[_Row] = []
+            if "extends" in data:
+                parent = rows(_parent(docs, index, i, chain), (*chain, i))
+            done[i] = _inherit(docs[i], own, parent)
+        return done[i]
+
+    return [rows(i, ()) for i in range(len(docs))]
+
+
+def _parent(docs: Sequence[_Doc], index: dict[str, int], i: int,
+            chain: tuple[int, ...]) -> int:
+    """The index of the table that table ``i`` extends; an unknown one or a cycle fails."""
+    label, text, data = docs[i]
+    parent, line = data["extends"], _key_line(text, "extends")
+    if parent not in index:
+        raise _fail(label, line, f"extends unknown table '{parent}' "
+                    f"(known: {', '.join(sorted(index))})")
+    j = index[parent]
+    path = (*chain, i)
+    if j in path:
+        loop = [docs[k][2]["table"] for k in path[path.index(j):]] + [parent]
+        raise _fail(label, line, "extends makes a cycle: " + " -> ".join(loop))
+    for key in ("role", "hit_policy"):
+        if docs[j][2][key] != data[key]:
+            raise _fail(label, line, f"extends table '{parent}' whose {key} is "
+                        f"{docs[j][2][key]}, not {data[key]}")
+    return j
+
+
+def _inherit(doc: _Doc, own: list[_Row], parent: list[_Row]) -> list[_Row]:
+    """A table's rows with its ``inherit:`` rows filled in from its parent's rows."""
+    label, text, data = doc
+    by_id = {row.data["id"]: row for row in parent}
+    taken: dict[str, _Row] = {}
+    out = []
+    for row in own:
+        name = row.data.get("inherit")
+        if name is None:
+            for key in ("when", "because"):
+                if key not in row.data:
+                    raise _fail(label, row.line, f"rule '{row.data['id']}' has no {key}: "
+                                "(and inherits no row)")
+            out.append(row)
+            continue
+        if "extends" not in data:
+            raise _fail(label, row.line, f"rule '{row.data['id']}' inherits, but the "
+                        "table extends no table (extends:)")
+        extra = sorted(set(row.data) - {"id", "inherit"})
+        if extra:
+            raise _fail(label, row.line, f"rule '{row.data['id']}' inherits '{name}', so "
+                        f"it has only id: and inherit: (not {', '.join(extra)})")
+        if name not in by_id:
+            raise _fail(label, row.line, f"rule '{row.data['id']}' inherits no row of "
+                        f"table '{data['extends']}' ('{name}'; it has: {', '.join(by_id)})")
+        if name in taken:
+            raise _fail(label, row.line, f"row '{name}' of table '{data['extends']}' is "
+                        f"inherited twice (also line {taken[name].line})")
+        taken[name] = row
+        out.append(attrs.evolve(row, data={**by_id[name].data, "id": row.data["id"]}))
+    missing = [name for name in by_id if name not in taken]
+    if missing:
+        raise _fail(label, _key_line(text, "extends"), f"table '{data['table']}' extends "
+                    f"'{data['extends']}' but does not inherit its rows: {', '.join(missing)}")
+    return out
+
+
 #: ``type_plain`` or a stand-in with its contract (see :meth:`ParseCache.typed`).
 TypePlain = Callable[[Any, Any], Any]
 
@@ -97,10 +206,10 @@ def _typed(kind: Any, data: Any, label: str, line: int, typed: TypePlain) -> Any
         raise _fail(label, line, str(e)) from None
 
 
-def _rule(data: dict[str, Any], table: str, label: str, row_lines: dict[str, int],
-          typed: TypePlain = type_plain) -> Rule:
+def _rule(row: _Row, table: str, typed: TypePlain = type_plain) -> Rule:
     # Work on plain data: walking strictyaml nodes of a large document is slow.
-    ref = RuleRef(table, data["id"], label, row_lines.get(data["id"], 1))
+    data, label = row.data, row.label
+    ref = RuleRef(table, data["id"], label, row.line)
     when: list[tuple[str, Any]] = []
     if isinstance(data["when"], dict):
         for name, arg in data["when"].items():
@@ -156,15 +265,15 @@ def _parse_table(text: str, label: str) -> dict[str, Any]:
     return doc.data
 
 
-def _build_table(data: dict[str, Any], text: str, label: str,
+def _build_table(data: dict[str, Any], rows: list[_Row], label: str,
                  typed: TypePlain = type_plain) -> Table:
-    """The checked :class:`Table` from the parsed data of the rules file ``text``."""
+    """The checked :class:`Table` from the parsed data of one rules file and its rows
+    (``extends:`` resolved, see :func:`_resolve_rows`)."""
     name, role = data["table"], data["role"]
-    row_lines = _row_lines(text.splitlines())
-    rules = tuple(_rule(r, name, label, row_lines, typed) for r in data["rules"])
+    rules = tuple(_rule(row, name, typed) for row in rows)
     for rule in rules:
         if role == "field" and rule.take is None:
-            raise _fail(label, rule.ref.line, f"field rule '{rule.id}' has no take:")
+            raise _fail(rule.ref.file, rule.ref.line, f"field rule '{rule.id}' has no take:")
     applies = data.get("applies_to")
     return Table(
         name=name,
@@ -177,11 +286,26 @@ def _build_table(data: dict[str, Any], text: str, label: str,
     )
 
 
+def _build_tables(docs: Sequence[_Doc], typed: TypePlain = type_plain) -> list[Table]:
+    """The checked tables of parsed rules files that may extend one another."""
+    return [_build_table(data, rows, label, typed)
+            for (label, _, data), rows in zip(docs, _resolve_rows(docs), strict=True)]
+
+
+def _load_tables(paths: Sequence[Path], with_examples: bool) -> list[Table]:
+    docs = []
+    for path in paths:
+        label = _display(path)
+        text = _table_text(path, with_examples)
+        docs.append((label, text, _parse_table(text, label)))
+    return _build_tables(docs)
+
+
 def load_table(path: Path, with_examples: bool = False) -> Table:
-    """One rules file as a checked :class:`Table` (examples only when asked for)."""
-    label = _display(path)
-    text = _table_text(path, with_examples)
-    return _build_table(_parse_table(text, label), text, label)
+    """One rules file as a checked :class:`Table` (examples only when asked for); the
+    other tables in its folder are read too, for ``extends:``."""
+    tables = _load_tables(_table_paths(path.parent), with_examples)
+    return next(t for t in tables if t.file == _display(path))
 
 
 @attrs.frozen
@@ -223,7 +347,7 @@ def _rulebook(tables: Sequence[Table]) -> Rulebook:
 
 def load_rulebook_from(folder: Path, with_examples: bool = False) -> Rulebook:
     """Every ``*.yaml`` table in ``folder``, in file-name order (never cached)."""
-    return _rulebook([load_table(p, with_examples) for p in _table_paths(folder)])
+    return _rulebook(_load_tables(_table_paths(folder), with_examples))
 
 
 @functools.cache
@@ -236,7 +360,10 @@ def load_rulebook() -> Rulebook:
     docs = [(_display(p), _table_text(p, False)) for p in _table_paths(rules_dir())]
     cache = ParseCache("rulebook", docs)
     parsed = cache.parse(_parse_table)
-    rulebook = _rulebook([_build_table(data, text, label, cache.typed)
-                          for (label, text), data in zip(docs, parsed, strict=True)])
+    # Only each file's parse is cached; extends: is resolved on every start from the
+    # parsed files, all of whose texts are part of the cache key.
+    rulebook = _rulebook(_build_tables(
+        [(label, text, data) for (label, text), data in zip(docs, parsed, strict=True)],
+        cache.typed))
     cache.save()
     return rulebook

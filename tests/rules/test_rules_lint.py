@@ -5,6 +5,9 @@
 * every predicate exists, and predicate arguments name real fields / recipe attributes;
 * every ``{placeholder}`` in a ``because``/``hint`` is one the engine fills in.
 
+Rows a table inherits through ``extends:`` are linted as rows of that table; a bad
+``extends:``/``inherit:`` fails the loader itself (see test_rules_extends.py).
+
 The lint functions return a list of problems, so the last tests can feed them small bad
 tables and check that they really fail.
 """
