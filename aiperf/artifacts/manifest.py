@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import attrs
 
-from aiperf.bench.atomic import write_text_atomic
+from aiperf.artifacts.atomic import write_text_atomic
 
 __all__ = [
     "MANIFEST_FILE",

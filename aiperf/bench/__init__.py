@@ -10,7 +10,8 @@ One job per module, in the order a run uses them:
   ``sse`` is its incremental stream parser and OpenAI chunk interpreter (pure).
 - ``records``: the raw facts measured per request.
 - ``metrics`` and ``stats``: records to the reference tool's metrics and statistics.
-- ``export``, ``manifest``, ``naming``, ``atomic``: the artifact directory, written safely.
+- ``export`` and ``naming``: the artifact directory, written safely (with
+  :mod:`aiperf.artifacts` for ``run.json`` and atomic writes).
 - ``console``: what a person sees during and after a run.
 
 Importing this package imports none of them: aiohttp, for one, loads only with

@@ -34,7 +34,7 @@ from typing import Any
 import attrs
 
 import aiperf
-from aiperf.bench.atomic import write_text_atomic
+from aiperf.artifacts.atomic import write_text_atomic
 from aiperf.student_t import t_critical
 
 __all__ = [

@@ -19,7 +19,7 @@ from pathlib import Path
 import attrs
 
 import aiperf
-from aiperf.bench.manifest import RunIdentity, RunManifest, Status, write_manifest
+from aiperf.artifacts.manifest import RunIdentity, RunManifest, Status, write_manifest
 
 __all__ = ["RUN_ROLE", "Experiment", "new_experiment_id"]
 

@@ -36,8 +36,8 @@ from typing import Any
 import attrs
 
 import aiperf
-from aiperf.bench.atomic import write_text_atomic
-from aiperf.bench.manifest import (
+from aiperf.artifacts.atomic import write_text_atomic
+from aiperf.artifacts.manifest import (
     MANIFEST_FILE,
     READY_MARKER_FILE,
     REFERENCE_NAMES,

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 import aiperf
-from aiperf.bench.manifest import ExportNames, RunIdentity, RunKind, RunManifest, write_manifest
+from aiperf.artifacts.manifest import ExportNames, RunIdentity, RunKind, RunManifest, write_manifest
 
 __all__ = ["IN_PROGRESS_REASON", "mark_in_progress"]
 

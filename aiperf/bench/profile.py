@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from aiperf.artifacts.manifest import RunIdentity, RunKind
 from aiperf.bench.calibrate import Calibration, sizer_from_tokenizer
 from aiperf.bench.dataset import (
     BUILTIN_SIZER,
@@ -41,7 +42,6 @@ from aiperf.bench.dataset import (
     read_prompt_file,
 )
 from aiperf.bench.experiment import Experiment, new_experiment_id
-from aiperf.bench.manifest import RunIdentity, RunKind
 from aiperf.bench.outcome import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -233,7 +233,7 @@ def check_output_settings(resolved: Resolved) -> None:
     slice too small to count in nanoseconds) -- some only once the run is over, when its
     results are being written. Checked here, they cost no run time and lose nothing.
     """
-    from aiperf.bench.manifest import export_names
+    from aiperf.artifacts.manifest import export_names
 
     cfg = resolved.config.benchmark
     # The run directory as it will be made: its default name holds the model's.
@@ -508,11 +508,11 @@ def _one_run(resolved: Resolved, prepared: Prepared, output: Output,
     The records are streamed to the JSONL as they finish, under a ``run.json`` that says
     the process ended early until the finished run's manifest replaces it: a killed
     process leaves what it measured, and says so."""
-    from aiperf.bench.atomic import ArtifactWriteError
+    from aiperf.artifacts.atomic import ArtifactWriteError
+    from aiperf.artifacts.manifest import export_names
     from aiperf.bench.console import RunProgress, progress_mode
     from aiperf.bench.export import new_benchmark_id
     from aiperf.bench.in_progress import mark_in_progress
-    from aiperf.bench.manifest import export_names
     from aiperf.bench.record_writer import run_record_writer
 
     cfg = resolved.config.benchmark
@@ -568,9 +568,9 @@ def _trials(resolved: Resolved, prepared: Prepared, output: Output,
     sweep cell passes one with the sweep's id); a new experiment by default."""
     import time
 
+    from aiperf.artifacts.atomic import write_text_atomic
+    from aiperf.artifacts.manifest import read_run
     from aiperf.bench.aggregate import write_aggregate
-    from aiperf.bench.atomic import write_text_atomic
-    from aiperf.bench.manifest import read_run
     from aiperf.explain import RUN_EXPLAIN_FILE, explain_json
 
     cfg = resolved.config.benchmark
@@ -654,7 +654,8 @@ def _sweep(resolved: Resolved, cells: Sequence[tuple[Cell, Resolved]],
     degraded cells only says its results are not trustworthy), 3 when a threshold failed
     in any run of it (after auto-plot), 1 when no cell ran, 130 / 143 when Ctrl-C /
     SIGTERM stopped it."""
-    from aiperf.bench.atomic import write_text_atomic
+    from aiperf.artifacts.atomic import write_text_atomic
+    from aiperf.artifacts.names import SWEEP_DIR
     from aiperf.bench.degraded import percent
     from aiperf.bench.sweep_aggregate import CellResult, write_sweep_aggregate
     from aiperf.explain import RUN_EXPLAIN_FILE, explain_json
@@ -704,10 +705,10 @@ def _sweep(resolved: Resolved, cells: Sequence[tuple[Cell, Resolved]],
     results += [CellResult(cell.name, cell.values, "not_run", NOT_RUN_REASON, None)
                 for cell, _, _ in prepared_cells[len(results):]]
     sweep_type = cfg.sweep.type if cfg.sweep.scenarios is None else "scenarios"
-    experiment.add("sweep_aggregate", "aggregate")
-    paths = write_sweep_aggregate(base / "sweep_aggregate", sweep_type, results)
+    experiment.add(SWEEP_DIR, "aggregate")
+    paths = write_sweep_aggregate(base / SWEEP_DIR, sweep_type, results)
     if resolved.recipe is not None:
-        _conclude(resolved, results, base / "sweep_aggregate", output)
+        _conclude(resolved, results, base / SWEEP_DIR, output)
     experiment.add(RUN_EXPLAIN_FILE, "explain")
     write_text_atomic(base / RUN_EXPLAIN_FILE, explain_json(resolved))
     experiment.finish(stopped)
@@ -778,8 +779,9 @@ def _sla_search(resolved: Resolved, resolve_cell: Callable[[Cell], Resolved],
     and ``sweep_aggregate/<recipe>.json`` with the answer."""
     import json
 
+    from aiperf.artifacts.atomic import write_text_atomic
+    from aiperf.artifacts.names import SWEEP_DIR
     from aiperf.bench import search as sla
-    from aiperf.bench.atomic import write_text_atomic
     from aiperf.bench.sweep_aggregate import write_sweep_aggregate
     from aiperf.config.sweep import log_grid
     from aiperf.explain import RUN_EXPLAIN_FILE, explain_json
@@ -845,8 +847,8 @@ def _sla_search(resolved: Resolved, resolve_cell: Callable[[Cell], Resolved],
     except _Stopped as e:
         stopped, stop_code = True, e.code
         history = []
-    folder = base / "sweep_aggregate"
-    experiment.add("sweep_aggregate", "aggregate")
+    folder = base / SWEEP_DIR
+    experiment.add(SWEEP_DIR, "aggregate")
     write_sweep_aggregate(folder, "search", results)
     experiment.add(RUN_EXPLAIN_FILE, "explain")
     write_text_atomic(base / RUN_EXPLAIN_FILE, explain_json(resolved))
@@ -869,7 +871,7 @@ def _conclude(resolved: Resolved, results: Sequence[Any], folder: Path, output: 
     """A curve recipe's answer: ``<folder>/<recipe>.json`` and one sentence."""
     import json
 
-    from aiperf.bench.atomic import write_text_atomic
+    from aiperf.artifacts.atomic import write_text_atomic
     from aiperf.bench.curves import conclude
     from aiperf.bench.sweep_aggregate import pareto_cells, sweep_table
     from aiperf.config.sweep import DIMENSIONS
@@ -921,7 +923,7 @@ def _cell_result(cell: Cell, run_dir: Path, code: int, max_error_rate: float) ->
 def _run_status(run_dir: Path) -> tuple[str | None, str | None]:
     """The status and reason ``run.json`` in ``run_dir`` records; Nones when there is none
     (a cell of trials: its base holds no single run's status)."""
-    from aiperf.bench.manifest import read_run
+    from aiperf.artifacts.manifest import read_run
 
     try:
         manifest = read_run(run_dir).manifest
@@ -933,8 +935,8 @@ def _run_status(run_dir: Path) -> tuple[str | None, str | None]:
 def _cell_summary(run_dir: Path) -> dict[str, Any] | None:
     import json
 
+    from aiperf.artifacts.manifest import read_run
     from aiperf.bench.aggregate import AGGREGATE_JSON
-    from aiperf.bench.manifest import read_run
 
     aggregate = run_dir / "aggregate" / AGGREGATE_JSON
     if aggregate.is_file():
@@ -981,9 +983,9 @@ def _finish(resolved: Resolved, prepared: Prepared, result: RunResult, tally: Ru
             identity: RunIdentity | None = None, stopped_by: Sequence[int] = ()) -> int:
     """Compute the metrics, judge the run (status, thresholds), write the artifacts and
     print the summary; the exit code (:func:`aiperf.bench.outcome.exit_code`)."""
+    from aiperf.artifacts.manifest import export_names
     from aiperf.bench.console import print_summary
     from aiperf.bench.export import RunExport, export_run, new_benchmark_id
-    from aiperf.bench.manifest import export_names
     from aiperf.bench.metrics import RunFacts
     from aiperf.bench.outcome import exit_code, run_status
     from aiperf.bench.thresholds import breached, evaluate

@@ -14,7 +14,7 @@ again at the end (a long run's memory must not grow with its requests). At the e
 run :meth:`RecordWriter.close` writes the rest and syncs the file to disk before the
 summaries, which are written atomically, say the run is complete. A write that fails (a
 full disk) stops the streaming without disturbing the run; :meth:`RecordWriter.close`
-then raises :class:`~aiperf.bench.atomic.ArtifactWriteError` naming the file.
+then raises :class:`~aiperf.artifacts.atomic.ArtifactWriteError` naming the file.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from aiperf.bench.atomic import ArtifactWriteError
+from aiperf.artifacts.atomic import ArtifactWriteError
 from aiperf.bench.metrics import RecordMetrics
 
 __all__ = ["FLUSH_BYTES", "FLUSH_INTERVAL_S", "RecordWriter", "run_record_writer"]
@@ -97,7 +97,7 @@ class RecordWriter:
 
     def close(self) -> None:
         """Stop the timer, write the rest, sync the file to disk and close it; raise the
-        first write error, if any (:class:`~aiperf.bench.atomic.ArtifactWriteError`)."""
+        first write error, if any (:class:`~aiperf.artifacts.atomic.ArtifactWriteError`)."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None

@@ -29,8 +29,8 @@ from typing import Any
 
 import attrs
 
+from aiperf.artifacts.manifest import MANIFEST_FILE, READY_MARKER_FILE, RESOLVED_CONFIG_FILE
 from aiperf.bench.experiment import RUN_ROLE
-from aiperf.bench.manifest import MANIFEST_FILE, READY_MARKER_FILE, RESOLVED_CONFIG_FILE
 
 __all__ = ["Cleared", "clear_earlier_run"]
 

@@ -60,15 +60,14 @@ from typing import Any
 import attrs
 
 import aiperf
-from aiperf.bench.atomic import write_text_atomic
+from aiperf.artifacts.atomic import write_text_atomic
+from aiperf.artifacts.names import SWEEP_CSV, SWEEP_JSON
 from aiperf.metric_catalogue import sweep_columns
 
 __all__ = [
     "BEST_OBJECTIVES",
     "CELL_STATUSES",
     "KEY_METRICS",
-    "SWEEP_CSV",
-    "SWEEP_JSON",
     "SWEEP_SCHEMA_VERSION",
     "CellResult",
     "best_cells",
@@ -80,9 +79,6 @@ __all__ = [
     "write_sweep_aggregate",
 ]
 
-#: The file names, fixed as in the reference.
-SWEEP_JSON = "profile_export_aiperf_sweep.json"
-SWEEP_CSV = "profile_export_aiperf_sweep.csv"
 #: Version of our additions to the file (the reference does not version it).
 SWEEP_SCHEMA_VERSION = 1
 

@@ -75,7 +75,7 @@ def plot(
 
 def _render(discovery: Discovery, settings: PlotSettings, output: Path,
             theme: str | None) -> None:
-    from aiperf.bench.atomic import ArtifactWriteError
+    from aiperf.artifacts.atomic import ArtifactWriteError
     from aiperf.plot.render import NoDataToPlot, PlotOutputError, PlottingUnavailable, render
 
     try:

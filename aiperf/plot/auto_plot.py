@@ -43,7 +43,7 @@ class AutoPlotOutcome:
 def materialize_envelope(resolved: Resolved, artifact_dir: Path) -> Path | None:
     """Write the run's ``plot:`` envelope (with every key filled in) into the artifact
     directory; its path, or None when the run has no envelope."""
-    from aiperf.bench.atomic import write_text_atomic
+    from aiperf.artifacts.atomic import write_text_atomic
     from aiperf.config.schema import yaml_quote
 
     spec = resolved.config.plot

@@ -1,6 +1,6 @@
 """Find the run directories under the paths given to ``aiperf plot``, and the plot mode.
 
-A directory is a run when :func:`aiperf.bench.manifest.read_run` accepts it: it has our
+A directory is a run when :func:`aiperf.artifacts.manifest.read_run` accepts it: it has our
 ``run.json`` (so custom ``--profile-export-prefix`` names are found), or NVIDIA AIPerf
 0.13's ``profile_export.jsonl`` with ``profile_export_aiperf.json``. Unlike the
 reference, ``profile_runs/`` folders are always walked, and a mistyped path is reported
@@ -25,7 +25,7 @@ from typing import Literal
 
 import attrs
 
-from aiperf.bench.manifest import (
+from aiperf.artifacts.manifest import (
     MANIFEST_FILE,
     REFERENCE_NAMES,
     NotARunDirectory,

@@ -19,8 +19,8 @@ from typing import Any, Literal, TypeGuard
 import attrs
 import pandas as pd
 
-from aiperf.bench.manifest import RunDir
-from aiperf.bench.sweep_aggregate import SWEEP_JSON
+from aiperf.artifacts.manifest import RunDir
+from aiperf.artifacts.names import SWEEP_DIR, SWEEP_JSON
 
 __all__ = [
     "REQUEST_COLUMNS",
@@ -467,7 +467,7 @@ def _cell_directory(loaded: LoadedRun) -> Path | None:
 def _sweep_statuses(base: Path) -> Mapping[str, str]:
     """Cell name -> status, from ``<base>/sweep_aggregate/``; empty when there is none."""
     try:
-        data = json.loads((base / "sweep_aggregate" / SWEEP_JSON).read_text(encoding="utf-8"))
+        data = json.loads((base / SWEEP_DIR / SWEEP_JSON).read_text(encoding="utf-8"))
         return {str(c["cell"]): str(c["status"]) for c in data["cells"]}
     except (OSError, ValueError, TypeError, KeyError):
         return {}

@@ -275,7 +275,7 @@ def _styles(settings: PlotSettings, theme: str | None) -> Callable[[str], Any]:
 
 
 def _save(figure: Any, path: Path, dpi: int) -> None:
-    from aiperf.bench.atomic import write_bytes_atomic
+    from aiperf.artifacts.atomic import write_bytes_atomic
 
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi, facecolor=figure.get_facecolor())
@@ -306,7 +306,7 @@ class _Log:
 
     def write(self, rendered: Sequence[Rendered], skipped: Sequence[Skipped],
               failed: Sequence[Failed]) -> None:
-        from aiperf.bench.atomic import write_text_atomic
+        from aiperf.artifacts.atomic import write_text_atomic
 
         out = list(self.lines)
         out.append(f"rendered ({len(rendered)}):")

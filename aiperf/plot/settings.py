@@ -74,7 +74,7 @@ def config_file(provenance: Provenance, artifact_dir: Path,
 
 
 def _home_copy(notice: Callable[[str], None], environ: Mapping[str, str] | None) -> Path:
-    from aiperf.bench.atomic import write_bytes_atomic
+    from aiperf.artifacts.atomic import write_bytes_atomic
 
     home = home_plot_config_path(environ)
     if home.is_file():

@@ -1,4 +1,4 @@
-"""Atomic writes (aiperf.bench.atomic): a reader sees the old file or the whole new one."""
+"""Atomic writes (aiperf.artifacts.atomic): a reader sees the old file or the whole new one."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from aiperf.bench.atomic import (
+from aiperf.artifacts.atomic import (
     ArtifactWriteError,
     write_bytes_atomic,
     write_chunks_atomic,

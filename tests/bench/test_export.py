@@ -1,4 +1,4 @@
-"""The artifact directory (aiperf.bench.export, aiperf.bench.manifest).
+"""The artifact directory (aiperf.bench.export, aiperf.artifacts.manifest).
 
 Layouts are compared with NVIDIA AIPerf 0.13's own files (tests/fixtures/aiperf-0.13):
 the fixture's 40 requests are rebuilt as records, run through our metrics and exporters,
@@ -28,15 +28,7 @@ from metrics_helpers import (
 )
 
 from aiperf._resources import schemas_dir
-from aiperf.bench.export import (
-    RunExport,
-    export_run,
-    render_summary_csv,
-    render_summary_json,
-    render_timeslices_csv,
-    render_timeslices_json,
-)
-from aiperf.bench.manifest import (
+from aiperf.artifacts.manifest import (
     REFERENCE_NAMES,
     NotARunDirectory,
     RecordCounts,
@@ -45,6 +37,14 @@ from aiperf.bench.manifest import (
     export_names,
     read_run,
     write_manifest,
+)
+from aiperf.bench.export import (
+    RunExport,
+    export_run,
+    render_summary_csv,
+    render_summary_json,
+    render_timeslices_csv,
+    render_timeslices_json,
 )
 from aiperf.bench.metrics import RunFacts, metric_info
 from aiperf.bench.records import RequestError

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from aiperf.bench.atomic import ArtifactWriteError
+from aiperf.artifacts.atomic import ArtifactWriteError
 from aiperf.bench.export import record_line
 from aiperf.bench.metrics import record_metrics
 from aiperf.bench.record_writer import RecordWriter, run_record_writer

@@ -17,11 +17,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import aiperf.bench.sweep_aggregate as sweep_module
-from aiperf.bench.atomic import write_chunks_atomic
+from aiperf.artifacts.atomic import write_chunks_atomic
+from aiperf.artifacts.names import SWEEP_CSV, SWEEP_JSON
 from aiperf.bench.sweep_aggregate import (
     KEY_METRICS,
-    SWEEP_CSV,
-    SWEEP_JSON,
     CellResult,
     best_cells,
     pareto_cells,

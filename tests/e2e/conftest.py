@@ -48,7 +48,7 @@ from aiohttp import web
 from typer.testing import CliRunner
 
 from aiperf._resources import schemas_dir
-from aiperf.bench.manifest import RunDir, read_run
+from aiperf.artifacts.manifest import RunDir, read_run
 from aiperf.cli import app
 from aiperf.sim.inprocess import serve_on_this_loop
 from aiperf.sim.options import SimOptions

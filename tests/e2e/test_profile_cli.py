@@ -23,7 +23,7 @@ import pytest
 from aiohttp import web
 from typer.testing import CliRunner
 
-from aiperf.bench.manifest import read_run
+from aiperf.artifacts.manifest import read_run
 from aiperf.cli import app
 
 MODEL = "e2e-model"

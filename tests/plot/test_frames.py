@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from aiperf.bench.manifest import read_run
+from aiperf.artifacts.manifest import read_run
 from aiperf.plot.frames import LoadedRun, NoData, load_run, runs_table
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "aiperf-0.13" / "single-chat-c4"

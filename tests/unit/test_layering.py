@@ -73,6 +73,19 @@ def test_bench_imports_nothing_from_plot_cli_or_sim():
     assert [] == violations("aiperf.bench", ("aiperf.plot", "aiperf.cli", "aiperf.sim"))
 
 
+def test_plot_imports_nothing_from_bench():
+    """The renderer reads run directories through ``aiperf.artifacts`` only: it works on
+    runs this install did not write, and never loads the load generator."""
+    assert [] == violations("aiperf.plot", ("aiperf.bench",))
+
+
+def test_artifacts_imports_nothing_from_bench_plot_cli_or_sim():
+    """The run directory's files (atomic writes, ``run.json``, the sweep aggregate's names)
+    sit below both their writer and their reader."""
+    assert [] == violations("aiperf.artifacts",
+                            ("aiperf.bench", "aiperf.plot", "aiperf.cli", "aiperf.sim"))
+
+
 def test_the_checker_sees_lazy_relative_and_dynamic_imports(tmp_path):
     """The rule's reader finds imports inside functions, relative ones and
     ``importlib.import_module`` with a literal name."""
