@@ -26,7 +26,7 @@ before it. It stays in the table, so an interrupted sweep's aggregate still list
 planned cell and says which ones are missing, rather than looking like a smaller sweep.
 
 A *degraded* cell ran, but failed more requests than ``benchmark.search.max_error_rate``
-allows (:mod:`aiperf.bench.degraded`): the table keeps its numbers and its reason, but it
+allows (:mod:`aiperf.recipes.degraded`): the table keeps its numbers and its reason, but it
 is never best at anything and never on the frontier, because its numbers describe a
 server that is breaking.
 

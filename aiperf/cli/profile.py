@@ -47,9 +47,10 @@ def profile(
     import sys
 
     from aiperf.bench.output import open_output
-    from aiperf.bench.profile import dry_run_listing, run_profile
+    from aiperf.bench.profile import run_profile
+    from aiperf.bench.sweep_run import dry_run_listing
     from aiperf.cli.in_process import SIM_SERVERS
-    from aiperf.config import load
+    from aiperf.config.gather import gather
     from aiperf.config.sweep import expand
 
     _import_in_background("aiohttp")
@@ -58,17 +59,19 @@ def profile(
     console_logging(logging.INFO)
     files = [Path(p) for p in config or []]
     environ = dict(os.environ)
-    resolved = load(files, cli or {}, environ).check()
+    # The sources are read once: every cell and probe resolves from these layers, so a
+    # file edited during a long run changes nothing in it.
+    gathered = gather(files, cli or {}, environ)
+    resolved = gathered.resolve().check()
     # Every cell is resolved (and checked) before the first request is sent.
-    cells = [(cell, load(files, cli or {}, environ, cell=cell).check())
-             for cell in expand(resolved)]
+    cells = [(cell, gathered.resolve(cell).check()) for cell in expand(resolved)]
     if dry_run:
         typer.echo(dry_run_listing(resolved, cells))
         raise typer.Exit(0)
     output = open_output(resolved.config.benchmark.ui, sys.stdout.isatty())
     try:
         outcome = run_profile(resolved, output, cells,
-                              lambda cell: load(files, cli or {}, environ, cell=cell).check(),
+                              lambda cell: gathered.resolve(cell).check(),
                               servers=SIM_SERVERS)
         code = _plot_then(outcome, resolved, output)
     except KeyboardInterrupt:

@@ -2,7 +2,12 @@
 
 Public names only; see :mod:`aiperf.config.glossary` for the vocabulary. The pure
 engine itself is :func:`aiperf.config.resolve.resolve`; :func:`load` gathers the
-sources and calls it.
+sources and calls it. :class:`Gathered` is the sources read once, resolving any number
+of sweep cells without reading them again; make one with
+:func:`aiperf.config.gather.gather`. That function is not re-exported here: it would
+share its name with the submodule, so ``aiperf.config.gather`` would be the function or
+the module depending on which was imported first (and patch targets naming the module
+would break).
 
 The names are imported on first use (PEP 562): importing a light submodule such as
 ``aiperf.config.fields`` must not drag in strictyaml and cattrs, which ``aiperf --help``
@@ -16,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from aiperf.config.errors import ConfigError, ConfigErrors
-    from aiperf.config.gather import load
+    from aiperf.config.gather import Gathered, load
     from aiperf.config.layer import Layer, Origin, Value
     from aiperf.config.provenance import Provenance, Resolved
 
@@ -24,6 +29,7 @@ if TYPE_CHECKING:
 _HOMES = {
     "ConfigError": "errors",
     "ConfigErrors": "errors",
+    "Gathered": "gather",
     "Layer": "layer",
     "Origin": "layer",
     "Provenance": "provenance",
@@ -36,6 +42,7 @@ _HOMES = {
 __all__ = [
     "ConfigError",
     "ConfigErrors",
+    "Gathered",
     "Layer",
     "Origin",
     "Provenance",

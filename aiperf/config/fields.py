@@ -30,7 +30,8 @@ from aiperf.config.kinds import (
 
 ENDPOINT_TYPES = ("chat", "completions", "embeddings")
 ARRIVAL_PATTERNS = ("poisson", "constant")
-SEARCH_STYLES = ("probe-bisect", "grid")
+#: Kept equal to the names of `search_styles:` in rules/recipes.yaml (a test ties them).
+SEARCH_STYLES = ("probe-bisect", "grid", "bayesian")
 SWEEP_TYPES = ("grid", "zip", "scenarios")
 UI_MODES = ("auto", "progress", "none")
 PROMPT_SIZINGS = ("builtin", "file", "server", "calibration")
@@ -190,7 +191,8 @@ _SETTINGS: tuple[Field, ...] = (
     _f("benchmark.search.isl_osl_pairs", ListKind(StrKind(), min_len=1), None,
        "Workload shapes as ISL/OSL pairs, e.g. 128/128.", flag="--isl-osl-pairs"),
     _f("benchmark.search.search_style", EnumKind(SEARCH_STYLES), None,
-       "How SLA recipes search concurrency.", flag="--search-style"),
+       "How SLA recipes search concurrency: probe-bisect, grid, or bayesian (optuna, "
+       "the [bayesian] extra).", flag="--search-style"),
     _f("benchmark.search.max_error_rate", FloatKind(ge=0, le=1), 0.01,
        "Largest error fraction a sweep cell or search probe may have and still be trusted; "
        "above it the cell is degraded and no recipe answers from it (0.01 = 1%).",

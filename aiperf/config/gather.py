@@ -32,9 +32,10 @@ from aiperf.config.provenance import (
     Provenance,
     Resolved,
 )
+from aiperf.config.recipe import Recipe
 from aiperf.config.recipes import registry_for
 from aiperf.config.resolve import DEFAULT_ORIGIN, RECIPE_KEY, resolve
-from aiperf.config.rulebook import load_rulebook
+from aiperf.config.rulebook import Rulebook, load_rulebook
 from aiperf.config.sources import (
     defaults_layer,
     environment_layer,
@@ -46,6 +47,116 @@ from aiperf.config.table import RuleRef
 
 if TYPE_CHECKING:
     from aiperf.config.sweep import Cell
+
+
+#: What :func:`~aiperf.config.sources.plot_config_in_use` answers: the plot config's
+#: settings (None when read only at plot time), a name for people, whether it is home's.
+PlotConfigInUse = tuple[PlotEnvelopeSpec | None, str, bool]
+
+
+@attrs.frozen
+class _PlotConfigInputs:
+    """Everything of a resolution that ``plot_config_in_use`` reads (besides the
+    environment, fixed per gathering): equal inputs choose the same plot config.
+
+    Compared for equality only, never hashed: the envelope's settings may hold lists.
+    """
+
+    rule: str
+    value: Any
+    origin: Origin
+    envelope: PlotEnvelopeSpec | None
+
+    @classmethod
+    def of(cls, resolved: Resolved) -> _PlotConfigInputs:
+        prov = resolved.provenance[PLOT_CONFIG_KEY]
+        return cls(prov.rule.id, prov.value, prov.origin, resolved.value("plot"))
+
+
+@attrs.frozen
+class Gathered:
+    """Every source's layers, read once, and what resolving them needs.
+
+    A sweep's cells and an SLA search's probes resolve from here, so a config file
+    edited during a long run cannot change later cells, and no cell parses it again.
+    """
+
+    #: Defaults, plot config, files (command-line order), environment, CLI: as read.
+    layers: tuple[Layer, ...]
+    #: The recipes named in ``layers`` (a cell naming another widens it per cell).
+    named: frozenset[str]
+    recipes: Mapping[str, Recipe]
+    rulebook: Rulebook
+    environ: Mapping[str, str]
+    #: The plot config each distinct choice read, so cells do not read it again.
+    _plot_configs: list[tuple[_PlotConfigInputs, PlotConfigInUse]] = attrs.field(
+        init=False, factory=list, eq=False, repr=False)
+
+    def resolve(self, cell: Cell | None = None) -> Resolved:
+        """Resolve the gathered layers plus ``cell``'s (the highest), then say which plots
+        are on (see :func:`with_plot_selection`). Reads no ``-f`` file again; the plot
+        config a resolution chooses is read the first time only (memoized per choice).
+
+        Constraint problems stay in ``Resolved.problems``; call ``.check()`` to raise them.
+        """
+        layers = [*self.layers, cell.layer()] if cell is not None else list(self.layers)
+        resolved = resolve(layers, self._recipes_for(cell), self.rulebook)
+        return _with_selection(resolved, self._plot_config_in_use(resolved))
+
+    def _recipes_for(self, cell: Cell | None) -> Mapping[str, Recipe]:
+        named = self.named | _named_recipes([cell.layer()] if cell is not None else [])
+        return self.recipes if named == self.named else registry_for(named).recipes
+
+    def _plot_config_in_use(self, resolved: Resolved) -> PlotConfigInUse:
+        # A handful of entries at most (cells rarely touch the plot config): a scan by
+        # equality is enough, and needs no hash of the envelope's settings.
+        inputs = _PlotConfigInputs.of(resolved)
+        for seen, in_use in self._plot_configs:
+            if seen == inputs:
+                return in_use
+        in_use = plot_config_in_use(resolved, self.environ)
+        self._plot_configs.append((inputs, in_use))
+        return in_use
+
+
+def gather(
+    files: Sequence[Path] = (),
+    cli: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    plot_receipt: Path | None = None,
+) -> Gathered:
+    """Read files, environment and CLI values once, as layers to resolve.
+
+    ``plot_receipt`` is a run's materialized ``plot:`` envelope, given by ``aiperf plot``
+    when the run directory has one; ``~/.aiperf/plot_config.yaml`` is read when present.
+
+    Errors from every source are collected and raised together as ConfigErrors.
+    """
+    environ = {} if environ is None else environ
+    errors: list[ConfigError] = []
+    layers = [defaults_layer()]
+    readers: tuple[Callable[[], list[Layer]], ...] = (
+        lambda: plot_config_layers(environ, plot_receipt),
+        lambda: read_config_files(files, environ),
+        lambda: [environment_layer(environ)],
+        lambda: [cli_layer(cli or {})],
+    )
+    for read in readers:
+        try:
+            layers.extend(read())
+        except ConfigErrors as e:
+            errors.extend(e.errors)
+    if errors:
+        raise ConfigErrors(errors)
+    named = _named_recipes(layers)
+    return Gathered(tuple(layers), named, registry_for(named).recipes, load_rulebook(),
+                    environ)
+
+
+def _named_recipes(layers: Sequence[Layer]) -> frozenset[str]:
+    """The recipes the layers name (the defaults' own recipe value names none)."""
+    return frozenset(layer.values[RECIPE_KEY].value for layer in layers
+                     if layer.scope != "default" and RECIPE_KEY in layer.values)
 
 
 def load(
@@ -65,30 +176,9 @@ def load(
 
     Errors from every source are collected and raised together as ConfigErrors.
     Constraint problems stay in ``Resolved.problems``; call ``.check()`` to raise them.
+    To resolve several cells from one reading of the sources, use :func:`gather`.
     """
-    environ = {} if environ is None else environ
-    errors: list[ConfigError] = []
-    layers = [defaults_layer()]
-    readers: tuple[Callable[[], list[Layer]], ...] = (
-        lambda: plot_config_layers(environ, plot_receipt),
-        lambda: read_config_files(files, environ),
-        lambda: [environment_layer(environ)],
-        lambda: [cli_layer(cli or {})],
-        lambda: [cell.layer()] if cell is not None else [],
-    )
-    for read in readers:
-        try:
-            layers.extend(read())
-        except ConfigErrors as e:
-            errors.extend(e.errors)
-    if errors:
-        raise ConfigErrors(errors)
-    named = {
-        layer.values[RECIPE_KEY].value for layer in layers
-        if layer.scope != "default" and RECIPE_KEY in layer.values
-    }
-    resolved = resolve(layers, registry_for(named).recipes, load_rulebook())
-    return with_plot_selection(resolved, environ)
+    return gather(files, cli, environ, plot_receipt).resolve(cell)
 
 
 #: Where the plot-selection rows live, for ``rule ... (file:line)``.
@@ -102,7 +192,12 @@ def with_plot_selection(resolved: Resolved, environ: Mapping[str, str]) -> Resol
     shipped selection by the plot-selection table (``plot_config.SELECTION_RULES``);
     a home file still holding a former release's copy of the lists gets one note.
     """
-    spec, source, home = plot_config_in_use(resolved, environ)
+    return _with_selection(resolved, plot_config_in_use(resolved, environ))
+
+
+def _with_selection(resolved: Resolved, in_use: PlotConfigInUse) -> Resolved:
+    """``resolved`` plus the plot selection, given the plot config ``in_use``."""
+    spec, source, home = in_use
     config_prov = resolved.provenance[PLOT_CONFIG_KEY]
     provenance = dict(resolved.provenance)
     notes = list(resolved.notes)

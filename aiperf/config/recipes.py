@@ -2,9 +2,10 @@
 
 Plugins are discovered through the entry-point group ``aiperf.recipes``. An entry
 point may name a class or an object with ``name`` and ``description`` and, optionally,
-``auto_plot_default``, ``settings``, ``requires``, ``requires_streaming`` and
-``sweeps``. ``auto_plot_default`` is read with a default of False, so a plugin that
-does not define it never turns auto-plot on.
+``auto_plot_default``, ``settings``, ``requires``, ``requires_streaming``, ``sweeps``,
+``family``, ``answer`` and ``slas`` (see :class:`aiperf.config.recipe.Recipe`).
+``auto_plot_default`` is read with a default of False, so a plugin that does not define
+it never turns auto-plot on.
 """
 
 from __future__ import annotations
@@ -19,10 +20,13 @@ import attrs
 from aiperf._resources import rules_dir
 from aiperf.config import fields as F
 from aiperf.config.errors import ConfigError, ConfigErrors
-from aiperf.config.recipe import Recipe
+from aiperf.config.recipe import Recipe, SearchStyle, SlaDefinition
 from aiperf.config.schema import type_plain
 
 ENTRY_POINT_GROUP = "aiperf.recipes"
+
+#: How a recipe runs (``family:`` in rules/recipes.yaml); see :class:`Recipe`.
+FAMILIES = ("curve", "sla-search")
 
 @functools.cache
 def _recipes_schema() -> Any:
@@ -31,11 +35,38 @@ def _recipes_schema() -> Any:
 
     return sy.Map(
         {
+            sy.Optional("slas"): sy.Seq(
+                sy.Map(
+                    {
+                        "setting": sy.Str(),
+                        "metric": sy.Str(),
+                        "statistic": sy.Str(),
+                        "label": sy.Str(),
+                        sy.Optional("scale"): sy.Float(),
+                        sy.Optional("unit"): sy.Str(),
+                        sy.Optional("goodput_slo"): sy.Str(),
+                    }
+                )
+            ),
+            sy.Optional("search_styles"): sy.Seq(
+                sy.Map(
+                    {
+                        "name": sy.Str(),
+                        "function": sy.Str(),
+                        "describe": sy.Str(),
+                        sy.Optional("extra"): sy.Str(),
+                        sy.Optional("needs"): sy.Str(),
+                    }
+                )
+            ),
             "recipes": sy.Seq(
                 sy.Map(
                     {
                         "name": sy.Str(),
                         "description": sy.Str(),
+                        sy.Optional("family"): sy.Enum(list(FAMILIES)),
+                        sy.Optional("answer"): sy.Str(),
+                        sy.Optional("slas"): sy.Seq(sy.Str()),
                         sy.Optional("auto_plot_default"): sy.Bool(),
                         sy.Optional("requires_streaming"): sy.Bool(),
                         sy.Optional("requires"): sy.Seq(sy.Str()),
@@ -54,6 +85,10 @@ class Registry:
 
     recipes: Mapping[str, Recipe]
     load_failures: tuple[str, ...] = ()
+    #: The SLA settings searches judge, by setting name (built-in data only).
+    slas: Mapping[str, SlaDefinition] = attrs.field(factory=dict)
+    #: The search styles, by name (built-in data only).
+    search_styles: Mapping[str, SearchStyle] = attrs.field(factory=dict)
 
     def names(self) -> list[str]:
         return list(self.recipes)
@@ -101,9 +136,25 @@ def _build_recipes(doc: dict[str, Any], label: str,
                 requires=_requires(data.get("requires", [])),
                 requires_streaming=data.get("requires_streaming", False),
                 sweeps=tuple(data.get("sweeps", [])),
+                family=data.get("family"),
+                answer=data.get("answer"),
+                slas=tuple(data.get("slas", [])),
             )
         )
     return out
+
+
+def _build_slas(doc: dict[str, Any]) -> dict[str, SlaDefinition]:
+    return {d["setting"]: SlaDefinition(d["setting"], d["metric"], d["statistic"], d["label"],
+                                        float(d.get("scale", 1.0)), d.get("unit", ""),
+                                        d.get("goodput_slo"))
+            for d in doc.get("slas", [])}
+
+
+def _build_styles(doc: dict[str, Any]) -> dict[str, SearchStyle]:
+    return {d["name"]: SearchStyle(d["name"], d["function"], d["describe"], d.get("extra"),
+                                   d.get("needs"))
+            for d in doc.get("search_styles", [])}
 
 
 def load_builtin(path: Path) -> list[Recipe]:
@@ -127,7 +178,17 @@ def from_plugin(obj: Any, entry_name: str, dist: str) -> Recipe:
         requires_streaming=bool(getattr(obj, "requires_streaming", False)),
         sweeps=tuple(getattr(obj, "sweeps", ()) or ()),
         source=f"plugin {dist}",
+        family=_plugin_choice(obj, "family", FAMILIES),
+        answer=getattr(obj, "answer", None),
+        slas=tuple(getattr(obj, "slas", ()) or ()),
     )
+
+
+def _plugin_choice(obj: Any, name: str, allowed: tuple[str, ...]) -> str | None:
+    value = getattr(obj, name, None)
+    if value is not None and value not in allowed:
+        raise ValueError(f"{name} {value!r} is none of {', '.join(allowed)}")
+    return value
 
 
 def discover_plugins() -> tuple[list[Recipe], list[str]]:
@@ -145,7 +206,9 @@ def discover_plugins() -> tuple[list[Recipe], list[str]]:
 
 
 def build_registry(builtin: Iterable[Recipe], plugins: Iterable[Recipe] = (),
-                   failures: Iterable[str] = ()) -> Registry:
+                   failures: Iterable[str] = (),
+                   slas: Mapping[str, SlaDefinition] | None = None,
+                   search_styles: Mapping[str, SearchStyle] | None = None) -> Registry:
     """Built-ins first; a plugin never replaces a built-in of the same name."""
     recipes: dict[str, Recipe] = {}
     failed = list(failures)
@@ -156,7 +219,7 @@ def build_registry(builtin: Iterable[Recipe], plugins: Iterable[Recipe] = (),
             failed.append(f"{r.name} ({r.source}): name taken by {recipes[r.name].source}")
             continue
         recipes[r.name] = r
-    return Registry(recipes, tuple(failed))
+    return Registry(recipes, tuple(failed), dict(slas or {}), dict(search_styles or {}))
 
 
 @functools.cache
@@ -172,7 +235,8 @@ def builtin_registry() -> Registry:
     label = f"rules/{path.name}"
     cache = ParseCache("recipes", [(label, path.read_text(encoding="utf-8"))])
     [doc] = cache.parse(_parse_recipes)
-    registry = build_registry(_build_recipes(doc, label, cache.typed))
+    registry = build_registry(_build_recipes(doc, label, cache.typed), slas=_build_slas(doc),
+                              search_styles=_build_styles(doc))
     cache.save()
     return registry
 
@@ -181,7 +245,9 @@ def builtin_registry() -> Registry:
 def load_registry() -> Registry:
     """The built-in recipes plus every installed plugin (read once per process)."""
     plugins, failures = discover_plugins()
-    return build_registry(builtin_registry().recipes.values(), plugins, failures)
+    builtin = builtin_registry()
+    return build_registry(builtin.recipes.values(), plugins, failures, builtin.slas,
+                          builtin.search_styles)
 
 
 def registry_for(names: Iterable[str]) -> Registry:

@@ -7,18 +7,17 @@ values by short name (``concurrency``, ``isl``, ``osl``), the key metrics, and f
 pareto-sweep whether the cell is ``pareto_optimal``.
 
 Only *complete* cells are points of a curve. A *degraded* cell (its error rate above
-``max_error_rate``, see :mod:`aiperf.bench.degraded`) is named in every answer and never
+``max_error_rate``, see :mod:`aiperf.recipes.degraded`) is named in every answer and never
 taken as a good point; when no cell is complete and some are degraded, the answer says
 so instead of computing anything from broken data.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from aiperf.bench.degraded import degraded_note, percent
+from aiperf.recipes.degraded import degraded_note, percent
 
 #: The statistic the knee is judged on (the same one the knee plot draws).
 KNEE_METRIC = "request_latency_p99"
@@ -72,7 +71,7 @@ def _first_degraded_above(rows: Sequence[Mapping[str, Any]], lowest: Any
 
 def knee_sentence(result: Mapping[str, Any]) -> str:
     if not result["found"]:
-        return f"concurrency-ramp: no knee found ({result['reason']})"
+        return f"no knee found ({result['reason']})"
     tput = result.get("last_good_output_throughput")
     extra = f", output {tput:,.0f} tok/s" if isinstance(tput, int | float) else ""
     if result.get("cause") == "errors":
@@ -80,37 +79,62 @@ def knee_sentence(result: Mapping[str, Any]) -> str:
     else:
         why = (f"{KNEE_METRIC} {result['knee_latency_ms']:.1f} ms > "
                f"{1 + result['threshold']:.2f} x {result['baseline_ms']:.1f} ms")
-    return (f"concurrency-ramp: knee at concurrency {result['knee_concurrency']} ({why}); "
+    return (f"knee at concurrency {result['knee_concurrency']} ({why}); "
             f"last concurrency before it: {result['last_good_concurrency']}{extra}")
 
 
+#: Below this r^2 a straight line is a poor model of TTFT(ISL) (attention's quadratic
+#: term shows at long inputs), and a quadratic is fitted instead, given 3 or more ISLs.
+LINEAR_ENOUGH_R2 = 0.85
+
+
 def ttft_fit(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """Least-squares TTFT p50 = intercept + slope * ISL over the complete cells, with r^2."""
+    """Least-squares TTFT p50 over ISL across the complete cells: a line
+    (``intercept_ms + ms_per_token * isl``), or a quadratic when the line's r^2 is below
+    :data:`LINEAR_ENOUGH_R2` and there are 3 or more input lengths. ``coefficients`` are
+    the polynomial's, highest power first (as ``numpy.polyval`` takes them); the plot
+    draws exactly this fit."""
+    import numpy as np
+
     points = sorted((float(r["isl"]), float(r["time_to_first_token_p50"])) for r in rows
                     if r.get("status") == "complete" and r.get("isl") is not None
                     and r.get("time_to_first_token_p50") is not None)
-    if len(points) < 2:
-        return {"fitted": False, "reason": "fewer than 2 complete cells", "points": points}
-    n = len(points)
-    mx = math.fsum(x for x, _ in points) / n
-    my = math.fsum(y for _, y in points) / n
-    sxx = math.fsum((x - mx) ** 2 for x, _ in points)
-    sxy = math.fsum((x - mx) * (y - my) for x, y in points)
-    slope = sxy / sxx if sxx else 0.0
-    intercept = my - slope * mx
-    ss_res = math.fsum((y - (intercept + slope * x)) ** 2 for x, y in points)
-    ss_tot = math.fsum((y - my) ** 2 for _, y in points)
-    r2 = 1 - ss_res / ss_tot if ss_tot else 1.0
-    return {"fitted": True, "model": "ttft_p50_ms = intercept_ms + ms_per_token * isl",
-            "intercept_ms": intercept, "ms_per_token": slope, "r2": r2,
-            "points": [list(p) for p in points]}
+    lengths = len({x for x, _ in points})
+    if lengths < 2:
+        return {"fitted": False, "reason": "fewer than 2 complete cells with distinct ISLs",
+                "points": [list(p) for p in points]}
+    x = np.array([p[0] for p in points])
+    y = np.array([p[1] for p in points])
+    degree, coefficients = 1, np.polyfit(x, y, 1)
+    r2 = _r2(x, y, coefficients)
+    if r2 < LINEAR_ENOUGH_R2 and lengths >= 3:
+        degree, coefficients = 2, np.polyfit(x, y, 2)
+        r2 = _r2(x, y, coefficients)
+    terms = [float(c) for c in coefficients]
+    model = ("ttft_p50_ms = intercept_ms + ms_per_token * isl" if degree == 1 else
+             "ttft_p50_ms = c2 * isl^2 + c1 * isl + c0 (coefficients: c2, c1, c0)")
+    return {"fitted": True, "model": model, "degree": degree, "coefficients": terms,
+            "intercept_ms": terms[-1], "ms_per_token": terms[-2] if degree == 1 else None,
+            "r2": r2, "points": [list(p) for p in points]}
+
+
+def _r2(x: Any, y: Any, coefficients: Any) -> float:
+    import numpy as np
+
+    residual = float(((y - np.polyval(coefficients, x)) ** 2).sum())
+    spread = float(((y - y.mean()) ** 2).sum())
+    return 1.0 - residual / spread if spread > 0 else 1.0
 
 
 def ttft_fit_sentence(result: Mapping[str, Any]) -> str:
     if not result["fitted"]:
-        return f"prefill-ttft-curve: no fit ({result['reason']})"
-    return (f"prefill-ttft-curve: TTFT p50 = {result['intercept_ms']:.2f} ms + "
-            f"{result['ms_per_token']:.4f} ms/token x ISL (r^2 = {result['r2']:.3f})")
+        return f"no fit ({result['reason']})"
+    if result["degree"] == 1:
+        return (f"TTFT p50 = {result['intercept_ms']:.2f} ms + "
+                f"{result['ms_per_token']:.4f} ms/token x ISL (r^2 = {result['r2']:.3f})")
+    c2, c1, c0 = result["coefficients"]
+    return (f"TTFT p50 = {c2:.3g} x ISL^2 + {c1:.3g} x ISL + {c0:.3g} ms, quadratic "
+            f"(r^2 = {result['r2']:.3f})")
 
 
 def itl_surface(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -126,8 +150,8 @@ def itl_surface_sentence(result: Mapping[str, Any]) -> str:
     values = [c["inter_token_latency_p50"] for c in result["cells"]
               if c["inter_token_latency_p50"] is not None]
     if not values:
-        return "decode-itl-curve: no complete cell with an ITL"
-    return (f"decode-itl-curve: ITL p50 from {min(values):.2f} to {max(values):.2f} ms over "
+        return "no complete cell with an ITL"
+    return (f"ITL p50 from {min(values):.2f} to {max(values):.2f} ms over "
             f"{len(result['cells'])} cells")
 
 
@@ -140,38 +164,42 @@ def pareto_answer(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 def pareto_sentence(result: Mapping[str, Any]) -> str:
     frontier = result["pareto_optimal"]
-    return (f"pareto-sweep: {len(frontier)} of {result['cells']} cells on the throughput/"
+    return (f"{len(frontier)} of {result['cells']} cells on the throughput/"
             f"latency frontier: {', '.join(frontier) or 'none'}")
 
 
-#: recipe -> (its analysis of the rows and the search settings, the sentence for it).
-_ANALYSES: Mapping[str, tuple[Callable[[Sequence[Mapping[str, Any]], Any], dict[str, Any]],
-                              Callable[[Mapping[str, Any]], str]]] = {
-    "concurrency-ramp": (lambda rows, search: knee(rows, search.degradation_threshold),
-                         knee_sentence),
-    "prefill-ttft-curve": (lambda rows, _search: ttft_fit(rows), ttft_fit_sentence),
-    "decode-itl-curve": (lambda rows, _search: itl_surface(rows), itl_surface_sentence),
-    "pareto-sweep": (lambda rows, _search: pareto_answer(rows), pareto_sentence),
+#: A curve recipe's ``answer:`` (rules/recipes.yaml) -> (its analysis of the rows and the
+#: search settings, the sentence for its result).
+ANSWERS: Mapping[str, tuple[Callable[[Sequence[Mapping[str, Any]], Any], dict[str, Any]],
+                            Callable[[Mapping[str, Any]], str]]] = {
+    "knee": (lambda rows, search: knee(rows, search.degradation_threshold), knee_sentence),
+    "ttft-fit": (lambda rows, _search: ttft_fit(rows), ttft_fit_sentence),
+    "itl-surface": (lambda rows, _search: itl_surface(rows), itl_surface_sentence),
+    "pareto": (lambda rows, _search: pareto_answer(rows), pareto_sentence),
 }
 
 
-def conclude(recipe: str, rows: Sequence[Mapping[str, Any]], search: Any
+def conclude(recipe: str, answer: str | None, rows: Sequence[Mapping[str, Any]], search: Any
              ) -> tuple[dict[str, Any], str] | None:
-    """The result and its sentence for a curve recipe; None for other recipes.
+    """The result and its sentence (``<recipe>: ...``) for a curve recipe whose answer is
+    ``answer``; None when it has none (a plugin's grid that only sweeps).
 
     ``search`` is the resolved ``benchmark.search`` (its ``max_error_rate`` is the limit
     the degraded cells broke). Every result lists its ``degraded`` cells, and the
     sentence names them.
     """
-    if recipe not in _ANALYSES:
+    if answer is None:
         return None
+    if answer not in ANSWERS:
+        raise ValueError(f"recipe {recipe}: answer {answer!r} is no curve answer "
+                         f"({', '.join(ANSWERS)})")
     limit = search.max_error_rate
     degraded = [r["cell"] for r in rows if r.get("status") == "degraded"]
     if degraded and not any(r.get("status") == "complete" for r in rows):
         return _no_answer(recipe, len(rows), degraded, limit)
-    analyse, sentence_of = _ANALYSES[recipe]
+    analyse, sentence_of = ANSWERS[answer]
     result = analyse(rows, search)
-    sentence = sentence_of(result)
+    sentence = f"{recipe}: {sentence_of(result)}"
     if degraded:
         sentence += f"; {degraded_note(degraded, limit)}"
     return {**result, "degraded": degraded, "max_error_rate": limit}, sentence

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 
-from aiperf.bench.search import Probe, conclude, judge, search
+from aiperf.recipes.sla import Probe, conclude, judge, search
+from tests.recipes.search_plans import plan_for
 
 URL = ("sim://?mode=realistic&itl_ms_per_seq=0&max_batch=8&jitter=0&osl=4"
        "&base_ttft_ms=2&prefill_ms_per_token=0&base_itl_ms=25")
@@ -58,15 +59,15 @@ def test_search_probes_by_doubling_then_bisects():
     history = search(_fake(lambda c: 10.0 if c <= 37 else 100.0), 1, 1000, {"ttft_sla_ms": 50},
                      max_error_rate=0.01)
     assert [p.concurrency for p in history] == [1, 2, 4, 8, 16, 32, 64, 48, 40, 36, 38, 37]
-    result, _ = conclude("max-concurrency-under-sla", history, {"ttft_sla_ms": 50}, 1, 1000,
-                         0.01)
+    plan = plan_for("max-concurrency-under-sla", {"ttft_sla_ms": 50}, 1, 1000)
+    result, _ = conclude(plan, history)
     assert result["concurrency"] == 37
 
 
 def test_a_non_monotone_server_is_reported():
     history = [Probe(1, True, {}, 1.0), Probe(2, False, {}, 2.0), Probe(4, True, {}, 4.0)]
-    result, sentence = conclude("max-concurrency-under-sla", history, {"ttft_sla_ms": 5}, 1, 4,
-                                0.01)
+    plan = plan_for("max-concurrency-under-sla", {"ttft_sla_ms": 5}, 1, 4)
+    result, sentence = conclude(plan, history)
     assert result["non_monotone"] is True
     assert "non-monotone" in sentence
 

@@ -1,4 +1,4 @@
-"""What the curve recipes conclude (aiperf.bench.curves), and how degraded cells (error
+"""What the curve recipes conclude (aiperf.recipes.curves), and how degraded cells (error
 rate above max_error_rate) are kept out of every answer and named in it."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from aiperf.bench.curves import conclude, itl_surface, knee, knee_sentence, ttft_fit
+from aiperf.recipes.curves import conclude, itl_surface, knee, knee_sentence, ttft_fit
 
 SEARCH = SimpleNamespace(degradation_threshold=0.2, max_error_rate=0.01)
 BROKEN = "error rate 47% > 1%"
@@ -78,7 +78,7 @@ def test_the_knee_sentence_says_the_server_degraded_there():
     rows = [ramp_row(1, 100), ramp_row(2, 105, tput=1000.0), degraded(4, 100)]
 
     assert knee_sentence(knee(rows, 0.2)) == (
-        "concurrency-ramp: knee at concurrency 4 (degraded: error rate 47% > 1%); "
+        "knee at concurrency 4 (degraded: error rate 47% > 1%); "
         "last concurrency before it: 2, output 1,000 tok/s")
 
 
@@ -111,7 +111,7 @@ def test_the_itl_surface_leaves_degraded_cells_out():
 def test_the_answer_names_the_degraded_cells():
     rows = [ramp_row(1, 100), ramp_row(2, 105), degraded(64, 100), degraded(128, 100)]
 
-    result, sentence = conclude("concurrency-ramp", rows, SEARCH)
+    result, sentence = conclude("concurrency-ramp", "knee", rows, SEARCH)
 
     assert sentence.endswith("; degraded (error rate > 1%): concurrency64, concurrency128")
     assert result["degraded"] == ["concurrency64", "concurrency128"]
@@ -119,7 +119,7 @@ def test_the_answer_names_the_degraded_cells():
 
 
 def test_an_answer_without_degraded_cells_says_nothing_of_them():
-    result, sentence = conclude("concurrency-ramp", [ramp_row(1, 100), ramp_row(2, 300)],
+    result, sentence = conclude("concurrency-ramp", "knee", [ramp_row(1, 100), ramp_row(2, 300)],
                                 SEARCH)
 
     assert "degraded" not in sentence
@@ -129,7 +129,7 @@ def test_an_answer_without_degraded_cells_says_nothing_of_them():
 def test_when_every_cell_is_degraded_the_answer_says_so_and_computes_nothing():
     rows = [degraded(1, 100), degraded(2, 300)]
 
-    result, sentence = conclude("concurrency-ramp", rows, SEARCH)
+    result, sentence = conclude("concurrency-ramp", "knee", rows, SEARCH)
 
     assert sentence == ("concurrency-ramp: no answer: every cell is degraded "
                         "(error rate > 1%): concurrency1, concurrency2")
@@ -140,7 +140,7 @@ def test_when_every_cell_is_degraded_the_answer_says_so_and_computes_nothing():
 def test_when_no_cell_is_complete_the_answer_names_the_degraded_ones():
     rows = [degraded(1, 100), ramp_row(2, 300, "failed", "no successful requests")]
 
-    _, sentence = conclude("prefill-ttft-curve", rows, SEARCH)
+    _, sentence = conclude("prefill-ttft-curve", "ttft-fit", rows, SEARCH)
 
     assert sentence == ("prefill-ttft-curve: no answer: no cell is complete; "
                         "degraded (error rate > 1%): concurrency1")
@@ -151,12 +151,27 @@ def test_the_pareto_answer_is_the_aggregates_frontier_and_names_the_degraded_cel
             {**ramp_row(2, 105), "pareto_optimal": True},
             {**degraded(4, 1), "pareto_optimal": False}]
 
-    result, sentence = conclude("pareto-sweep", rows, SEARCH)
+    result, sentence = conclude("pareto-sweep", "pareto", rows, SEARCH)
 
     assert result["pareto_optimal"] == ["concurrency1", "concurrency2"]
     assert sentence == ("pareto-sweep: 2 of 3 cells on the throughput/latency frontier: "
                         "concurrency1, concurrency2; degraded (error rate > 1%): concurrency4")
 
 
-def test_a_recipe_that_is_no_curve_has_no_curve_answer():
-    assert conclude("max-throughput-ttft-sla", [ramp_row(1, 100)], SEARCH) is None
+def test_a_recipe_without_an_answer_concludes_nothing():
+    assert conclude("wide-ramp", None, [ramp_row(1, 100)], SEARCH) is None
+
+
+def test_an_answer_no_curve_gives_is_an_error_naming_the_recipe():
+    with pytest.raises(ValueError, match="recipe odd: answer 'max-throughput' is no curve"):
+        conclude("odd", "max-throughput", [ramp_row(1, 100)], SEARCH)
+
+
+def test_the_prefill_fit_goes_quadratic_when_a_line_fits_badly():
+    rows = [{"cell": f"isl{x}", "status": "complete", "isl": x,
+             "time_to_first_token_p50": (x - 350.0) ** 2} for x in (100, 200, 300, 400, 500, 600)]
+    result = ttft_fit(rows)
+
+    assert (result["degree"], result["ms_per_token"]) == (2, None)
+    assert result["coefficients"] == pytest.approx([1.0, -700.0, 122500.0])
+    assert result["r2"] == pytest.approx(1.0)

@@ -1,11 +1,11 @@
 """A run is degraded when it failed more of its requests than max_error_rate allows
-(aiperf.bench.degraded): the error rate, the verdict and the words that name it."""
+(aiperf.recipes.degraded): the error rate, the verdict and the words that name it."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from aiperf.bench.degraded import degraded_note, degraded_reason, error_rate, percent
+from aiperf.recipes.degraded import degraded_note, degraded_reason, error_rate, percent
 
 
 def summary(measured: int, failed: int, cancelled: int = 0) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The SLA searches (aiperf.bench.search) and degraded probes: a probe whose error rate is
+"""The SLA searches (aiperf.recipes.sla) and degraded probes: a probe whose error rate is
 above max_error_rate fails the SLA whatever its latencies, and the answer names it."""
 
 from __future__ import annotations
@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from aiperf.bench.search import conclude, grid_search, history_json, judged_probe, search
+from aiperf.recipes.sla import conclude, grid_search, history_json, judged_probe, search
+from tests.recipes.search_plans import plan_for
 
 SLA = {"ttft_sla_ms": 50.0}
 RECIPE = "max-concurrency-under-sla"
@@ -46,7 +47,7 @@ def test_a_probe_within_the_error_limit_is_judged_on_its_sla():
 def test_the_search_bisects_below_the_first_degraded_probe():
     history = search(failing_from(12), 1, 64, SLA, max_error_rate=0.01)
 
-    result, _ = conclude(RECIPE, history, SLA, 1, 64, 0.01)
+    result, _ = conclude(plan_for(RECIPE, SLA, 1, 64, 0.01), history)
 
     assert result["concurrency"] == 11
 
@@ -60,7 +61,7 @@ def test_the_grid_search_fails_every_degraded_point():
 def test_the_search_answer_names_the_degraded_probes():
     history = grid_search(failing_from(4), [1, 2, 4, 8], SLA, max_error_rate=0.01)
 
-    result, sentence = conclude(RECIPE, history, SLA, 1, 8, 0.01)
+    result, sentence = conclude(plan_for(RECIPE, SLA, 1, 8, 0.01), history)
 
     assert sentence == (f"{RECIPE}: max concurrency under TTFT p95 <= 50 ms: concurrency 2 "
                         "(output 1,000 tok/s); degraded (error rate > 1%): concurrency4, "
@@ -72,7 +73,7 @@ def test_the_search_answer_names_the_degraded_probes():
 def test_when_every_probe_is_degraded_the_answer_says_so():
     history = grid_search(failing_from(1), [1, 2], SLA, max_error_rate=0.01)
 
-    result, sentence = conclude(RECIPE, history, SLA, 1, 2, 0.01)
+    result, sentence = conclude(plan_for(RECIPE, SLA, 1, 2, 0.01), history)
 
     assert sentence == (f"{RECIPE}: no answer: every probe is degraded (error rate > 1%): "
                         "concurrency1, concurrency2")

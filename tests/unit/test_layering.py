@@ -108,3 +108,10 @@ def test_the_checker_sees_lazy_relative_and_dynamic_imports(tmp_path):
         "aiperf/bench/m.py:5 imports aiperf.plot",
         "aiperf/bench/m.py:7 imports aiperf.cli.profile",
     ] == violations("aiperf.bench", ("aiperf.plot", "aiperf.cli", "aiperf.sim"), tmp_path)
+
+
+def test_recipes_import_nothing_from_bench_plot_cli_or_sim():
+    """A recipe's cells, probes and answer are pure functions of settings and summaries:
+    the runner drives them and the renderer draws their answers, so they know neither."""
+    assert [] == violations("aiperf.recipes",
+                            ("aiperf.bench", "aiperf.plot", "aiperf.cli", "aiperf.sim"))

@@ -1,0 +1,154 @@
+"""One measured run: the records streamed to the JSONL as they finish, each folded into
+the tally and let go; then the metrics, the run's verdict, its artifacts and its summary.
+
+The runs of a trial series, a sweep and a search are all made here, so every one is
+measured, judged and written the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Sequence
+from typing import Any
+
+from aiperf.artifacts.manifest import RunIdentity, RunKind
+from aiperf.bench.experiment import new_experiment_id
+from aiperf.bench.outcome import EXIT_FAILED
+from aiperf.bench.output import Output
+from aiperf.bench.profile import Prepared, run_prepared
+from aiperf.bench.records import RequestRecord
+from aiperf.bench.run_tally import RunTally
+from aiperf.bench.runner import RunResult
+from aiperf.config.provenance import Resolved
+
+log = logging.getLogger("aiperf.profile")
+
+
+def one_run(resolved: Resolved, prepared: Prepared, output: Output,
+             loop: asyncio.AbstractEventLoop, kind: RunKind = "single",
+             identity: RunIdentity | None = None) -> int:
+    """One measured run into ``prepared.run_dir``: its exit code (see :func:`_finish`), or
+    1 when an artifact could not be written (one line naming the file).
+
+    The records are streamed to the JSONL as they finish, under a ``run.json`` that says
+    the process ended early until the finished run's manifest replaces it: a killed
+    process leaves what it measured, and says so."""
+    from aiperf.artifacts.atomic import ArtifactWriteError
+    from aiperf.artifacts.manifest import export_names
+    from aiperf.bench.console import RunProgress, progress_mode
+    from aiperf.bench.export import new_benchmark_id
+    from aiperf.bench.in_progress import mark_in_progress
+    from aiperf.bench.record_writer import run_record_writer
+
+    cfg = resolved.config.benchmark
+    plan = prepared.plan
+    progress = RunProgress(output, progress_mode(cfg.ui, output), plan.request_count,
+                           plan.duration_s, loop)
+    stopped_by: list[int] = []
+    names = export_names(cfg.artifacts.export_prefix, cfg.artifacts.export_file)
+    writer = run_record_writer(prepared.run_dir / names.records)
+    # Each request's metrics are computed once, as it finishes: written to the JSONL and
+    # added to the tally, then let go (a long run holds no records).
+    tally = RunTally(streaming=prepared.target.streaming, slos=cfg.slos,
+                     slice_duration_s=cfg.artifacts.slice_duration)
+
+    def on_record(record: RequestRecord) -> None:
+        progress.on_record(record)
+        if record.phase != "profiling":
+            tally.add_warmup()
+            return
+        item = tally.measure(record)
+        writer.add(item)
+        tally.add(item)
+
+    def on_start(start_wall_ns: int) -> None:
+        progress.profiling_started()
+        tally.start(start_wall_ns)
+
+    try:
+        writer.start(loop)
+        mark_in_progress(prepared.run_dir, names, new_benchmark_id(), kind, identity)
+        with progress:
+            result = loop.run_until_complete(
+                run_prepared(prepared, on_record, _finishing(output), stopped_by, on_start))
+        writer.close()
+        return finish_run(resolved, prepared, result, tally, output, kind, identity, stopped_by)
+    except ArtifactWriteError as e:
+        with contextlib.suppress(ArtifactWriteError):
+            writer.close()
+        output.line(str(e), label="error:", style="red")
+        return EXIT_FAILED
+
+
+def _finishing(output: Output) -> Any:
+    told: list[bool] = []
+
+    def handler(signum: int, frame: Any) -> None:
+        # Say it once; printing from a signal handler on every press could stall the
+        # very writing the user is waiting for.
+        if not told:
+            told.append(True)
+            output.line("writing the results of the stopped run; one moment")
+
+    return handler
+
+
+def finish_run(resolved: Resolved, prepared: Prepared, result: RunResult, tally: RunTally,
+            output: Output, kind: RunKind = "single",
+            identity: RunIdentity | None = None, stopped_by: Sequence[int] = ()) -> int:
+    """Compute the metrics, judge the run (status, thresholds), write the artifacts and
+    print the summary; the exit code (:func:`aiperf.bench.outcome.exit_code`)."""
+    from aiperf.artifacts.manifest import export_names
+    from aiperf.bench.console import print_summary
+    from aiperf.bench.export import RunExport, export_run, new_benchmark_id
+    from aiperf.bench.metrics import RunFacts
+    from aiperf.bench.outcome import exit_code, run_status
+    from aiperf.bench.thresholds import breached, evaluate
+    from aiperf.explain import RUN_EXPLAIN_FILE, explain_json, explain_yaml, redacted_values
+
+    cfg = resolved.config.benchmark
+    plan = prepared.plan
+
+    # One core fully busy is 1.0: an asyncio client cannot use more than one.
+    cpu_fraction = result.cpu_s / result.wall_s if result.wall_s > 0 else None
+    facts = RunFacts(
+        start_wall_ns=result.start_wall_ns,
+        end_wall_ns=result.end_wall_ns,
+        streaming=prepared.target.streaming,
+        slos=cfg.slos,
+        requested_request_rate=plan.request_rate,
+        loop_lag_ms=result.loop_lag_ms,
+        client_cpu_fraction=cpu_fraction,
+        connections=result.connections,
+    )
+    metrics = tally.finish(facts)
+    if metrics.timeslice_error is not None:
+        # A slice duration far too small for this run must not cost the run its results.
+        log.warning("no timeslice export: %s", metrics.timeslice_error)
+    status, reason = run_status(result.status, result.reason, metrics)
+    if status == "partial" and signal.SIGTERM in stopped_by[:1]:
+        reason = "stopped by SIGTERM"
+    thresholds = evaluate(cfg.thresholds or (), metrics)
+    run_dir = prepared.run_dir
+    export = RunExport(
+        benchmark_id=new_benchmark_id(),
+        input_config=redacted_values(resolved),
+        names=export_names(cfg.artifacts.export_prefix, cfg.artifacts.export_file),
+        resolved_config_yaml=explain_yaml(resolved),
+        status=status,  # type: ignore[arg-type]
+        partial_reason=reason,
+        was_cancelled=status == "partial",
+        thresholds=[t.to_json() for t in thresholds],
+        extra_files={RUN_EXPLAIN_FILE: (explain_json(resolved), "explain")},
+        prompt_sizing=result.prompt_sizing,
+        kind=kind,
+        # A single run is an experiment of its own, with an id no other run shares.
+        identity=identity or RunIdentity(experiment_id=new_experiment_id()),
+    )
+    export_run(run_dir, metrics, export)
+    print_summary(output, metrics, str(run_dir), status, reason, thresholds)
+    return exit_code(status, bool(breached(thresholds)), stopped_by)
+
