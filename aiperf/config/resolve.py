@@ -169,7 +169,7 @@ def _considered(
             value = getattr(r, attr)
             status = WON if won else (PRESENT_OUTRANKED if value is not None else NOT_SET)
             out.insert(_before_default(out), Consideration(
-                "recipe", f"recipe {r.name} auto_plot_default", status, value,
+                "recipe", f"recipe {r.name} {attr}", status, value,
                 Origin("recipe", r.name)))
     return tuple(out)
 

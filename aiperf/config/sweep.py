@@ -147,11 +147,12 @@ DIMENSIONS = {
 
 def recipe_grid(resolved: Resolved) -> dict[str, list[int]] | None:
     """The grid a curve recipe runs: for each dimension it sweeps, ``steps`` log-spaced
-    whole numbers from ``<dim>_min`` to ``<dim>_max``. None for recipes that search
-    (``search_style``) or lack a dimension's bounds (they do not run as grids)."""
+    whole numbers from ``<dim>_min`` to ``<dim>_max``. None for the searches (family
+    ``sla-search``: their probes are chosen as they run) and for recipes that lack a
+    dimension's bounds (they do not run as grids)."""
     recipe = resolved.recipe
     search = resolved.config.benchmark.search
-    if recipe is None or not recipe.sweeps or search.search_style is not None:
+    if recipe is None or not recipe.sweeps or recipe.family == "sla-search":
         return None
     if search.isl_osl_pairs:
         return None  # pairs are cells of their own: see pair_cells

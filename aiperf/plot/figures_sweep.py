@@ -9,7 +9,8 @@ degraded are shown but never fitted.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,8 +28,10 @@ from aiperf.plot.figure import (
     new_figure,
     themed_plot,
 )
+from aiperf.plot.frames import ANSWERS
 from aiperf.plot.interval import t_interval
 from aiperf.plot.theme import Style, theme_of
+from aiperf.recipes.curves import KNEE_METRIC, knee, ttft_fit
 
 
 def _rows(table: pd.DataFrame, columns: Sequence[str], *, reason: str | None = None,
@@ -261,7 +264,12 @@ def pareto_frontier(table: pd.DataFrame, style: Style) -> Figure:
     if trusted.empty:
         raise Skip("every run is degraded (error rate over the limit): no frontier")
     cells = _cells(trusted, [xcol, ycol])
-    front = pareto_front(cells[xcol].to_numpy(), cells[ycol].to_numpy())
+    answer = _answer(table, "pareto")
+    if answer is not None and set(answer.get("pareto_optimal", ())) & set(cells["_cell"]):
+        # The sweep's own frontier (its aggregate decided it, ties and all).
+        front = cells["_cell"].isin(answer["pareto_optimal"]).to_numpy()
+    else:
+        front = pareto_front(cells[xcol].to_numpy(), cells[ycol].to_numpy())
     theme = theme_of(style)
     fig, ax = new_figure(style)
     if (~front).any():
@@ -304,14 +312,41 @@ def _recipe_skip(recipe: str, what: str) -> str:
     return f"needs the results of a {recipe} search recipe ({what})"
 
 
+def _answer(table: pd.DataFrame, analysis: str) -> Mapping[str, Any] | None:
+    """The recipe's own answer for these runs (``sweep_aggregate/<recipe>.json``, see
+    :func:`aiperf.plot.frames.recipe_answers`), or None: then the plot computes it from
+    the table with the recipe's own function, never a second implementation."""
+    answer = table.attrs.get(ANSWERS, {}).get(analysis)
+    return answer if isinstance(answer, Mapping) else None
+
+
+def _recipe_rows(rows: pd.DataFrame, key: str, columns: Sequence[str]) -> list[dict[str, Any]]:
+    """The table as the recipes' rows: one per ``key`` value (the mean of its runs, as a
+    cell of trials is), ``complete`` unless any of its runs is degraded."""
+    degraded = _degraded_mask(rows)
+    out = []
+    for value, part in rows.groupby(key, sort=True):
+        bad = bool(degraded[part.index].any())
+        good = part[~degraded[part.index]]
+        row: dict[str, Any] = {"cell": f"{key}{fmt_load(float(value))}", key: float(value),
+                               "status": "degraded" if bad else "complete",
+                               "reason": "degraded"}
+        for column in columns:
+            mean = good[column].mean() if len(good) else float("nan")
+            row[column] = None if mean != mean else float(mean)
+        out.append(row)
+    return out
+
+
 @themed_plot
 def concurrency_knee(table: pd.DataFrame, style: Style) -> Figure:
     """Request latency p99 against concurrency, the baseline, the threshold and the knee.
 
-    As the runner decides it: the curve is that of the cells that are not degraded, and
-    the knee is the first concurrency above the baseline that is too slow or degraded.
+    The knee is the concurrency-ramp's answer (:func:`aiperf.recipes.curves.knee`): read
+    from the recipe's result when the runs have one, else computed from the table by the
+    same function. The curve is that of the cells that are not degraded.
     """
-    column = "request_latency_p99"
+    column = KNEE_METRIC
     reason = _recipe_skip("concurrency-ramp",
                           f"{column} at 3 or more concurrencies")
     rows = _rows(table, ["concurrency", column], reason=reason, minimum=3)
@@ -320,32 +355,31 @@ def concurrency_knee(table: pd.DataFrame, style: Style) -> Figure:
     trusted = rows[~_degraded_mask(rows)]
     if trusted.empty:
         raise Skip("every run is degraded (error rate over the limit): no knee")
-    means = trusted.groupby("concurrency", sort=True)[column].mean()
-    baseline = float(means.iloc[0])
-    threshold = knee_threshold(rows)
+    answer = _answer(table, "knee") or knee(
+        _recipe_rows(rows, "concurrency", [column, "output_token_throughput_avg"]
+                     if "output_token_throughput_avg" in rows.columns else [column]),
+        knee_threshold(rows))
+    if "baseline_ms" not in answer:
+        raise Skip(f"no knee: {answer.get('reason', 'no complete cell')}")
+    baseline, threshold = float(answer["baseline_ms"]), float(answer["threshold"])
     limit = baseline * (1 + threshold)
-    over = means[means > limit]
-    failing = rows.loc[_degraded_mask(rows) & (rows["concurrency"] > means.index[0]),
-                       "concurrency"]
     theme = theme_of(style)
     fig, ax = new_figure(style)
     _vs_concurrency(ax, trusted, column, "p99", theme.palette[0])
+    lowest = float(answer["points"][0][0])
     ax.axhline(baseline, color=theme.text, linestyle=":", linewidth=1,
-               label=f"baseline (concurrency {fmt_load(means.index[0])}) = "
-                     f"{fmt_value(baseline)} ms")
+               label=f"baseline (concurrency {fmt_load(lowest)}) = {fmt_value(baseline)} ms")
     ax.axhline(limit, color=theme.palette[2], linestyle="--", linewidth=1,
                label=f"baseline + {threshold:.0%} = {fmt_value(limit)} ms")
-    if len(failing) and (not len(over) or failing.min() < over.index[0]):
-        knee = float(failing.min())
-        ax.axvline(knee, color=theme.palette[1], linestyle="-.", linewidth=1.5,
-                   label=f"knee: degraded from concurrency {fmt_load(knee)}")
-    elif len(over):
-        knee = float(over.index[0])
-        ax.axvline(knee, color=theme.palette[1], linestyle="-.", linewidth=1.5,
-                   label=f"knee: above the threshold from concurrency {fmt_load(knee)}")
+    if answer.get("found"):
+        at = float(answer["knee_concurrency"])
+        why = ("degraded from" if answer.get("cause") == "errors"
+               else "above the threshold from")
+        ax.axvline(at, color=theme.palette[1], linestyle="-.", linewidth=1.5,
+                   label=f"knee: {why} concurrency {fmt_load(at)}")
     else:
-        ax.plot([], [], linestyle="none",
-                label=f"no knee up to concurrency {fmt_load(means.index[-1])}")
+        top = max(float(p[0]) for p in answer["points"])
+        ax.plot([], [], linestyle="none", label=f"no knee up to concurrency {fmt_load(top)}")
     _mark_degraded(ax, rows, "concurrency", column)
     _load_axis(ax, list(rows["concurrency"]))
     return finish(fig, ax, style, "concurrency_knee", "concurrency",
@@ -354,19 +388,21 @@ def concurrency_knee(table: pd.DataFrame, style: Style) -> Figure:
 
 @themed_plot
 def prefill_ttft_fit(table: pd.DataFrame, style: Style) -> Figure:
-    """TTFT p50 against input length, with a linear fit (quadratic when r² < 0.85) over
-    the cells that are not degraded; the degraded ones are marked, not fitted."""
+    """TTFT p50 against input length with the prefill-ttft-curve's fit
+    (:func:`aiperf.recipes.curves.ttft_fit`: a line, or a quadratic when a line fits
+    badly): the recipe's own when the runs have one, else the same function's over the
+    table. Degraded cells are marked, never fitted."""
     column = "time_to_first_token_p50"
     reason = _recipe_skip("prefill-ttft-curve", f"isl and {column} at 2 or more input lengths")
     rows = _trusted_rows(table, ["isl", column], reason=reason)
     if rows["isl"].nunique() < 2:
         raise Skip(reason)
+    fit = _answer(table, "ttft-fit") or ttft_fit(_recipe_rows(rows, "isl", [column]))
+    if not fit.get("fitted"):
+        raise Skip(f"no fit: {fit.get('reason', 'no complete cell')}")
+    coeffs = np.array(fit["coefficients"], dtype=float)
+    degree, r2 = int(fit["degree"]), float(fit["r2"])
     x, y = rows["isl"].to_numpy(), rows[column].to_numpy()
-    degree, coeffs, r2 = 1, np.polyfit(x, y, 1), 0.0
-    r2 = _r2(x, y, coeffs)
-    if r2 < 0.85 and rows["isl"].nunique() >= 3:
-        degree, coeffs = 2, np.polyfit(x, y, 2)
-        r2 = _r2(x, y, coeffs)
     theme = theme_of(style)
     fig, ax = new_figure(style)
     sns.scatterplot(x=x, y=y, ax=ax, s=40, color=theme.palette[0], label="measured")
@@ -380,12 +416,6 @@ def prefill_ttft_fit(table: pd.DataFrame, style: Style) -> Figure:
     _mark_degraded(ax, _rows(table, ["isl", column], reason=reason), "isl", column)
     return finish(fig, ax, style, "prefill_ttft_fit", "input sequence length (tokens)",
                   metric_label("time_to_first_token", "p50"))
-
-
-def _r2(x: np.ndarray, y: np.ndarray, coeffs: np.ndarray) -> float:
-    residual = float(((y - np.polyval(coeffs, x)) ** 2).sum())
-    spread = float(((y - y.mean()) ** 2).sum())
-    return 1.0 - residual / spread if spread > 0 else 1.0
 
 
 @themed_plot
@@ -416,6 +446,15 @@ def decode_itl_surface(table: pd.DataFrame, style: Style) -> Figure:
                   "output sequence length (tokens)", legend=False)
 
 
+#: The SLA searches' answers (``answer:`` in rules/recipes.yaml) and how the boundary
+#: plot names the concurrency each chose.
+_SEARCH_ANSWERS = {
+    "max-concurrency": "max concurrency under the SLA",
+    "max-throughput": "max throughput under the SLA at concurrency",
+    "max-goodput": "max goodput with enough requests meeting every SLO at concurrency",
+}
+
+
 @themed_plot
 def sla_boundary(table: pd.DataFrame, style: Style) -> Figure:
     """Throughput against concurrency, cells coloured by SLA verdict, the boundary marked."""
@@ -441,7 +480,14 @@ def sla_boundary(table: pd.DataFrame, style: Style) -> Figure:
         if mask.any():
             sns.scatterplot(x=rows["concurrency"].to_numpy()[mask], y=rows[ycol].to_numpy()[mask],
                             ax=ax, s=50, color=colour, label=label, zorder=3)
-    if verdict.any():
+    answer = next((a for a in map(lambda k: _answer(table, k), _SEARCH_ANSWERS) if a), None)
+    if answer is not None and answer.get("found"):
+        # The search's own answer: for max-throughput or goodput, the best passing
+        # probe, which need not be the highest passing concurrency.
+        at = float(answer["concurrency"])
+        ax.axvline(at, color=theme.palette[0], linestyle="--", linewidth=1.5,
+                   label=f"{_SEARCH_ANSWERS[str(answer['analysis'])]} = {fmt_load(at)}")
+    elif answer is None and verdict.any():
         best = float(verdict[verdict].index.max())
         ax.axvline(best, color=theme.palette[0], linestyle="--", linewidth=1.5,
                    label=f"max concurrency under the SLA = {fmt_load(best)}")

@@ -18,11 +18,12 @@ import attrs
 import pandas as pd
 
 from aiperf.artifacts.manifest import RunDir
-from aiperf.artifacts.names import SWEEP_DIR, SWEEP_JSON
+from aiperf.artifacts.names import SWEEP_DIR, SWEEP_JSON, recipe_answer_name
 from aiperf.plot.requests_frame import read_requests
 from aiperf.plot.series_frames import read_gpu, read_timeslices
 
-__all__ = ["SUMMARY_STATS", "LoadedRun", "NoData", "load_run", "runs_table"]
+__all__ = ["ANSWERS", "SUMMARY_STATS", "LoadedRun", "NoData", "load_run", "recipe_answers",
+           "runs_table"]
 
 #: The summary statistics that become ``runs_table`` columns, in column order.
 SUMMARY_STATS = (
@@ -123,7 +124,46 @@ def runs_table(runs: Sequence[LoadedRun]) -> pd.DataFrame:
                     row[column] = float(value)
                     metric_columns[column] = None
         rows.append(row)
-    return pd.DataFrame(rows, columns=[*_RUN_COLUMNS, *metric_columns])
+    table = pd.DataFrame(rows, columns=[*_RUN_COLUMNS, *metric_columns])
+    table.attrs[ANSWERS] = recipe_answers(runs)
+    return table
+
+
+#: The key of ``runs_table(...).attrs`` holding the recipes' answers (see
+#: :func:`recipe_answers`).
+ANSWERS = "recipe_answers"
+
+
+def recipe_answers(runs: Sequence[LoadedRun]) -> dict[str, Mapping[str, Any]]:
+    """The answers the recipes of these runs wrote (``sweep_aggregate/<recipe>.json`` at
+    each sweep's base), by the analysis they hold (``knee``, ``ttft-fit``, ``pareto``,
+    ``max-concurrency``, ...): a recipe's plot draws that answer rather than judging the
+    runs again. An analysis that two bases answer differently is left out: no single
+    answer describes the runs together, and the plot works from the table instead."""
+    bases = {cell.parent for cell in map(_cell_directory, runs) if cell is not None}
+    found: dict[str, Mapping[str, Any]] = {}
+    clashing: set[str] = set()
+    for base in sorted(bases):
+        for analysis, answer in _answers_in(base).items():
+            if analysis in found and found[analysis] != answer:
+                clashing.add(analysis)
+            found.setdefault(analysis, answer)
+    return {k: v for k, v in found.items() if k not in clashing}
+
+
+def _answers_in(base: Path) -> dict[str, Mapping[str, Any]]:
+    """The recipe answers under ``<base>/sweep_aggregate/``, by analysis: the files named
+    after the recipe they hold (:func:`aiperf.artifacts.names.recipe_answer_name`)."""
+    out: dict[str, Mapping[str, Any]] = {}
+    for path in sorted((base / SWEEP_DIR).glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if (isinstance(data, Mapping) and isinstance(data.get("analysis"), str)
+                and path.name == recipe_answer_name(str(data.get("recipe")))):
+            out[data["analysis"]] = data
+    return out
 
 
 def _is_int(value: Any) -> bool:

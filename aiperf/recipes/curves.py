@@ -196,13 +196,16 @@ def conclude(recipe: str, answer: str | None, rows: Sequence[Mapping[str, Any]],
     limit = search.max_error_rate
     degraded = [r["cell"] for r in rows if r.get("status") == "degraded"]
     if degraded and not any(r.get("status") == "complete" for r in rows):
-        return _no_answer(recipe, len(rows), degraded, limit)
+        result, sentence = _no_answer(recipe, len(rows), degraded, limit)
+        return {"analysis": answer, **result}, sentence
     analyse, sentence_of = ANSWERS[answer]
     result = analyse(rows, search)
     sentence = f"{recipe}: {sentence_of(result)}"
     if degraded:
         sentence += f"; {degraded_note(degraded, limit)}"
-    return {**result, "degraded": degraded, "max_error_rate": limit}, sentence
+    # ``analysis`` tells the plots which answer this is, whatever the recipe's name.
+    return {"analysis": answer, **result, "degraded": degraded,
+            "max_error_rate": limit}, sentence
 
 
 def _no_answer(recipe: str, cells: int, degraded: Sequence[str], limit: float

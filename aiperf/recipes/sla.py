@@ -273,9 +273,11 @@ def conclude(plan: SearchPlan, history: Sequence[Probe]) -> tuple[dict[str, Any]
     max_error_rate = plan.max_error_rate
     degraded = [p.name for p in history if p.degraded is not None]
     if history and len(degraded) == len(history):
-        return _no_answer(recipe, degraded, slas, low, high, max_error_rate)
+        result, sentence = _no_answer(recipe, degraded, slas, low, high, max_error_rate)
+        return {"analysis": plan.answer, **result}, sentence
     result, sentence = _answer(plan, history)
-    result.update(search_style=plan.style.name)
+    # ``analysis`` tells the plots which answer this is, whatever the recipe's name.
+    result = {"analysis": plan.answer, **result, "search_style": plan.style.name}
     result.update(degraded=degraded, max_error_rate=max_error_rate)
     if degraded:
         note = f"; {degraded_note(degraded, max_error_rate)}"

@@ -154,3 +154,30 @@ def test_a_concurrency_ramp_against_a_failing_server_answers_from_no_degraded_ce
     assert (result["found"], result["degraded"], result["answer"]) == (False, cells, answer)
     assert "not trustworthy" in run.stdout
 
+
+
+def test_the_prefill_plot_draws_the_fit_the_recipe_wrote(profile, tmp_path):
+    """One computation: the runs table carries the recipe's answer file, and the plot's
+    fit is that answer's, coefficient for coefficient."""
+    from aiperf.plot.discover import discover
+    from aiperf.plot.frames import ANSWERS, load_run, runs_table
+    from aiperf.plot.registry import PLOTS_BY_NAME
+    from aiperf.plot.theme import Style
+
+    url = "sim://?mode=realistic&jitter=0&prefill_ms_per_token=0.05&base_ttft_ms=20"
+    run = profile("--search-recipe", "prefill-ttft-curve", "--isl-min", "256", "--isl-max",
+                  "2048", "--isl-steps", "3", "--url", url, "--osl", "2", "--model", "m",
+                  "--request-count", "2", "--ui", "none", "--no-auto-plot",
+                  "--artifact-dir", str(tmp_path / "pre"))
+    assert run.exit_code == 0, run.output
+    written = json.loads((tmp_path / "pre" / "sweep_aggregate" / "prefill-ttft-curve.json")
+                         .read_text(encoding="utf-8"))
+    found = discover([tmp_path / "pre"])
+    table = runs_table([load_run(r, found.name_of(r)) for r in found.runs])
+
+    assert table.attrs[ANSWERS]["ttft-fit"] == written
+    figure = PLOTS_BY_NAME["prefill_ttft_fit"].draw_function()(table, Style(dpi=30))
+    label = [t.get_text() for t in figure.axes[0].get_legend().get_texts()][1]
+    slope, intercept = written["coefficients"]
+    assert label == (f"linear fit: {slope:.3g}·isl + {intercept:.3g} "
+                     f"(r² = {written['r2']:.3f})")

@@ -135,3 +135,29 @@ def test_the_grid_search_style_probes_every_point(profile, tmp_path):
     result = json.loads((tmp_path / "s" / "sweep_aggregate" /
                          "max-concurrency-under-sla.json").read_text(encoding="utf-8"))
     assert result["concurrency"] == 8
+
+
+def test_the_bayesian_style_finds_the_bisect_answer_in_no_more_probes(profile, tmp_path,
+                                                                      _isolated_environment):
+    """The simulator's batch capacity is 8: past it requests queue and TTFT passes 40 ms.
+    Within one step of the recipe's log grid of the probe-bisect answer, in no more
+    probes, and auto-plotted like any search."""
+    home_config = _isolated_environment / ".aiperf" / "plot_config.yaml"
+    home_config.parent.mkdir(parents=True)
+    home_config.write_text("dpi: 50\nwidth: 3\nheight: 2\nmulti_run:\n  - sla_boundary\n",
+                           encoding="utf-8")
+    answers, probes = {}, {}
+    for style in ("probe-bisect", "bayesian"):
+        base = tmp_path / style
+        run = profile(*args("max-concurrency-under-sla", base, "--ttft-sla-ms", "40",
+                            "--search-style", style, "--auto-plot"))
+        assert run.exit_code == 0, run.output
+        answers[style] = json.loads((base / "sweep_aggregate" / "max-concurrency-under-sla.json")
+                                    .read_text(encoding="utf-8"))
+        probes[style] = json.loads((base / "search_history.json").read_text(encoding="utf-8"))
+        assert (base / "plots" / "sla_boundary.png").is_file()
+    step = 64 ** (1 / 7)  # the recipe's 8-point log grid over [1, 64]
+    assert answers["probe-bisect"]["concurrency"] == 8
+    assert answers["bayesian"]["search_style"] == "bayesian"
+    assert 8 / step <= answers["bayesian"]["concurrency"] <= 8
+    assert len(probes["bayesian"]) <= len(probes["probe-bisect"])
