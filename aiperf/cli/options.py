@@ -46,6 +46,9 @@ def _panel(field: F.Field) -> str:
     # at 80 columns, so the artifact switches get a panel of their own.
     if name == "Artifacts" and isinstance(field.kind, BoolKind):
         return "Artifact switches"
+    if name in ("Server_metrics", "Gpu_telemetry"):
+        # Scraped beside the run: one panel for their values, one for their switches.
+        return "Telemetry switches" if isinstance(field.kind, BoolKind) else "Telemetry"
     return name
 
 

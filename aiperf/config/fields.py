@@ -30,6 +30,8 @@ from aiperf.config.kinds import (
 
 ENDPOINT_TYPES = ("chat", "completions", "embeddings")
 ARRIVAL_PATTERNS = ("poisson", "constant")
+TELEMETRY_MODES = ("disabled", "listed", "probe", "required")
+GPU_COLLECTORS = ("auto", "dcgm", "nvml")
 #: Kept equal to the names of `search_styles:` in rules/recipes.yaml (a test ties them).
 SEARCH_STYLES = ("probe-bisect", "grid", "bayesian")
 SWEEP_TYPES = ("grid", "zip", "scenarios")
@@ -145,6 +147,39 @@ _SETTINGS: tuple[Field, ...] = (
        "Whose tokens --isl counts: builtin (words), file (--tokenizer), server (its "
        "/tokenize, else calibration requests) or calibration (requests with max_tokens 1).",
        flag="--prompt-sizing", env="AIPERF_PROMPT_SIZING"),
+    # what the server and its GPUs did (rules/telemetry.yaml decides each mode)
+    _f("benchmark.server_metrics.enabled", BoolKind(), None,
+       "Scrape the endpoint's Prometheus /metrics, or (--no-server-metrics) nothing at "
+       "all; unset, the rules decide (benchmark.server_metrics.mode).",
+       flag="--scrape-server-metrics", negative_flag="--no-server-metrics",
+       env="AIPERF_SERVER_METRICS"),
+    _f("benchmark.server_metrics.urls", ListKind(StrKind()), None,
+       "More Prometheus endpoints to scrape during the run (comma-separated URLs).",
+       flag="--server-metrics", url=True),
+    _f("benchmark.server_metrics.interval", _POS_FLOAT, 1.0,
+       "Seconds between two scrapes of each server-metrics endpoint.",
+       flag="--server-metrics-interval"),
+    _f("benchmark.server_metrics.mode", EnumKind(TELEMETRY_MODES), None,
+       "What is scraped: disabled, listed (only the --server-metrics URLs), probe (also the "
+       "endpoint's /metrics when it answers before the run) or required (also the "
+       "endpoint's /metrics, warning once when it does not answer).", derived=True),
+    _f("benchmark.gpu_telemetry.enabled", BoolKind(), None,
+       "Collect GPU telemetry, or (--no-gpu-telemetry) none; unset, the rules decide "
+       "(benchmark.gpu_telemetry.mode).",
+       flag="--scrape-gpu-telemetry", negative_flag="--no-gpu-telemetry",
+       env="AIPERF_GPU_TELEMETRY"),
+    _f("benchmark.gpu_telemetry.urls", ListKind(StrKind()), None,
+       "DCGM exporter endpoints to scrape (comma-separated URLs).",
+       flag="--gpu-telemetry", url=True),
+    _f("benchmark.gpu_telemetry.collector", EnumKind(GPU_COLLECTORS), "auto",
+       "dcgm (exporter endpoints), nvml (poll local GPUs; needs nvidia-ml-py, the nvml "
+       "extra) or auto (both where available).", flag="--gpu-telemetry-collector"),
+    _f("benchmark.gpu_telemetry.interval", _POS_FLOAT, 1.0,
+       "Seconds between two GPU telemetry samples.", flag="--gpu-telemetry-interval"),
+    _f("benchmark.gpu_telemetry.mode", EnumKind(TELEMETRY_MODES), None,
+       "What is collected: disabled, listed (only the --gpu-telemetry URLs), probe (also the "
+       "default DCGM exporter and NVML when they answer) or required (also those, warning "
+       "once when none answers).", derived=True),
     _f("benchmark.slos", MapKind(_POS_FLOAT, keys=SLO_METRICS), {},
        "Goodput objectives: metric tag -> threshold in the metric's unit.", flag="--goodput"),
     _f("benchmark.thresholds", ListKind(ThresholdKind()), None,

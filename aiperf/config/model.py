@@ -106,12 +106,31 @@ class Artifacts:
 
 
 @attrs.frozen
+class ServerMetrics:
+    enabled: bool | None
+    urls: tuple[str, ...] | None = attrs.field(repr=False)
+    interval: float
+    mode: str
+
+
+@attrs.frozen
+class GpuTelemetry:
+    enabled: bool | None
+    urls: tuple[str, ...] | None = attrs.field(repr=False)
+    collector: str
+    interval: float
+    mode: str
+
+
+@attrs.frozen
 class Benchmark:
     endpoint: Endpoint
     load: Load
     dataset: Dataset
     tokenizer: str
     prompt_sizing: str
+    server_metrics: ServerMetrics
+    gpu_telemetry: GpuTelemetry
     slos: dict[str, float]
     thresholds: tuple[str, ...] | None
     search: Search

@@ -108,10 +108,13 @@ def _derive(name: str, facts: Facts) -> Derived:
 
 
 def derived_fields(rulebook: Rulebook) -> frozenset[str]:
-    """The fields some row of whose table derives the value: decided after the others."""
+    """The fields decided after the others, because some row of their table reads other
+    fields' resolved values: it derives the value (``take: {derive: NAME}``) or tests
+    them (``when: {resolved: ...}``)."""
     return frozenset(
         f.key for f in F.FIELDS
-        if any(r.take is not None and r.take.how == "derive"
+        if any((r.take is not None and r.take.how == "derive")
+               or any(name == "resolved" for name, _ in r.when)
                for r in rulebook.table_for(f.key).rules)
     )
 
