@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from aiperf.recipes.sla import SearchStyleUnavailable, run_search, search
-from tests.recipes.search_plans import plan_for
+from tests.recipes.search_plans import plan_for, run_summary
 
 pytest.importorskip("optuna")
 
@@ -28,19 +28,6 @@ RESOLUTION = (HIGH / LOW) ** (1 / (STEPS - 1))
 CAPACITIES = (3, 17, 40, 150, 600)
 
 
-def summary(ttft_p95: float, measured: int = 100, failed: int = 0) -> dict[str, Any]:
-    """A probe's summary: its TTFT p95, throughput and request counts."""
-    out: dict[str, Any] = {
-        "time_to_first_token": {"unit": "ms", "p95": ttft_p95},
-        "output_token_throughput": {"unit": "tokens/sec", "avg": 10.0 * measured},
-        "completed_request_count": {"unit": "requests", "avg": measured},
-        "error_summary": [],
-    }
-    if failed:
-        out["error_request_count"] = {"unit": "requests", "avg": failed}
-    return out
-
-
 def server(capacity: int, calls: list[int] | None = None
            ) -> Callable[[int], dict[str, Any]]:
     """A server meeting the SLA up to ``capacity``; each run's concurrency goes to
@@ -48,7 +35,7 @@ def server(capacity: int, calls: list[int] | None = None
     def run(c: int) -> dict[str, Any]:
         if calls is not None:
             calls.append(c)
-        return summary(10.0 if c <= capacity else 1000.0)
+        return run_summary(10.0 if c <= capacity else 1000.0)
     return run
 
 
@@ -86,7 +73,7 @@ def test_the_same_seed_gives_the_same_probes():
 
 def test_a_degraded_probe_fails_whatever_its_latency():
     # Fast at every concurrency, but half the requests fail from 40 on.
-    history = bayes(lambda c: summary(10.0, failed=50 if c >= 40 else 0))
+    history = bayes(lambda c: run_summary(10.0, failed=50 if c >= 40 else 0))
 
     degraded = [p for p in history if p.degraded is not None]
     assert degraded and all(not p.passed for p in degraded)

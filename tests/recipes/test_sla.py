@@ -7,23 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 from aiperf.recipes.sla import conclude, grid_search, history_json, judged_probe, search
-from tests.recipes.search_plans import plan_for
+from tests.recipes.search_plans import plan_for, run_summary
 
 SLA = {"ttft_sla_ms": 50.0}
 RECIPE = "max-concurrency-under-sla"
-
-
-def run_summary(ttft_p95: float, measured: int = 100, failed: int = 0) -> dict[str, Any]:
-    """A probe's summary: its TTFT p95, throughput and request counts."""
-    out: dict[str, Any] = {
-        "time_to_first_token": {"unit": "ms", "p95": ttft_p95},
-        "output_token_throughput": {"unit": "tokens/sec", "avg": 10.0 * measured},
-        "completed_request_count": {"unit": "requests", "avg": measured},
-        "error_summary": [],
-    }
-    if failed:
-        out["error_request_count"] = {"unit": "requests", "avg": failed}
-    return out
 
 
 def failing_from(concurrency: int) -> Callable[[int], dict[str, Any]]:
