@@ -53,8 +53,8 @@ SCALAR: Final = "scalar"
 Kind = Literal["record", "sampled", "scalar"]
 
 #: The console's summary tables, in the order they are printed.
-ConsoleTable = Literal["llm", "health"]
-CONSOLE_TABLES: tuple[ConsoleTable, ...] = ("llm", "health")
+ConsoleTable = Literal["llm", "health", "telemetry"]
+CONSOLE_TABLES: tuple[ConsoleTable, ...] = ("llm", "health", "telemetry")
 
 
 @attrs.frozen
@@ -186,6 +186,28 @@ METRICS: tuple[Metric, ...] = (
          console=("llm", 20)),
     _row(SCALAR, "achieved_request_rate", "Achieved Request Rate", "requests/sec", ours=True,
          console=("health", 4)),
+    # What the server and its GPUs reported over the profiling window (aiperf.telemetry):
+    # the server's own latencies (the mean its histograms give exactly), beside the
+    # client's, show the client's and the network's share.
+    _row(SCALAR, "server_time_to_first_token", "Server Time to First Token", "ms", ours=True,
+         console=("telemetry", 1)),
+    _row(SCALAR, "server_inter_token_latency", "Server Inter Token Latency", "ms", ours=True,
+         console=("telemetry", 2)),
+    _row(SCALAR, "server_request_latency", "Server Request Latency", "ms", ours=True,
+         console=("telemetry", 3)),
+    _row(SCALAR, "gpu_count", "GPU Count", "GPUs", ours=True, console=("telemetry", 4)),
+    _row(SCALAR, "gpu_utilization", "GPU Utilization", "%", ours=True,
+         console=("telemetry", 5)),
+    _row(SCALAR, "gpu_power", "GPU Power", "W", ours=True, console=("telemetry", 6)),
+    _row(SCALAR, "gpu_energy", "GPU Energy", "J", ours=True, console=("telemetry", 7)),
+    _row(SCALAR, "energy_per_output_token", "Energy per Output Token", "J/token", ours=True,
+         console=("telemetry", 8), sweep=(("avg", 14),), plot_label="energy per output token"),
+    _row(SCALAR, "output_token_throughput_per_watt", "Output Token Throughput per Watt",
+         "tokens/sec/W", larger=True, ours=True, console=("telemetry", 9),
+         sweep=(("avg", 12),), plot_label="output token throughput per watt"),
+    _row(SCALAR, "output_token_throughput_per_gpu", "Output Token Throughput per GPU",
+         "tokens/sec/GPU", larger=True, ours=True, console=("telemetry", 10),
+         sweep=(("avg", 13),), plot_label="output token throughput per GPU"),
 )
 
 #: :data:`METRICS` by tag.

@@ -332,6 +332,7 @@ _REFERENCE_ROLES = {
     "profile_export_aiperf_timeslices.json": "timeslices_json",
     "server_metrics_export.json": "server_metrics_json",
     "server_metrics_export.csv": "server_metrics_csv",
+    "server_metrics_export.jsonl": "server_metrics_series",
     "gpu_telemetry_export.jsonl": "gpu_telemetry",
     "run_config.json": "run_config",
 }

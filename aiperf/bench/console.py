@@ -25,6 +25,7 @@ from aiperf.metric_catalogue import CONSOLE_TABLES, ConsoleTable, console_rows
 _TITLES: dict[ConsoleTable, str] = {
     "llm": "aiperf | LLM Metrics",
     "health": "aiperf | Client Health",
+    "telemetry": "aiperf | Server and GPU Telemetry",
 }
 STAT_COLUMNS = ("avg", "min", "max", "p99", "p90", "p50", "std")
 
@@ -228,9 +229,11 @@ def _rows(metrics: RunMetrics, distributions: Sequence[str],
 
 def print_summary(output: Output, metrics: RunMetrics, artifact_dir: str,
                   status: str, reason: str | None,
-                  thresholds: Sequence[ThresholdResult] = ()) -> None:
-    """The end-of-run report: metrics, client health, errors, thresholds, where the files
-    are, and last the one-line verdict with the request counts."""
+                  thresholds: Sequence[ThresholdResult] = (),
+                  server_notes: Sequence[str] = ()) -> None:
+    """The end-of-run report: metrics, client health, telemetry, errors, what the
+    server's own figures say (``server_notes``), thresholds, where the files are, and last
+    the one-line verdict with the request counts."""
     for table in CONSOLE_TABLES:
         rows = _rows(metrics, *console_rows(table))
         if rows:
@@ -244,6 +247,8 @@ def print_summary(output: Output, metrics: RunMetrics, artifact_dir: str,
         output.line(warning, label="warning:", style="yellow")
     for note in _connection_notes(metrics):
         output.line(note, label="connections:")
+    for note in server_notes:
+        output.line(note, label="server:")
     if status != "complete":
         output.line(reason or "", label=f"run is {status}:", style="yellow")
     _print_thresholds(output, thresholds)

@@ -11,11 +11,14 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
 
 from aiperf.artifacts.manifest import RunIdentity, RunKind
 from aiperf.bench.experiment import new_experiment_id
+from aiperf.bench.metrics import RunMetrics, ScalarMetric, metric_info
 from aiperf.bench.outcome import EXIT_FAILED
 from aiperf.bench.output import Output
 from aiperf.bench.profile import Prepared, run_prepared
@@ -23,6 +26,9 @@ from aiperf.bench.records import RequestRecord
 from aiperf.bench.run_tally import RunTally
 from aiperf.bench.runner import RunResult
 from aiperf.config.provenance import Resolved
+
+if TYPE_CHECKING:
+    from aiperf.bench.telemetry_run import TelemetryResults
 
 log = logging.getLogger("aiperf.profile")
 
@@ -125,6 +131,11 @@ def finish_run(resolved: Resolved, prepared: Prepared, result: RunResult, tally:
         connections=result.connections,
     )
     metrics = tally.finish(facts)
+    benchmark_id = new_benchmark_id()
+    input_config = redacted_values(resolved)
+    telemetry = _telemetry(result, metrics, benchmark_id, input_config)
+    metrics = attrs.evolve(metrics, scalars=metrics.scalars + tuple(
+        ScalarMetric(metric_info(tag), value) for tag, value in telemetry.scalars.items()))
     if metrics.timeslice_error is not None:
         # A slice duration far too small for this run must not cost the run its results.
         log.warning("no timeslice export: %s", metrics.timeslice_error)
@@ -134,21 +145,40 @@ def finish_run(resolved: Resolved, prepared: Prepared, result: RunResult, tally:
     thresholds = evaluate(cfg.thresholds or (), metrics)
     run_dir = prepared.run_dir
     export = RunExport(
-        benchmark_id=new_benchmark_id(),
-        input_config=redacted_values(resolved),
+        benchmark_id=benchmark_id,
+        input_config=input_config,
         names=export_names(cfg.artifacts.export_prefix, cfg.artifacts.export_file),
         resolved_config_yaml=explain_yaml(resolved),
         status=status,  # type: ignore[arg-type]
         partial_reason=reason,
         was_cancelled=status == "partial",
         thresholds=[t.to_json() for t in thresholds],
-        extra_files={RUN_EXPLAIN_FILE: (explain_json(resolved), "explain")},
+        extra_files={RUN_EXPLAIN_FILE: (explain_json(resolved), "explain"),
+                     **telemetry.files},
         prompt_sizing=result.prompt_sizing,
         kind=kind,
         # A single run is an experiment of its own, with an id no other run shares.
         identity=identity or RunIdentity(experiment_id=new_experiment_id()),
     )
     export_run(run_dir, metrics, export)
-    print_summary(output, metrics, str(run_dir), status, reason, thresholds)
+    print_summary(output, metrics, str(run_dir), status, reason, thresholds, telemetry.notes)
     return exit_code(status, bool(breached(thresholds)), stopped_by)
+
+
+def _telemetry(result: RunResult, metrics: RunMetrics, benchmark_id: str,
+               input_config: Mapping[str, Any]) -> TelemetryResults:
+    """What the server-metrics and GPU collectors read, summed up over the run's
+    profiling window, beside the client's own figures."""
+    from aiperf.bench.telemetry_run import TelemetryResults, telemetry_results
+
+    if result.telemetry is None:
+        return TelemetryResults({}, {})
+    ttft = metrics.distribution("time_to_first_token")
+    tokens = metrics.scalar("total_output_tokens")
+    throughput = metrics.scalar("output_token_throughput")
+    return telemetry_results(
+        result.telemetry, result.start_wall_ns, result.end_wall_ns,
+        int(tokens.value) if tokens is not None else None,
+        throughput.value if throughput is not None else None,
+        ttft.dist.avg if ttft is not None else None, benchmark_id, input_config)
 

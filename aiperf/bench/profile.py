@@ -26,7 +26,7 @@ import socket
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 import attrs
@@ -50,9 +50,13 @@ from aiperf.bench.output import Output
 from aiperf.bench.runner import RunResult, Target
 from aiperf.bench.schedule import LoadPlan, plan_load
 from aiperf.bench.tokenizer import Tokenizer, TokenizerError, load_tokenizer
+from aiperf.config.model import Benchmark
 from aiperf.config.provenance import Resolved
 from aiperf.config.redaction import redact_url, resolved_secrets
 from aiperf.config.sweep import Cell
+
+if TYPE_CHECKING:
+    from aiperf.bench.telemetry_run import RunTelemetry
 
 log = logging.getLogger("aiperf.profile")
 
@@ -91,6 +95,11 @@ class InProcessServers(Protocol):
         """Serve a claimed ``url`` while the block runs; yield its ``http://host:port``."""
         ...
 
+    def dcgm_url(self, url: str, base_url: str) -> str | None:
+        """The DCGM-exporter URL of the GPUs a claimed ``url`` simulates, served at
+        ``base_url``; None when it simulates none."""
+        ...
+
 
 class _NoServers:
     """No server in this process: every URL is sent to as configured."""
@@ -103,6 +112,9 @@ class _NoServers:
 
     def open(self, url: str) -> AbstractAsyncContextManager[str]:
         raise ValueError(f"no server of this process serves {url}")
+
+    def dcgm_url(self, url: str, base_url: str) -> str | None:
+        return None
 
 
 #: The default: no in-process server (``sim://`` needs the profile command's).
@@ -144,6 +156,8 @@ class Prepared:
     calibration: Calibration | None = None
     #: Who serves ``in_process_url`` (handed in from above; see :class:`InProcessServers`).
     servers: InProcessServers = attrs.field(default=NO_SERVERS, repr=False)
+    #: The settings of what the run reads besides its requests (server metrics, GPUs).
+    settings: Benchmark | None = attrs.field(default=None, repr=False)
 
 
 def run_directory(resolved: Resolved) -> Path:
@@ -217,7 +231,7 @@ def prepare(resolved: Resolved, servers: InProcessServers = NO_SERVERS) -> Prepa
         secrets=resolved_secrets(resolved.values()),
     )
     return Prepared(plan, target, prompts, count, run_directory(resolved), in_process_url,
-                    unsized, cfg.prompt_sizing, calibration, servers)
+                    unsized, cfg.prompt_sizing, calibration, servers, cfg)
 
 
 def check_output_settings(resolved: Resolved) -> None:
@@ -354,13 +368,18 @@ async def run_prepared(prepared: Prepared, on_record: Any, on_late_signal: Any,
                 client = Client(session, target.timeout_s, prepared.count_tokens, fresh=fresh,
                                 notify=log.warning, secrets=target.secrets)
                 runner = Runner(prepared.plan, target, prompts, client, on_record, on_start)
+                telemetry = _telemetry(prepared, base_url)
+                # Probing and starting the collectors may block briefly: off the loop.
+                await loop.run_in_executor(None, telemetry.start)
                 try:
                     result = await runner.run(stop)
                 finally:
                     client.watch.closing()
+                    collected = await loop.run_in_executor(None, telemetry.stop)
                 return attrs.evolve(
                     result, connections=client.watch.health(),
-                    prompt_sizing=None if calibration is None else calibration.to_json())
+                    prompt_sizing=None if calibration is None else calibration.to_json(),
+                    telemetry=collected)
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -368,6 +387,21 @@ async def run_prepared(prepared: Prepared, on_record: Any, on_late_signal: Any,
             # Straight away: asyncio just put back the handler that raises
             # KeyboardInterrupt, and the results are not written yet.
             signal.signal(sig, on_late_signal)
+
+
+def _telemetry(prepared: Prepared, base_url: str) -> RunTelemetry:
+    """The collectors of server metrics and GPU telemetry the settings ask for."""
+    from aiperf.bench.telemetry_run import RunTelemetry, TelemetryPlan, plan_telemetry
+
+    if prepared.settings is None:
+        return RunTelemetry(TelemetryPlan(), log.warning)
+    dcgm = (None if prepared.in_process_url is None
+            else prepared.servers.dcgm_url(prepared.in_process_url, base_url))
+    return RunTelemetry(plan_telemetry(prepared.settings, base_url, dcgm), _telemetry_warning)
+
+
+def _telemetry_warning(message: str) -> None:
+    log.warning("telemetry: %s", message)
 
 
 async def _sized_prompts(prepared: Prepared, session: Any,

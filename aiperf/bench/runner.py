@@ -75,6 +75,9 @@ class RunResult:
     connections: ConnectionHealth = ConnectionHealth()
     #: How the prompts were sized (``Calibration.to_json``), for run.json.
     prompt_sizing: Mapping[str, Any] | None = None
+    #: What the server-metrics and GPU collectors read during the run
+    #: (:class:`aiperf.bench.telemetry_run.Collected`), None when nothing was read.
+    telemetry: Any = None
 
 
 

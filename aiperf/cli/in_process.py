@@ -19,6 +19,8 @@ __all__ = ["SIM_SERVERS", "SimServers"]
 
 #: The scheme of the URLs the simulator serves in-process.
 SCHEME = "sim://"
+#: Where the simulator serves its simulated GPUs' DCGM metrics.
+DCGM_PATH = "/dcgm/metrics"
 
 
 class SimServers:
@@ -47,6 +49,14 @@ class SimServers:
 
         async with serve(parse_sim_url(url)) as base_url:
             yield base_url
+
+    def dcgm_url(self, url: str, base_url: str) -> str | None:
+        """The simulated GPUs' DCGM endpoint (``sim://?gpus=N``) at ``base_url``."""
+        from aiperf.sim.options import parse_sim_url
+
+        if not parse_sim_url(url).gpus:
+            return None
+        return base_url.rstrip("/") + DCGM_PATH
 
 
 #: The one the profile command hands the runner.
