@@ -11,7 +11,10 @@
   the facts each reproduces; :mod:`~aiperf.sim.tokenizer` their prompt-token counting;
   :mod:`~aiperf.sim.connection` their keep-alive quirks; :mod:`~aiperf.sim.extras` their
   ``/health``, ``/tokenize`` (:mod:`~aiperf.sim.tokenize_api`) and ``/metrics``
-  (:mod:`~aiperf.sim.metrics` over :mod:`~aiperf.sim.prometheus`).
+  (:mod:`~aiperf.sim.metrics` over :mod:`~aiperf.sim.prometheus`; the generic simulator
+  serves ``/metrics`` with vLLM's names). :mod:`~aiperf.sim.load` integrates the batch's
+  occupancy over time, which drives :mod:`~aiperf.sim.dcgm`'s simulated GPUs
+  (``/dcgm/metrics``, with the ``gpus`` option).
 - :mod:`~aiperf.sim.server`: the aiohttp application. :mod:`~aiperf.sim.inprocess` runs it on
   an ephemeral port on an event loop of its own, in a thread (``sim://`` runs: the client's
   loop stays the client's), or on the caller's loop; :mod:`~aiperf.sim.standalone` in the

@@ -16,6 +16,7 @@ import random
 from collections.abc import AsyncGenerator, AsyncIterator
 
 from aiperf.sim import faults, model
+from aiperf.sim.load import Load
 from aiperf.sim.options import SimOptions
 from aiperf.sim.scheduler import BatchScheduler
 
@@ -28,6 +29,9 @@ class Engine:
         self.rng = random.Random(options.seed)
         # Deterministic mode promises timings unaffected by load, so nothing ever queues.
         self.batch = BatchScheduler(None if options.deterministic else options.max_batch)
+        self.load = Load(lambda active: model.itl_ms(options, active))
+        #: The admitted sequences (their tokens are what the KV cache holds).
+        self.running: set[Sequence] = set()
 
     def reset(self) -> None:
         """Re-seed the RNG and restart the observed maxima (for ``POST /sim/reset``)."""
@@ -47,11 +51,21 @@ class Engine:
         """
         loop = asyncio.get_running_loop()
         queued = await self.batch.acquire()
+        self.load.changed(self.batch.active)
+        start = loop.time() if queued else ready_at
+        seq = Sequence(self, isl, start, queued_s=start - ready_at)
+        self.running.add(seq)
         try:
-            start = loop.time() if queued else ready_at
-            yield Sequence(self, isl, start, queued_s=start - ready_at)
+            yield seq
         finally:
+            self.running.discard(seq)
             self.batch.release()
+            self.load.changed(self.batch.active)
+
+    def kv_tokens(self) -> int:
+        """Tokens the running sequences hold: each one's prompt and the tokens it was given
+        so far (the simulator has no KV-block model; this is what one would hold)."""
+        return sum(seq.isl + seq.scheduled for seq in self.running)
 
 
 class Sequence:

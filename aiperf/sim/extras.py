@@ -7,7 +7,8 @@ Shapes per server (see :mod:`aiperf.sim.profiles` for the sources):
 - ``POST /tokenize`` (SGLang also ``/v1/tokenize``): :mod:`aiperf.sim.tokenize_api`.
 - ``GET /metrics``: :mod:`aiperf.sim.metrics`, in the Prometheus text format.
 
-The generic simulator has none of them.
+The generic simulator has only ``/metrics`` (with vLLM's names), so that a benchmark of
+the plain simulator can scrape server metrics too.
 """
 
 from __future__ import annotations
@@ -24,6 +25,12 @@ from aiperf.sim.profiles import Profile
 
 def add_routes(app: web.Application, profile: Profile, metrics_text: Callable[[], str]) -> None:
     """Serve ``profile``'s extra endpoints on ``app``; ``metrics_text()`` renders /metrics."""
+
+    async def metrics(_request: web.Request) -> web.Response:
+        return web.Response(body=metrics_text().encode(),
+                            headers={"Content-Type": prometheus.CONTENT_TYPE})
+
+    app.router.add_get("/metrics", metrics)
     if not profile.extras:
         return
 
@@ -43,12 +50,7 @@ def add_routes(app: web.Application, profile: Profile, metrics_text: Callable[[]
             return web.json_response(error, status=400)
         return web.json_response(answer)
 
-    async def metrics(_request: web.Request) -> web.Response:
-        return web.Response(body=metrics_text().encode(),
-                            headers={"Content-Type": prometheus.CONTENT_TYPE})
-
     app.router.add_get("/health", health)
     app.router.add_post("/tokenize", tokenize)
     if profile.name == "sglang":
         app.router.add_post("/v1/tokenize", tokenize)
-    app.router.add_get("/metrics", metrics)

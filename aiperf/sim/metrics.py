@@ -2,8 +2,9 @@
 
 :class:`ServerMetrics` counts every finished request (from its
 :class:`~aiperf.sim.stats.RequestRecord`) and renders llama.cpp's, vLLM's, SGLang's or TGI's
-metric names in the Prometheus text format. The gauges (running, waiting, cache usage) are
-read from the batch at scrape time. Everything really counts what the simulator did:
+metric names in the Prometheus text format (the generic simulator speaks vLLM's). The
+gauges (running, waiting, cache usage) are read from the engine at scrape time
+(:class:`Now`). Everything really counts what the simulator did:
 
 - prompt tokens and prefill time count for requests that reached prefill; generated tokens
   are those actually sent (a request cut off midway counts what it got);
@@ -12,7 +13,15 @@ read from the batch at scrape time. Everything really counts what the simulator 
 - inter-token latency: the simulator keeps each request's mean gap, so a request of ``n``
   tokens adds ``n - 1`` observations of its mean (sum and count are exact; the buckets
   are exact in deterministic mode);
-- "cache usage" is the share of batch slots in use (the simulator has no KV cache).
+- KV-cache usage: the simulator has no KV blocks, so usage is the tokens the running
+  sequences hold (prompt plus tokens given so far) over the ``kv_cache_tokens`` option,
+  capped at 1 (the simulator never preempts: ``vllm:num_preemptions_total`` stays 0);
+- the prefix cache: every prompt token that reached prefill is a query and none is a hit
+  (the simulator caches no prefixes);
+- llama.cpp's ``n_decode_total``: an estimate, one call per prefill plus the batch's busy
+  time divided by the model's gap between tokens at each batch size (prefill time
+  included; :mod:`aiperf.sim.load`); ``n_busy_slots_per_decode`` weighs those steps by
+  the sequences running.
 
 Histogram bounds follow the servers' own (vLLM's for vLLM and SGLang; TGI's geometric
 duration buckets and context-length token buckets).
@@ -24,6 +33,7 @@ from collections import Counter
 
 import attrs
 
+from aiperf.sim.load import Reading
 from aiperf.sim.prometheus import Exposition, Histogram
 from aiperf.sim.stats import RequestRecord
 
@@ -51,10 +61,33 @@ class Window:
     decode_s: float = 0.0
 
 
-class ServerMetrics:
-    """Totals and histograms of one simulator run, for ``GET /metrics``."""
+@attrs.frozen
+class Now:
+    """The engine's state at scrape time."""
 
-    def __init__(self, context_len: int = 4096) -> None:
+    running: int
+    waiting: int
+    kv_tokens: int
+    kv_capacity: int
+    load: Reading
+
+    @property
+    def kv_usage(self) -> float:
+        """Share of the KV-cache capacity in use, 0..1."""
+        return min(1.0, self.kv_tokens / self.kv_capacity) if self.kv_capacity else 0.0
+
+
+class ServerMetrics:
+    """Totals and histograms of one simulator run, for ``GET /metrics``.
+
+    ``load_base`` is the engine's load when counting (re)started: decode steps count
+    from there.
+    """
+
+    def __init__(self, context_len: int = 4096, load_base: Reading | None = None) -> None:
+        self.load_base = load_base or Reading(0.0)
+        self.prefills = 0
+        self.max_tokens = 0
         self.arrived = 0
         self.requests = 0
         self.succeeded = 0
@@ -85,6 +118,7 @@ class ServerMetrics:
             prefill_s = max(0.0, record.ttft_ms - record.queue_ms) / 1000.0
             decode_s = (record.itl_ms or 0.0) * max(0, record.output_tokens - 1) / 1000.0
             self.prompt_tokens += record.isl
+            self.prefills += 1
             self.prefill_s += prefill_s
             self.decode_s += decode_s
             self.ttft.observe(record.ttft_ms / 1000.0)
@@ -95,6 +129,7 @@ class ServerMetrics:
             self._window.prefill_s += prefill_s
             self._window.decode_s += decode_s
         self.generated_tokens += record.output_tokens
+        self.max_tokens = max(self.max_tokens, record.isl + record.output_tokens)
         self._window.generated_tokens += record.output_tokens
         if record.itl_ms is not None:
             self.itl.observe(record.itl_ms / 1000.0, record.output_tokens - 1)
@@ -113,23 +148,23 @@ class ServerMetrics:
         return window
 
 
-def render(flavour: str, metrics: ServerMetrics, *, model: str, running: int, waiting: int,
-           slots: int) -> str:
-    """``/metrics`` text of the ``flavour`` server (a profile name) with these gauges."""
-    usage = min(1.0, running / slots) if slots else 0.0
+def render(flavour: str, metrics: ServerMetrics, *, model: str, now: Now) -> str:
+    """``/metrics`` text of the ``flavour`` server (a profile name) with ``now``'s gauges."""
+    running, waiting = now.running, now.waiting
     if flavour == "llama.cpp":
-        return _llama_cpp(metrics, running, waiting)
-    if flavour == "vllm":
-        return _vllm(metrics, model, running, waiting, usage)
+        return _llama_cpp(metrics, now)
+    if flavour in ("vllm", "generic"):
+        return _vllm(metrics, model, running, waiting, now.kv_usage)
     if flavour == "sglang":
-        return _sglang(metrics, model, running, waiting, usage)
+        return _sglang(metrics, model, running, waiting, now.kv_usage)
     if flavour == "tgi":
         return _tgi(metrics, running, waiting)
     raise ValueError(f"no /metrics flavour {flavour!r}")
 
 
-def _llama_cpp(m: ServerMetrics, running: int, waiting: int) -> str:
+def _llama_cpp(m: ServerMetrics, now: Now) -> str:
     w = m.take_window()
+    load = now.load.since(m.load_base)
     out = Exposition()
     p = "llamacpp:"
     out.counter(p + "prompt_tokens_total",
@@ -141,12 +176,18 @@ def _llama_cpp(m: ServerMetrics, running: int, waiting: int) -> str:
                 m.generated_tokens)
     out.counter(p + "tokens_predicted_seconds_total", "Total time spent generating tokens",
                 m.decode_s)
+    out.counter(p + "n_decode_total", "Total number of llama_decode() calls, excluding "
+                "speculative decoding and multimodal decoding", m.prefills + int(load.steps))
+    out.counter(p + "n_tokens_max", "Largest observed sequence length (prompt + generation)",
+                m.max_tokens)
     out.gauge(p + "prompt_tokens_seconds", "Average prompt throughput in tokens/s",
               w.prompt_tokens / w.prefill_s if w.prefill_s else 0.0)
     out.gauge(p + "predicted_tokens_seconds", "Average generation throughput in tokens/s",
               w.generated_tokens / w.decode_s if w.decode_s else 0.0)
-    out.gauge(p + "requests_processing", "Number of requests processing", running)
-    out.gauge(p + "requests_deferred", "Number of requests deferred", waiting)
+    out.gauge(p + "requests_processing", "Number of requests processing", now.running)
+    out.gauge(p + "requests_deferred", "Number of requests deferred", now.waiting)
+    out.gauge(p + "n_busy_slots_per_decode", "Average number of busy slots per llama_decode() "
+              "call", load.slot_steps / load.steps if load.steps >= 1 else 0.0)
     return out.text()
 
 
@@ -156,21 +197,37 @@ def _vllm(m: ServerMetrics, model: str, running: int, waiting: int, usage: float
               running)
     out.gauge("vllm:num_requests_waiting", "Number of requests waiting to be processed.", waiting)
     out.gauge("vllm:kv_cache_usage_perc", "KV-cache usage. 1 means 100 percent usage.", usage)
+    # The name before vLLM 0.10, still read by dashboards and scrapers.
+    out.gauge("vllm:gpu_cache_usage_perc", "GPU KV-cache usage. 1 means 100 percent usage.",
+              usage)
+    out.counter("vllm:num_preemptions_total", "Cumulative number of preemption from the engine.",
+                0)
+    out.counter("vllm:prefix_cache_queries_total",
+                "Prefix cache queries, in terms of number of queried tokens.", m.prompt_tokens)
+    out.counter("vllm:prefix_cache_hits_total",
+                "Prefix cache hits, in terms of number of cached tokens.", 0)
     out.counter("vllm:prompt_tokens_total", "Number of prefill tokens processed.",
                 m.prompt_tokens)
     out.counter("vllm:generation_tokens_total", "Number of generation tokens processed.",
                 m.generated_tokens)
     out.labelled_counter("vllm:request_success_total", "Count of successfully processed requests.",
-                         "finished_reason", dict(sorted(m.finish_reasons.items())))
+                         "finished_reason", _vllm_reasons(m.finish_reasons))
     out.histogram("vllm:time_to_first_token_seconds",
                   "Histogram of time to first token in seconds.", m.ttft)
     out.histogram("vllm:inter_token_latency_seconds",
                   "Histogram of inter-token latency in seconds.", m.itl)
+    out.histogram("vllm:time_per_output_token_seconds",
+                  "Histogram of time per output token in seconds.", m.itl)
     out.histogram("vllm:e2e_request_latency_seconds",
                   "Histogram of e2e request latency in seconds.", m.e2e)
     out.histogram("vllm:request_queue_time_seconds",
                   "Histogram of time spent in WAITING phase for request.", m.queue)
     return out.text()
+
+
+def _vllm_reasons(counts: Counter[str]) -> dict[str, int]:
+    """Every reason vLLM declares at start (0 until seen), and any other seen."""
+    return dict(sorted({"abort": 0, "length": 0, "stop": 0, **counts}.items()))
 
 
 def _sglang(m: ServerMetrics, model: str, running: int, waiting: int, usage: float) -> str:

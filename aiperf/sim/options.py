@@ -210,6 +210,14 @@ class SimOptions:
     chars_per_token: int = _option(_whole(2, 32), 4,
                                    "characters per output token (a word and a space)")
     embedding_dim: int = _option(_whole(1, 65536), 32, "length of each embedding vector")
+    # observability
+    kv_cache_tokens: int = _option(
+        _whole(1), 262144,
+        "KV-cache capacity in tokens: /metrics reports the running sequences' prompt and "
+        "generated tokens over it as cache usage")
+    gpus: int = _option(_whole(0, 64), 0,
+                        "simulated GPUs served in DCGM-exporter format at /dcgm/metrics "
+                        "(0: no such endpoint)")
 
     def __attrs_post_init__(self) -> None:
         faults = (self.error_rate + self.disconnect_rate + self.malformed_rate

@@ -1,21 +1,42 @@
-"""The Prometheus text exposition format (0.0.4): histograms and a writer for ``/metrics``.
+"""Metric families for ``/metrics`` endpoints, rendered by ``prometheus_client``.
 
-Just what the simulated servers need, so the simulator does not depend on
-``prometheus_client``: counters, gauges and cumulative histograms, with ``# HELP`` and
-``# TYPE`` lines, label values escaped as the format requires.
+:class:`Exposition` gathers the families of one scrape (built from the simulator's state
+at that moment) and renders them with ``prometheus_client.generate_latest`` in the text
+format 0.0.4, so escaping and number formatting are the library's, as in vLLM's and
+SGLang's own ``/metrics`` (both use ``prometheus_client``).
+
+One thing the library cannot write: a counter whose sample name does not end in
+``_total`` (TGI's ``tgi_request_count``, llama.cpp's ``n_tokens_max``, DCGM's
+``DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION``). Those keep their real sample name and are
+declared ``untyped``: a scraper reads the same name and value, only the TYPE line differs.
 """
 
 from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.exposition import generate_latest
+from prometheus_client.registry import Collector
+
+#: The 0.0.4 text format, which every scraper reads (``generate_latest`` writes it).
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class Histogram:
-    """Observations counted into fixed buckets (upper bounds, ``le``), plus sum and count."""
+    """Observations counted into fixed buckets (upper bounds, ``le``), plus sum and count.
+
+    Kept by the simulator itself rather than as a ``prometheus_client.Histogram``: a
+    request of ``n`` tokens adds ``n - 1`` equal inter-token observations at once, which
+    the library's histogram can only do one at a time.
+    """
 
     def __init__(self, bounds: Iterable[float]) -> None:
         self.bounds = tuple(sorted(bounds))
@@ -35,76 +56,107 @@ class Histogram:
 
     def cumulative(self) -> list[tuple[str, int]]:
         """``(le, observations <= le)`` for every bound, then ``+Inf``."""
+        return [(_short(le), n) for le, n in self._cumulative()]
+
+    def _cumulative(self) -> list[tuple[float, int]]:
         out, running = [], 0
         for bound, n in zip(self.bounds, self.bucket_counts, strict=True):
             running += n
-            out.append((format_number(bound), running))
-        out.append(("+Inf", self.count))
+            out.append((bound, running))
+        out.append((math.inf, self.count))
         return out
 
+    def buckets(self) -> list[tuple[str, int]]:
+        """:meth:`cumulative` with ``le`` as ``prometheus_client`` writes it (``1.0``)."""
+        return [("+Inf" if math.isinf(le) else repr(float(le)), n)
+                for le, n in self._cumulative()]
 
-def format_number(value: float) -> str:
-    """A sample value as the format writes it: integers without a fraction."""
+
+def _short(value: float) -> str:
+    """A bound without a needless fraction (``1``, ``0.5``, ``+Inf``)."""
     if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    if float(value).is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return repr(float(value))
+        return "+Inf"
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+class _Families(Collector):
+    """A one-shot collector: the families built for this scrape."""
 
+    def __init__(self, families: list[Metric]) -> None:
+        self._families = families
 
-def _labels(labels: Mapping[str, str]) -> str:
-    if not labels:
-        return ""
-    return "{" + ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items()) + "}"
+    def collect(self) -> Iterator[Metric]:
+        return iter(self._families)
 
 
 class Exposition:
     """Metric families in the order added; :meth:`text` renders them.
 
-    ``labels`` go on every sample (a server's ``model_name``, say).
+    ``labels`` go on every sample (a server's ``model_name``, say); ``series`` variants
+    take one label set per sample on top of them.
     """
 
     def __init__(self, labels: Mapping[str, str] | None = None) -> None:
         self._labels = dict(labels or {})
-        self._lines: list[str] = []
+        self._families: list[Metric] = []
 
-    def _family(self, name: str, kind: str, help: str) -> None:
-        self._lines.append(f"# HELP {name} {help}")
-        self._lines.append(f"# TYPE {name} {kind}")
-
-    def _sample(self, name: str, value: float, extra: Mapping[str, str] | None = None) -> None:
-        labels = {**self._labels, **(extra or {})}
-        self._lines.append(f"{name}{_labels(labels)} {format_number(value)}")
+    def _keys(self, extra: Iterable[str] = ()) -> list[str]:
+        return [*self._labels, *extra]
 
     def counter(self, name: str, help: str, value: float) -> None:
         """A counter family with one sample."""
-        self._family(name, "counter", help)
-        self._sample(name, value)
+        self.counter_series(name, help, [({}, value)])
 
     def labelled_counter(self, name: str, help: str, label: str,
                          values: Mapping[str, float]) -> None:
         """A counter family with one sample per value of ``label``."""
-        self._family(name, "counter", help)
-        for key, value in values.items():
-            self._sample(name, value, {label: key})
+        self.counter_series(name, help, [({label: k}, v) for k, v in values.items()])
+
+    def counter_series(self, name: str, help: str,
+                       series: Iterable[tuple[Mapping[str, str], float]]) -> None:
+        """A counter family with one sample per ``(labels, value)``."""
+        rows = list(series)
+        if not name.endswith("_total"):
+            self._untyped(name, help, rows)
+            return
+        keys = self._keys(rows[0][0] if rows else ())
+        family = CounterMetricFamily(name, help, labels=keys)
+        for labels, value in rows:
+            family.add_metric(self._values(keys, labels), value)
+        self._families.append(family)
 
     def gauge(self, name: str, help: str, value: float) -> None:
         """A gauge family with one sample."""
-        self._family(name, "gauge", help)
-        self._sample(name, value)
+        self.gauge_series(name, help, [({}, value)])
+
+    def gauge_series(self, name: str, help: str,
+                     series: Iterable[tuple[Mapping[str, str], float]]) -> None:
+        """A gauge family with one sample per ``(labels, value)``."""
+        rows = list(series)
+        keys = self._keys(rows[0][0] if rows else ())
+        family = GaugeMetricFamily(name, help, labels=keys)
+        for labels, value in rows:
+            family.add_metric(self._values(keys, labels), value)
+        self._families.append(family)
 
     def histogram(self, name: str, help: str, hist: Histogram) -> None:
         """A histogram family: ``_bucket`` per bound, ``_sum`` and ``_count``."""
-        self._family(name, "histogram", help)
-        for le, n in hist.cumulative():
-            self._sample(f"{name}_bucket", n, {"le": le})
-        self._sample(f"{name}_sum", hist.sum)
-        self._sample(f"{name}_count", hist.count)
+        keys = self._keys()
+        family = HistogramMetricFamily(name, help, labels=keys)
+        family.add_metric(self._values(keys, {}), hist.buckets(), hist.sum)
+        self._families.append(family)
+
+    def _untyped(self, name: str, help: str,
+                 rows: list[tuple[Mapping[str, str], float]]) -> None:
+        family = Metric(name, help, "unknown")
+        for labels, value in rows:
+            family.add_sample(name, {**self._labels, **labels}, value)
+        self._families.append(family)
+
+    def _values(self, keys: list[str], labels: Mapping[str, str]) -> list[str]:
+        merged = {**self._labels, **labels}
+        return [merged[k] for k in keys]
 
     def text(self) -> str:
-        """The exposition, one line each, ending with a newline."""
-        return "\n".join(self._lines) + "\n"
+        """The exposition in the text format 0.0.4."""
+        return generate_latest(_Families(self._families)).decode()

@@ -1,9 +1,12 @@
 """The simulator's HTTP face: an aiohttp application speaking the OpenAI API.
 
 Routes: ``POST /v1/chat/completions``, ``POST /v1/completions``, ``POST /v1/embeddings``,
-``GET /v1/models``, and the simulator's own ``GET /sim/stats`` (``?records=0`` leaves the
-per-request records out) and ``POST /sim/reset`` (which also restarts ``/metrics``). An
-``x-request-id`` header is echoed back (one is made up when the client sends none).
+``GET /v1/models``, ``GET /metrics`` (:mod:`aiperf.sim.metrics`; vLLM's names unless the
+profile is another server's), ``GET /dcgm/metrics`` with the ``gpus`` option
+(:mod:`aiperf.sim.dcgm`), and the simulator's own ``GET /sim/stats`` (``?records=0`` leaves
+the per-request records out) and ``POST /sim/reset`` (which also restarts ``/metrics``, not
+the GPUs' energy counters). An ``x-request-id`` header is echoed back (one is made up when
+the client sends none).
 
 The ``profile`` option picks the server imitated (:mod:`aiperf.sim.profiles`): its
 connection quirks (:mod:`aiperf.sim.connection`), stream shape, prompt-token counting,
@@ -20,14 +23,16 @@ import asyncio
 import contextlib
 import itertools
 import json
+import socket
 import time
 from typing import Any
 
 import attrs
 from aiohttp import web
 
-from aiperf.sim import extras, inputs, metrics, model, payloads
+from aiperf.sim import extras, inputs, metrics, model, payloads, prometheus
 from aiperf.sim.connection import ConnectionPolicy
+from aiperf.sim.dcgm import Dcgm
 from aiperf.sim.engine import Engine, Sequence
 from aiperf.sim.faults import NONE, STATUS, Faults
 from aiperf.sim.options import SimOptions
@@ -44,7 +49,9 @@ class _Simulator:
         self.connections = ConnectionPolicy(self.quirks)
         self.engine = Engine(options)
         self.stats = Stats()
-        self.metrics = metrics.ServerMetrics(self.profile.context_len)
+        self.metrics = metrics.ServerMetrics(self.profile.context_len, self.engine.load.read())
+        self.dcgm = (Dcgm(options.gpus, self.engine.load, socket.gethostname())
+                     if options.gpus else None)
         self.created = int(time.time())
         self._ids = itertools.count(1)
 
@@ -53,16 +60,18 @@ class _Simulator:
 
     def metrics_text(self) -> str:
         """``GET /metrics`` in the profile's flavour, gauges read from the batch now."""
-        batch = self.engine.batch
+        engine = self.engine
+        now = metrics.Now(running=engine.batch.active, waiting=engine.batch.waiting,
+                          kv_tokens=engine.kv_tokens(), kv_capacity=self.options.kv_cache_tokens,
+                          load=engine.load.read())
         return metrics.render(self.profile.name, self.metrics, model=self.options.model,
-                              running=batch.active, waiting=batch.waiting,
-                              slots=self.options.max_batch)
+                              now=now)
 
     def reset(self) -> None:
         """Forget what was done so far (``POST /sim/reset``)."""
         self.stats.reset()
         self.engine.reset()
-        self.metrics = metrics.ServerMetrics(self.profile.context_len)
+        self.metrics = metrics.ServerMetrics(self.profile.context_len, self.engine.load.read())
 
 
 SIMULATOR = web.AppKey("aiperf_simulator", _Simulator)
@@ -80,6 +89,8 @@ def create_app(options: SimOptions) -> web.Application:
     app.router.add_get("/sim/stats", _stats)
     app.router.add_post("/sim/reset", _reset)
     extras.add_routes(app, sim.profile, sim.metrics_text)
+    if sim.dcgm is not None:
+        app.router.add_get("/dcgm/metrics", _dcgm)
     return app
 
 
@@ -108,6 +119,13 @@ async def _stats(request: web.Request) -> web.Response:
                               max_queued=sim.engine.batch.max_waiting,
                               include_records=request.query.get("records", "1") != "0")
     return web.json_response(body)
+
+
+async def _dcgm(request: web.Request) -> web.Response:
+    dcgm = request.app[SIMULATOR].dcgm
+    assert dcgm is not None  # the route exists only with GPUs
+    return web.Response(body=dcgm.text().encode(),
+                        headers={"Content-Type": prometheus.CONTENT_TYPE})
 
 
 async def _reset(request: web.Request) -> web.Response:

@@ -1,6 +1,7 @@
 """A strict reader of the Prometheus text format (0.0.4) for tests.
 
-``prometheus_client`` is not a dependency, so the tests check the format themselves: every
+The simulator renders its metrics with ``prometheus_client``; the tests check the format
+with a reader of their own, independent of the library that wrote it: every
 line is ``# HELP``, ``# TYPE`` or a sample; every sample belongs to a family declared by
 ``# TYPE`` before it (a histogram's samples are ``_bucket`` / ``_sum`` / ``_count``); label
 sets are well formed; histogram buckets are cumulative and end with ``+Inf`` equal to
