@@ -54,7 +54,7 @@ _NO_RECORDS = "needs per-request records (profile_export.jsonl), which this run 
 _TIMELINE_BARS_MAX = 2000
 
 
-def _ok_requests(run: LoadedRunLike) -> pd.DataFrame:
+def ok_requests(run: LoadedRunLike) -> pd.DataFrame:
     """The run's successful requests; ValueError when there are none."""
     requests = run.requests
     if requests is None:
@@ -67,7 +67,8 @@ def _ok_requests(run: LoadedRunLike) -> pd.DataFrame:
     return requests
 
 
-def _numeric(frame: pd.DataFrame, column: str) -> np.ndarray:
+def numeric_column(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """``column`` of ``frame`` as floats (NaN where missing or not a number)."""
     if column not in frame.columns:
         return np.full(len(frame), np.nan)
     return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
@@ -75,12 +76,12 @@ def _numeric(frame: pd.DataFrame, column: str) -> np.ndarray:
 
 def _per_request(run: LoadedRunLike, metric: _Metric) -> tuple[np.ndarray, np.ndarray]:
     """(request_number, value) of successful requests that have the metric, in order."""
-    ok = _ok_requests(run)
-    values = _numeric(ok, metric.column)
+    ok = ok_requests(run)
+    values = numeric_column(ok, metric.column)
     has = ~np.isnan(values)
     if not has.any():
         raise Skip(metric.skip)
-    numbers = _numeric(ok, "request_number")[has]
+    numbers = numeric_column(ok, "request_number")[has]
     values = values[has]
     order = np.argsort(numbers, kind="stable")
     return numbers[order], values[order]
@@ -100,10 +101,10 @@ def _dispersed_throughput(ok: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     is evaluated on the integer grid with two bincounts and cumulative sums (exact, O(n)).
     The last bin is divided by the part of it the run covered. Returns (bin start, tokens/s).
     """
-    osl = _numeric(ok, "osl")
-    start = _numeric(ok, "start_s")
-    end = _numeric(ok, "end_s")
-    ttft = _numeric(ok, "ttft_ms")
+    osl = numeric_column(ok, "osl")
+    start = numeric_column(ok, "start_s")
+    end = numeric_column(ok, "end_s")
+    ttft = numeric_column(ok, "ttft_ms")
     if np.isnan(osl).all():
         raise Skip(_NO_OSL)
     gen = start + np.where(np.isnan(ttft), 0.0, ttft / 1000.0)
@@ -161,14 +162,14 @@ def itl_over_time(run: LoadedRunLike, style: Style) -> Figure:
 @themed_plot
 def ttft_timeline(run: LoadedRunLike, style: Style) -> Figure:
     """One bar per request: start to first token, then first token to end."""
-    ok = _ok_requests(run)
-    ttft = _numeric(ok, "ttft_ms")
+    ok = ok_requests(run)
+    ttft = numeric_column(ok, "ttft_ms")
     if np.isnan(ttft).all():
         raise Skip(_TTFT.skip)
     has = ~np.isnan(ttft)
-    y = _numeric(ok, "request_number")[has]
-    start = _numeric(ok, "start_s")[has]
-    end = _numeric(ok, "end_s")[has]
+    y = numeric_column(ok, "request_number")[has]
+    start = numeric_column(ok, "start_s")[has]
+    end = numeric_column(ok, "end_s")[has]
     first = np.minimum(start + ttft[has] / 1000.0, end)
     fig, ax = new_figure(style)
     palette = theme_of(style).palette
@@ -235,10 +236,10 @@ def request_latency_distribution(run: LoadedRunLike, style: Style) -> Figure:
     return _distribution(run, style, "request_latency_distribution", _LATENCY)
 
 
-def _throughput_line(ax: Axes, ok: pd.DataFrame, colour: str) -> None:
+def throughput_line(ax: Axes, ok: pd.DataFrame, colour: str) -> None:
     """The step line of :func:`_dispersed_throughput`, its last bin drawn to the run's end."""
     t, tps = _dispersed_throughput(ok)
-    ends = _numeric(ok, "end_s")
+    ends = numeric_column(ok, "end_s")
     run_end = float(np.nanmax(ends)) if np.isfinite(ends).any() else t[-1] + 1.0
     t, tps = np.append(t, min(max(run_end, t[-1]), t[-1] + 1.0)), np.append(tps, tps[-1])
     sns.lineplot(x=t, y=tps, ax=ax, estimator=None, drawstyle="steps-post", color=colour,
@@ -249,9 +250,9 @@ def _throughput_line(ax: Axes, ok: pd.DataFrame, colour: str) -> None:
 @themed_plot
 def throughput_over_time(run: LoadedRunLike, style: Style) -> Figure:
     """Output tokens/s in 1 s bins, each request's tokens spread over its generation."""
-    ok = _ok_requests(run)
+    ok = ok_requests(run)
     fig, ax = new_figure(style)
-    _throughput_line(ax, ok, theme_of(style).palette[0])
+    throughput_line(ax, ok, theme_of(style).palette[0])
     ax.set_ylim(bottom=0)
     return finish(fig, ax, style, "throughput_over_time", "seconds since start",
                   "output tokens/s")
@@ -260,10 +261,10 @@ def throughput_over_time(run: LoadedRunLike, style: Style) -> Figure:
 @themed_plot
 def concurrency_over_time(run: LoadedRunLike, style: Style) -> Figure:
     """Requests in flight (sent and not yet finished, whatever their outcome) over time."""
-    _ok_requests(run)
+    ok_requests(run)
     requests = run.requests
-    start = _numeric(requests, "start_s")
-    end = _numeric(requests, "end_s")
+    start = numeric_column(requests, "start_s")
+    end = numeric_column(requests, "end_s")
     keep = ~(np.isnan(start) | np.isnan(end))
     times = np.concatenate([start[keep], end[keep]])
     steps = np.concatenate([np.ones(keep.sum()), -np.ones(keep.sum())])
@@ -336,7 +337,7 @@ def _gpu_series(run: LoadedRunLike, gpu: pd.DataFrame,
     columns = [c for c in gpu.columns if "gpu_utilization" in str(c)]
     if not columns or "timestamp_s" not in gpu.columns:
         raise Skip(_NO_UTILISATION)
-    t = _numeric(gpu, "timestamp_s")
+    t = numeric_column(gpu, "timestamp_s")
     if not np.isfinite(t).any():
         raise Skip(_NO_UTILISATION)
     requests = run.requests
@@ -345,7 +346,7 @@ def _gpu_series(run: LoadedRunLike, gpu: pd.DataFrame,
     groups = _gpu_groups(gpu)
     series = []
     for column in columns:
-        util = _numeric(gpu, column)
+        util = numeric_column(gpu, column)
         for name, rows in groups:
             if name is None:
                 label = "GPU utilisation" if len(columns) == 1 else str(column)
@@ -389,10 +390,10 @@ def gpu_utilization_and_throughput_over_time(run: LoadedRunLike, style: Style) -
     if gpu is None or gpu.empty:
         raise Skip(_NO_GPU)
     series = _gpu_series(run, gpu)
-    ok = _ok_requests(run)
+    ok = ok_requests(run)
     theme = theme_of(style)
     fig, ax = new_figure(style)
-    _throughput_line(ax, ok, theme.palette[0])
+    throughput_line(ax, ok, theme.palette[0])
     ax.set_ylim(bottom=0)
     twin = ax.twinx()
     top = 100.0

@@ -493,3 +493,19 @@ def sla_boundary(table: pd.DataFrame, style: Style) -> Figure:
                    label=f"max concurrency under the SLA = {fmt_load(best)}")
     _load_axis(ax, list(rows["concurrency"]))
     return finish(fig, ax, style, "sla_boundary", "concurrency", metric_label(*ycol.rsplit("_", 1)))
+
+
+@themed_plot
+def throughput_per_gpu_vs_latency(table: pd.DataFrame, style: Style) -> Figure:
+    """Output tokens/s per GPU against request latency p50, one path per model in load
+    order: what a GPU delivers at each latency (runs with GPU telemetry only)."""
+    return _xy_path(table, style, "throughput_per_gpu_vs_latency",
+                    ("request_latency", "p50"), ("output_token_throughput_per_gpu", "avg"))
+
+
+@themed_plot
+def throughput_per_watt_vs_latency(table: pd.DataFrame, style: Style) -> Figure:
+    """Output tokens/s per watt of GPU power against request latency p50, one path per
+    model in load order: the energy-efficiency frontier (runs with GPU telemetry only)."""
+    return _xy_path(table, style, "throughput_per_watt_vs_latency",
+                    ("request_latency", "p50"), ("output_token_throughput_per_watt", "avg"))

@@ -20,7 +20,7 @@ import pandas as pd
 from aiperf.artifacts.manifest import RunDir
 from aiperf.artifacts.names import SWEEP_DIR, SWEEP_JSON, recipe_answer_name
 from aiperf.plot.requests_frame import read_requests
-from aiperf.plot.series_frames import read_gpu, read_timeslices
+from aiperf.plot.series_frames import read_gpu, read_server_series, read_timeslices
 
 __all__ = ["ANSWERS", "SUMMARY_STATS", "LoadedRun", "NoData", "load_run", "recipe_answers",
            "runs_table"]
@@ -59,6 +59,9 @@ class LoadedRun:
     request_rate: float | None
     streaming: bool | None
     slice_duration_s: float | None
+    #: The server-metrics time series (see :func:`aiperf.plot.series_frames.
+    #: read_server_series`), None when the run scraped no server.
+    server: pd.DataFrame | None = None
 
 
 def load_run(run: RunDir, name: str) -> LoadedRun:
@@ -86,6 +89,7 @@ def load_run(run: RunDir, name: str) -> LoadedRun:
         summary=summary,
         timeslices=read_timeslices(run),
         gpu=read_gpu(run, first_start_ns),
+        server=read_server_series(run, first_start_ns),
         **settings,
     )
 

@@ -65,6 +65,9 @@ class Plot:
     name: str
     reads: str = attrs.field(validator=attrs.validators.in_(SOURCES))
     title: str
+    #: The figure module, when not the one of what it reads (a family of figures of
+    #: their own, drawn from the same data).
+    module: str | None = None
 
     @property
     def kind(self) -> Kind:
@@ -74,8 +77,12 @@ class Plot:
     def draw_function(self) -> Callable[[Any, Any], Any]:
         """The function that draws this plot (imports its figure module, and with it
         matplotlib and seaborn)."""
-        return getattr(importlib.import_module(SOURCES[self.reads].module), self.name)
+        module = self.module or SOURCES[self.reads].module
+        return getattr(importlib.import_module(module), self.name)
 
+
+#: The figures of the server's own metrics (drawn from one run, like figures_run's).
+_SERVER = "aiperf.plot.figures_server"
 
 #: Every plot, in the order of the shipped selection.
 PLOTS: tuple[Plot, ...] = (
@@ -91,6 +98,14 @@ PLOTS: tuple[Plot, ...] = (
     Plot("timeslices_itl", "run", "Inter-token latency per time slice (avg)"),
     Plot("gpu_utilization_and_throughput_over_time", "run",
          "GPU utilisation and output token throughput over time"),
+    Plot("server_queue_and_throughput_over_time", "run",
+         "Server requests running and waiting, and output token throughput over time",
+         module=_SERVER),
+    Plot("server_kv_cache_and_throughput_over_time", "run",
+         "Server KV-cache use and output token throughput over time", module=_SERVER),
+    Plot("server_vs_client_ttft_over_time", "run",
+         "Time to first token: the client's and the server's own over time",
+         module=_SERVER),
     Plot("trial_spread", "trials", "Spread across trials (mean and 95% t-interval)"),
     Plot("ttft_vs_throughput", "table", "Time to first token vs output token throughput"),
     Plot("itl_vs_throughput_per_user", "table",
@@ -105,6 +120,10 @@ PLOTS: tuple[Plot, ...] = (
     Plot("sla_boundary", "table", "SLA boundary: throughput and SLA verdict vs concurrency"),
     Plot("pareto_frontier", "table",
          "Pareto frontier: output token throughput vs request latency"),
+    Plot("throughput_per_gpu_vs_latency", "table",
+         "Output token throughput per GPU vs request latency"),
+    Plot("throughput_per_watt_vs_latency", "table",
+         "Output token throughput per watt vs request latency"),
 )
 
 PLOTS_BY_NAME: Mapping[str, Plot] = MappingProxyType({p.name: p for p in PLOTS})

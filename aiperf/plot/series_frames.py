@@ -128,3 +128,35 @@ def _flatten(data: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, A
             yield from _flatten(value, f"{prefix}{key}_")
         else:
             yield f"{prefix}{key}", value
+
+
+_FIXED_SERVER_SERIES = "server_metrics_export.jsonl"
+
+
+def read_server_series(run: RunDir, first_start_ns: int) -> pd.DataFrame | None:
+    """The server-metrics time series (``server_metrics_export.jsonl``), one row per
+    scrape: ``endpoint_url``, ``timestamp_s`` since the run's first request start, and a
+    column per series key (``vllm:num_requests_running{model_name="m"}``: a gauge's
+    value, a counter's rate per second, a histogram's mean observation since the
+    previous scrape). None when the run scraped no server."""
+    path = _optional_file(run, "server_metrics_series", _FIXED_SERVER_SERIES,
+                          "_server_metrics.jsonl")
+    if path is None:
+        return None
+    rows: list[dict[str, Any]] = []
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            metrics = record.get("metrics") if isinstance(record, dict) else None
+            if isinstance(metrics, Mapping) and isinstance(record.get("timestamp_ns"), int):
+                rows.append({"timestamp_ns": record["timestamp_ns"],
+                             "endpoint_url": record.get("endpoint_url"), **metrics})
+    if not rows:
+        return None
+    frame = pd.DataFrame(rows)
+    stamps = pd.to_numeric(frame["timestamp_ns"], errors="coerce")
+    frame["timestamp_s"] = ((stamps - first_start_ns) / _NS_PER_S).astype("float64")
+    return frame

@@ -11,13 +11,11 @@ the loader strips it, as the Prometheus parser does.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
 import attrs
-
-from aiperf.telemetry.prometheus import Family
 
 __all__ = ["FAMILIES_DIR", "ROLES", "Role", "ServerFamilies", "detect", "known_servers",
            "load_server", "role_family"]
@@ -113,17 +111,18 @@ def known_servers() -> tuple[ServerFamilies, ...]:
     return tuple(load_server(p) for p in sorted(FAMILIES_DIR.glob("*.yaml")))
 
 
-def role_family(server: ServerFamilies, role: str, families: Mapping[str, Family]) -> str | None:
-    """The family of ``families`` that fills ``role`` for ``server``, or None (the server
-    does not have the role, or this version exposes none of its names)."""
+def role_family(server: ServerFamilies, role: str, families: Collection[str]) -> str | None:
+    """The family of ``families`` (names, or a mapping by name) that fills ``role`` for
+    ``server``, or None (the server does not have the role, or this version exposes none
+    of its names)."""
     spec = server.roles.get(role)
     if spec is None:
         return None
     return next((name for name in spec.families if name in families), None)
 
 
-def detect(families: Mapping[str, Family]) -> ServerFamilies | None:
-    """The known server whose families these are, or None.
+def detect(families: Collection[str]) -> ServerFamilies | None:
+    """The known server whose families these are (names, or a mapping by name), or None.
 
     The server with the most roles present wins; a tie goes to the one with more
     families under its prefixes. A server with neither a role nor a prefixed family

@@ -51,6 +51,7 @@ class Run:
     request_rate: float | None = None
     streaming: bool | None = True
     slice_duration_s: float | None = None
+    server: pd.DataFrame | None = None
 
 
 def make_requests(n: int = 60, *, streaming: bool = True, failed: int = 3,

@@ -147,7 +147,10 @@ def _derived_from(key: str) -> set[str]:
 
     reads: set[str] = set()
     for rule in load_rulebook().table_for(key).rules:
-        reads |= {arg for _, arg in rule.when if isinstance(arg, str) and arg in F.FIELDS_BY_KEY}
+        for _, arg in rule.when:
+            # A field name, or a mapping by field name (resolved:, explicit_matches:).
+            names = arg if isinstance(arg, Mapping) else [arg] if isinstance(arg, str) else []
+            reads |= {name for name in names if name in F.FIELDS_BY_KEY}
         if rule.take is not None and rule.take.how == "derive":
             reads |= set(DERIVATIONS[rule.take.arg].reads)
     return reads
@@ -528,7 +531,26 @@ def oracle(stack: S.Stack) -> dict[str, Any]:
             simulated_profile = re.search("[?&]profile=", str(url[-1].value))
             out[sizing] = "server" if simulated_profile else "builtin"
     out["benchmark.artifacts.run_dir"] = naive_run_dir(stack, out, recipe)
+    url = given_chain(stack, "benchmark.endpoint.url")
+    given_url = str(url[-1].value) if url else ""
+    for section, simulated in (("server_metrics", None), ("gpu_telemetry", "[?&]gpus=")):
+        out[f"benchmark.{section}.mode"] = naive_telemetry_mode(
+            out[f"benchmark.{section}.enabled"], given_url, out[f"benchmark.{section}.urls"],
+            simulated)
     return out
+
+
+def naive_telemetry_mode(enabled: bool | None, given_url: str, urls: Any,
+                         simulated: str | None) -> str:
+    """Asked or refused decides; the simulator is read only when asked (or, for GPUs,
+    when its URL simulates some); a real endpoint is probed."""
+    if enabled is not None:
+        return "required" if enabled else "disabled"
+    if given_url.startswith("sim://"):
+        if simulated is not None and re.search(simulated, given_url):
+            return "required"
+        return "listed" if urls else "disabled"
+    return "probe"
 
 
 def naive_run_dir(stack: S.Stack, out: Mapping[str, Any], recipe: Recipe | None) -> str:

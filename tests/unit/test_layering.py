@@ -115,3 +115,10 @@ def test_recipes_import_nothing_from_bench_plot_cli_or_sim():
     the runner drives them and the renderer draws their answers, so they know neither."""
     assert [] == violations("aiperf.recipes",
                             ("aiperf.bench", "aiperf.plot", "aiperf.cli", "aiperf.sim"))
+
+
+def test_telemetry_imports_nothing_from_bench_plot_cli_or_sim():
+    """The scrapers, summaries and exports of server metrics and GPU telemetry know
+    neither who starts them nor who draws them, nor the simulator they may scrape."""
+    assert [] == violations("aiperf.telemetry",
+                            ("aiperf.bench", "aiperf.plot", "aiperf.cli", "aiperf.sim"))

@@ -94,3 +94,27 @@ def test_concurrency_ramp_cells_have_no_errors(llama_server, profile):
         assert 0 == summary["request_error_rate"]["avg"], cell
     assert [] == aggregate["sweep"].get("degraded", [])
     assert [] == aggregate["sweep"]["failed"]
+
+
+def test_its_metrics_are_scraped_exported_and_plotted(llama_server, profile, check_artifacts,
+                                                      home):
+    """llama-server --metrics answers /metrics, so a run probes it and reads it: the
+    llamacpp: families are exported, their token counters agree with the run's records,
+    and the queue plot draws them."""
+    config = home / ".aiperf" / "plot_config.yaml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text("dpi: 50\nwidth: 4\nheight: 3\nsingle_run:\n"
+                      "  - server_queue_and_throughput_over_time\n", encoding="utf-8")
+    run = profile("--url", llama_server, "--model", "tiny-random-llama", "--streaming",
+                  "--concurrency", "4", "--request-count", "24", "--isl", "32", "--osl", "16",
+                  "--warmup-request-count", "0", "--server-metrics-interval", "0.25",
+                  "--auto-plot", "--artifact-dir", "out", "--ui", "none")
+    arts = _checked(run, check_artifacts)
+    exported = json.loads((run.run_dir / "server_metrics_export.json").read_text())
+    metrics = exported["metrics"]
+    predicted = sum(s["stats"]["total"] for s in metrics["llamacpp:tokens_predicted"]["series"])
+
+    assert {"llamacpp:prompt_tokens", "llamacpp:tokens_predicted",
+            "llamacpp:requests_processing", "llamacpp:requests_deferred"} <= set(metrics)
+    assert predicted == sum(_metric(r, "output_sequence_length") for r in arts.records)
+    assert (run.run_dir / "plots" / "server_queue_and_throughput_over_time.png").is_file()
