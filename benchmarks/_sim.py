@@ -34,16 +34,26 @@ HOST = "127.0.0.1"
 OURS: tuple[str, ...] = (sys.executable, "-m", "aiperf")
 
 
-def tools_to_measure(reference: Path | str | None, reference_args: Sequence[str]
+#: The tool name of our CLI with server metrics and GPU telemetry turned off.
+NO_SCRAPE = "no-scrape"
+
+
+def tools_to_measure(reference: Path | str | None, reference_args: Sequence[str],
+                     no_scrape: bool = False
                      ) -> dict[str, tuple[tuple[str, ...], list[str]]]:
-    """Our CLI, plus the reference executable when one was given and exists:
-    name -> (command, extra profile arguments)."""
+    """Our CLI, plus the reference executable when one was given and exists, plus (with
+    ``no_scrape``) our CLI reading no server metrics and no GPU telemetry: name ->
+    (command, extra profile arguments). Against ``aiperf sim serve`` (an http:// URL whose
+    /metrics answers) our CLI scrapes the simulator's metrics every second by default."""
     import shutil
 
     # Prompts sized in built-in words: calibration requests must not enter a timed run
     # (the reference sizes its prompts with its own tokenizer, before the run).
     tools: dict[str, tuple[tuple[str, ...], list[str]]] = {
         "aiperf": (OURS, ["--prompt-sizing", "builtin"])}
+    if no_scrape:
+        tools[NO_SCRAPE] = (OURS, ["--prompt-sizing", "builtin", "--no-server-metrics",
+                                   "--no-gpu-telemetry"])
     if reference is not None:
         if shutil.which(str(reference)) is None:
             print(f"note: --reference {reference} is not an executable; skipped")

@@ -58,6 +58,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _sim import (  # noqa: E402
+    NO_SCRAPE,
     SERVER_PROFILES,
     ProfileRun,
     SimServer,
@@ -137,13 +138,17 @@ def main() -> None:
                     help="keep the run directories under DIR (default: a temporary one)")
     ap.add_argument("--server-profile", action="append", choices=list(SERVER_PROFILES),
                     help="simulator profile to measure against (repeat; default: all)")
+    ap.add_argument("--no-scrape-too", action="store_true",
+                    help="also run aiperf with --no-server-metrics --no-gpu-telemetry (by "
+                         "default it scrapes the simulator's /metrics every second) and "
+                         "print the ratio of the two")
     opts = ap.parse_args()
     concurrencies = opts.concurrency or [64, 256]
     profiles = opts.server_profile or list(SERVER_PROFILES)
     if any(opts.requests <= c for c in concurrencies):
         ap.error("--requests must be larger than every concurrency")
 
-    tools = tools_to_measure(opts.reference, opts.reference_arg)
+    tools = tools_to_measure(opts.reference, opts.reference_arg, opts.no_scrape_too)
 
     work = Path(opts.keep) if opts.keep else Path(tempfile.mkdtemp(prefix="aiperf-capacity-"))
     if opts.bytecode:
@@ -230,6 +235,18 @@ def main() -> None:
             print(f"  concurrency {c:>3}: requests/s x{r_rps:.2f}, CPU per request x{r_cpu:.2f}")
             ratios[str(c)] = {"rps_ratio": round(r_rps, 3), "cpu_ratio": round(r_cpu, 3)}
         summary["reference"] = ratios
+
+    if NO_SCRAPE in tools:
+        print("scraping server metrics every second / not scraping (near 1: no cost):")
+        for c in concurrencies:
+            on, off = results[("aiperf", base, c)], results[(NO_SCRAPE, base, c)]
+            if on and off:
+                r_rps = med([r["rps"] for r in on]) / med([r["rps"] for r in off])
+                r_cpu = med([r["cpu_ms"] for r in on]) / med([r["cpu_ms"] for r in off])
+                print(f"  concurrency {c:>3}: requests/s x{r_rps:.2f}, CPU per request "
+                      f"x{r_cpu:.2f}")
+                summary.setdefault("scraping", {})[str(c)] = {
+                    "rps_ratio": round(r_rps, 3), "cpu_ratio": round(r_cpu, 3)}
 
     for c in concurrencies:
         rs = results[("aiperf", base, c)]

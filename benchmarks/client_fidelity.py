@@ -63,6 +63,7 @@ from urllib.parse import urlencode
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _sim import (  # noqa: E402
+    NO_SCRAPE,
     SERVER_PROFILES,
     SimServer,
     measure_or_drop,
@@ -200,11 +201,15 @@ def main() -> None:
     ap.add_argument("--in-process", action="store_true",
                     help="also measure against sim:// (the simulator inside the profile "
                          "process) and print both side by side")
+    ap.add_argument("--no-scrape-too", action="store_true",
+                    help="also run aiperf with --no-server-metrics --no-gpu-telemetry (by "
+                         "default it scrapes the simulator's /metrics every second) and "
+                         "print the ratio of the two")
     opts = ap.parse_args()
     concurrencies = opts.concurrency or [1, 16, 64]
     profiles = opts.server_profile or list(SERVER_PROFILES)
 
-    tools = tools_to_measure(opts.reference, opts.reference_arg)
+    tools = tools_to_measure(opts.reference, opts.reference_arg, opts.no_scrape_too)
 
     work = Path(opts.keep) if opts.keep else Path(tempfile.mkdtemp(prefix="aiperf-fidelity-"))
     results: dict[tuple[str, str, int], list[dict[str, Any]]] = {
@@ -278,6 +283,18 @@ def main() -> None:
             print(f"  concurrency {c:>3}: TTFT error x{r_ttft:.2f}, ITL error x{r_itl:.2f}")
             ratios[str(c)] = {"ttft_err_ratio": round(r_ttft, 3), "itl_err_ratio": round(r_itl, 3)}
         summary["reference"] = ratios
+
+    if NO_SCRAPE in tools:
+        print("scraping server metrics every second / not scraping (near 1: no cost):")
+        for c in concurrencies:
+            base = profiles[0]
+            on, off = results[("aiperf", base, c)], results[(NO_SCRAPE, base, c)]
+            if on and off:
+                r_ttft = med([r["ttft_abs"] for r in on]) / med([r["ttft_abs"] for r in off])
+                r_itl = med([r["itl_abs"] for r in on]) / med([r["itl_abs"] for r in off])
+                print(f"  concurrency {c:>3}: TTFT error x{r_ttft:.2f}, ITL error x{r_itl:.2f}")
+                summary.setdefault("scraping", {})[str(c)] = {
+                    "ttft_err_ratio": round(r_ttft, 3), "itl_err_ratio": round(r_itl, 3)}
 
     if in_process:
         summary["in_process"] = _print_side_by_side(results, in_process)

@@ -325,21 +325,23 @@ _GPU_HOST_COLUMNS = ("hostname", "dcgm_url", "endpoint_url", "endpoint")
 _NO_UTILISATION = "needs GPU utilisation in the GPU telemetry, which this run did not record"
 
 
-def _gpu_series(run: LoadedRunLike, gpu: pd.DataFrame,
+def _gpu_series(run: LoadedRunLike, gpu: pd.DataFrame, quantity: str = "gpu_utilization",
+                what: str = "utilisation", missing: str = _NO_UTILISATION,
                 ) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """(label, seconds since start, percent) per GPU and utilisation column, time-ordered.
+    """(label, seconds since start, value) per GPU and ``quantity`` column, time-ordered.
 
-    Columns whose name contains ``gpu_utilization`` are utilisation; ``gpu_uuid`` (else
+    Columns whose name contains ``quantity`` are read (``what`` names them in the labels,
+    ``missing`` is the skip reason without them); ``gpu_uuid`` (else
     ``gpu_index``, ``gpu_id``, ``gpu``) splits the rows per GPU, labelled ``GPU <index>``,
     with the host added when two GPUs share an index. Epoch-second timestamps (above 1e8)
     are moved onto the requests' clock (seconds since the first request started).
     """
-    columns = [c for c in gpu.columns if "gpu_utilization" in str(c)]
+    columns = [c for c in gpu.columns if quantity in str(c)]
     if not columns or "timestamp_s" not in gpu.columns:
-        raise Skip(_NO_UTILISATION)
+        raise Skip(missing)
     t = numeric_column(gpu, "timestamp_s")
     if not np.isfinite(t).any():
-        raise Skip(_NO_UTILISATION)
+        raise Skip(missing)
     requests = run.requests
     if np.nanmedian(t) > 1e8 and requests is not None and "start_ns" in requests.columns:
         t = t - float(pd.to_numeric(requests["start_ns"]).min()) / 1e9
@@ -349,9 +351,9 @@ def _gpu_series(run: LoadedRunLike, gpu: pd.DataFrame,
         util = numeric_column(gpu, column)
         for name, rows in groups:
             if name is None:
-                label = "GPU utilisation" if len(columns) == 1 else str(column)
+                label = f"GPU {what}" if len(columns) == 1 else str(column)
             else:
-                label = f"{name} utilisation"
+                label = f"{name} {what}"
                 if len(columns) > 1:
                     label = f"{label} ({column})"
             x, y = t[rows], util[rows]
@@ -360,7 +362,7 @@ def _gpu_series(run: LoadedRunLike, gpu: pd.DataFrame,
                 order = np.argsort(x[has], kind="stable")
                 series.append((label, x[has][order], y[has][order]))
     if not series:
-        raise Skip(_NO_UTILISATION)
+        raise Skip(missing)
     return series
 
 
@@ -404,4 +406,30 @@ def gpu_utilization_and_throughput_over_time(run: LoadedRunLike, style: Style) -
     twin.set_ylim(0, top)
     twin.set_ylabel("GPU utilisation (%)")
     return finish(fig, ax, style, "gpu_utilization_and_throughput_over_time",
+                  "seconds since start", "output tokens/s", twin=twin)
+
+
+_NO_POWER = "needs GPU power in the GPU telemetry, which this run did not record"
+
+
+@themed_plot
+def gpu_power_and_throughput_over_time(run: LoadedRunLike, style: Style) -> Figure:
+    """Output tokens/s (left axis) and each GPU's power draw in watts (right axis) over
+    time: what each token costs, as it is made."""
+    gpu = run.gpu
+    if gpu is None or gpu.empty:
+        raise Skip(_NO_GPU)
+    series = _gpu_series(run, gpu, "gpu_power_usage", "power", _NO_POWER)
+    ok = ok_requests(run)
+    theme = theme_of(style)
+    fig, ax = new_figure(style)
+    throughput_line(ax, ok, theme.palette[0])
+    ax.set_ylim(bottom=0)
+    twin = ax.twinx()
+    for (label, x, y), colour in zip(series, theme.palette[1:] * 8, strict=False):
+        sns.lineplot(x=x, y=y, ax=twin, estimator=None, sort=False, color=colour,
+                     linewidth=1.2, label=label)
+    twin.set_ylim(bottom=0)
+    twin.set_ylabel("GPU power (W)")
+    return finish(fig, ax, style, "gpu_power_and_throughput_over_time",
                   "seconds since start", "output tokens/s", twin=twin)

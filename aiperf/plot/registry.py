@@ -98,6 +98,8 @@ PLOTS: tuple[Plot, ...] = (
     Plot("timeslices_itl", "run", "Inter-token latency per time slice (avg)"),
     Plot("gpu_utilization_and_throughput_over_time", "run",
          "GPU utilisation and output token throughput over time"),
+    Plot("gpu_power_and_throughput_over_time", "run",
+         "GPU power and output token throughput over time"),
     Plot("server_queue_and_throughput_over_time", "run",
          "Server requests running and waiting, and output token throughput over time",
          module=_SERVER),

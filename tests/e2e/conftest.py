@@ -159,6 +159,12 @@ class AppServer(_ThreadLoop):
         self.handler = handler
         self.seen: list[Seen] = []
 
+    @property
+    def api_seen(self) -> list[Seen]:
+        """The requests sent to the API: every one but the run's probe and scrapes of
+        ``GET /metrics`` (a real endpoint's Prometheus metrics are read when they answer)."""
+        return [s for s in self.seen if not (s.method == "GET" and s.path == "/metrics")]
+
     def _serving(self) -> Any:
         import contextlib
 

@@ -228,8 +228,8 @@ def test_api_key_is_sent_but_never_written_or_printed(how, http_server, aiperf_s
     out, err = proc.communicate(timeout=60)
 
     assert proc.returncode == 0, out + err
-    assert len(server.seen) == 3
-    assert {s.headers.get("Authorization") for s in server.seen} == {f"Bearer {SECRET}"}
+    assert len(server.api_seen) == 3
+    assert {s.headers.get("Authorization") for s in server.api_seen} == {f"Bearer {SECRET}"}
     assert SECRET not in out
     assert SECRET not in err
     run_dir = tmp_path / "run"
@@ -257,7 +257,7 @@ def test_header_values_are_sent_but_never_written(http_server, profile, check_ar
 
     assert run.exit_code == 0, run.output
     check_artifacts(tmp_path / "run")
-    assert {s.headers.get("X-Api-Token") for s in server.seen} == {token}
+    assert {s.headers.get("X-Api-Token") for s in server.api_seen} == {token}
     assert token not in run.output
     assert _files_containing(tmp_path, token) == []
 
@@ -518,7 +518,7 @@ def test_input_file_prompts_are_the_ones_sent(http_server, profile, check_artifa
 
     assert run.exit_code == 0, run.output
     arts = check_artifacts(tmp_path / "run")
-    bodies = {s.headers["X-Request-ID"]: s.json() for s in server.seen}
+    bodies = {s.headers["X-Request-ID"]: s.json() for s in server.api_seen}
     expected_texts = ["alpha beta gamma", "one two three four five", "solo"] * 2
     expected_texts = expected_texts[:5]
     expected_max = [11, 7, 11, 11, 7]

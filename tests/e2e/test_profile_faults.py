@@ -195,9 +195,9 @@ def test_a_server_that_is_not_openai_fails_every_request_clearly(case, streaming
     assert run.exit_code == 0, run.output
     arts = check_artifacts(Path("run"))
     assert arts.manifest["status"] == "no_success"
-    assert len(server.seen) == 4
-    assert {s.path for s in server.seen} == {"/v1/chat/completions"}
-    _assert_errors_counted(arts, {s.headers["X-Request-ID"] for s in server.seen},
+    assert len(server.api_seen) == 4
+    assert {s.path for s in server.api_seen} == {"/v1/chat/completions"}
+    _assert_errors_counted(arts, {s.headers["X-Request-ID"] for s in server.api_seen},
                            error_type, 4)
     for rec in arts.records:
         message = rec["error"]["message"]

@@ -73,7 +73,7 @@ def test_no_secret_reaches_an_artifact_or_the_console(mode, credentials, http_se
                   "--isl", "8", "--osl", "4", "--ui", "none", "--artifact-dir", "run")
 
     assert run.exit_code == 0, run.output
-    sent = [s.headers for s in server.seen]
+    sent = [s.headers for s in server.api_seen]
     assert all(h.get("X-Token") == HEADER_SECRET for h in sent)  # the secrets did go out
     assert all(h.get("Authorization") == expected for h in sent)
     for secret in SECRETS:
