@@ -2,11 +2,16 @@
 
 The client's event loop never fetches or parses Prometheus text: each URL gets its own
 daemon thread (so one hanging server cannot delay the others) that fetches it every
-``interval_s`` with :mod:`urllib.request`, parses it with
-:func:`~aiperf.telemetry.prometheus.parse_exposition` and keeps the :class:`Scrape` in
-memory. A failing endpoint (refused, HTTP error, timeout, not Prometheus, or gone
-mid-run) is reported once per URL and kind of failure through ``warn``, and the thread
-keeps trying; nothing here raises into the caller. ``warn`` is called from the scraper
+``interval_s`` with :mod:`urllib.request` and keeps the body. Only the first body of each
+URL is parsed while the run goes (to say at once when it is not Prometheus); the others
+are parsed with :func:`~aiperf.telemetry.prometheus.parse_exposition` when
+:meth:`Scraper.scrapes` is first asked for them, after the run: parsing holds Python's
+GIL for milliseconds, which a thread would take from the event loop that times the
+requests. A body equal to the previous one is kept once and parsed once.
+
+A failing endpoint (refused, HTTP error, timeout, not Prometheus, or gone mid-run) is
+reported once per URL and kind of failure through ``warn``, and the thread keeps trying;
+nothing here raises into the caller. ``warn`` is called from the scraper
 threads, so it must be thread-safe (appending to a list or logging is).
 
 URLs may carry credentials (``http://user:pass@host/metrics``): they are sent as HTTP
@@ -30,7 +35,7 @@ import attrs
 
 from aiperf.telemetry.prometheus import Family, Scrape, parse_exposition
 
-__all__ = ["FetchStats", "Mark", "Scraper", "probe", "redact"]
+__all__ = ["FetchStats", "Mark", "Scraper", "fetch", "fetch_body", "parse_body", "probe", "redact"]
 
 #: Scrapes kept per URL before every other one is dropped (100,000 at 1 s is 27 hours).
 MAX_SCRAPES = 100_000
@@ -106,6 +111,24 @@ def _request(url: str) -> urllib.request.Request:
 
 def fetch(url: str, timeout_s: float) -> tuple[bytes, dict[str, Family]]:
     """The body of ``url`` and its families; :class:`FetchError` on any failure."""
+    body = fetch_body(url, timeout_s)
+    return body, parse_body(body)
+
+
+def parse_body(body: bytes) -> dict[str, Family]:
+    """The families of a fetched body; :class:`FetchError` (``garbage``) when it holds
+    none."""
+    try:
+        families = parse_exposition(body.decode("utf-8", errors="replace"))
+    except ValueError:
+        families = {}
+    if not families:
+        raise FetchError("garbage", "answered, but not with Prometheus metrics")
+    return families
+
+
+def fetch_body(url: str, timeout_s: float) -> bytes:
+    """The body of ``url``, unparsed; :class:`FetchError` when it cannot be fetched."""
     try:
         with urllib.request.urlopen(_request(url), timeout=timeout_s) as response:
             body: bytes = response.read(MAX_BODY_BYTES)
@@ -121,13 +144,7 @@ def fetch(url: str, timeout_s: float) -> tuple[bytes, dict[str, Family]]:
         raise FetchError("unreachable", f"is unreachable ({e.__class__.__name__}: {e})") from None
     except ValueError as e:  # a malformed URL
         raise FetchError("url", f"is not a usable URL ({e})") from None
-    try:
-        families = parse_exposition(body.decode("utf-8", errors="replace"))
-    except ValueError:
-        families = {}
-    if not families:
-        raise FetchError("garbage", "answered, but not with Prometheus metrics")
-    return body, families
+    return body
 
 
 def probe(url: str, timeout_s: float = 2.0) -> bool:
@@ -139,12 +156,24 @@ def probe(url: str, timeout_s: float = 2.0) -> bool:
     return True
 
 
+@attrs.frozen
+class _Fetched:
+    """A fetched body, parsed later (:meth:`Scraper.scrapes`); equal bodies share one
+    ``body`` object."""
+
+    timestamp_ns: int
+    latency_ms: float
+    body: bytes = attrs.field(repr=False)
+
+
 class _Endpoint:
     """One URL's scrapes and fetch statistics; guarded by the scraper's lock."""
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.scrapes: list[Scrape] = []
+        self.scrapes: list[_Fetched] = []
+        #: Parsed bodies by digest, filled by Scraper.scrapes after the run.
+        self.parsed: dict[bytes, dict[str, Family] | None] = {}
         self.keep_every = 1  # doubles at each thinning, so the kept scrapes stay evenly spaced
         self.fetches = 0
         self.failures = 0
@@ -216,9 +245,28 @@ class Scraper:
             self._closed = True
 
     def scrapes(self, url: str) -> list[Scrape]:
-        """The kept scrapes of ``url``, oldest first."""
+        """The kept scrapes of ``url``, oldest first, parsed now (once per distinct body;
+        a body that holds no metrics is left out, with one warning)."""
         with self._lock:
-            return list(self._endpoints[url].scrapes)
+            endpoint = self._endpoints[url]
+            fetched = list(endpoint.scrapes)
+        out = []
+        for item in fetched:
+            families = self._parsed(endpoint, item.body)
+            if families is not None:
+                out.append(Scrape(url, item.timestamp_ns, item.latency_ms, families))
+        return out
+
+    def _parsed(self, endpoint: _Endpoint, body: bytes) -> dict[str, Family] | None:
+        digest = hashlib.blake2b(body, digest_size=16).digest()
+        if digest not in endpoint.parsed:
+            try:
+                endpoint.parsed[digest] = parse_body(body)
+            except FetchError as error:
+                endpoint.parsed[digest] = None
+                self._say(endpoint, error.kind, f"{error}; those scrapes are left out",
+                          late=True)
+        return endpoint.parsed[digest]
 
     def all_scrapes(self) -> dict[str, list[Scrape]]:
         """The kept scrapes of every URL, by URL."""
@@ -258,7 +306,12 @@ class Scraper:
         timestamp_ns = time.time_ns()
         started = time.perf_counter()
         try:
-            body, families = fetch(endpoint.url, self.timeout_s)
+            body = fetch_body(endpoint.url, self.timeout_s)
+            if not endpoint.ok_once:
+                # The first body is parsed at once: a URL that is no metrics endpoint is
+                # said at the start of the run, not at its end.
+                endpoint.parsed[hashlib.blake2b(body, digest_size=16).digest()] = \
+                    parse_body(body)
         except FetchError as error:
             self._failed(endpoint, error)
             return
@@ -277,11 +330,14 @@ class Scraper:
             e.latency_sum_ms += latency_ms
             e.first_fetch_ns = e.first_fetch_ns if e.first_fetch_ns is not None else timestamp_ns
             e.last_fetch_ns = timestamp_ns
-            if digest != e.last_digest and len(e.update_ns) < self._max_scrapes:
-                e.update_ns.append(timestamp_ns)
+            if digest != e.last_digest:
+                if len(e.update_ns) < self._max_scrapes:
+                    e.update_ns.append(timestamp_ns)
+            elif e.scrapes:
+                body = e.scrapes[-1].body  # an unchanged body is kept once
             e.last_digest = digest
             if final or e.fetches % e.keep_every == 0:
-                e.scrapes.append(Scrape(e.url, timestamp_ns, latency_ms, families))
+                e.scrapes.append(_Fetched(timestamp_ns, latency_ms, body))
             thinned = len(e.scrapes) >= self._max_scrapes
             if thinned:
                 e.scrapes = e.scrapes[::2]
@@ -299,10 +355,12 @@ class Scraper:
             message = f"stopped answering: {message}"
         self._say(endpoint, error.kind, f"{message}; still trying every {self.interval_s:g} s")
 
-    def _say(self, endpoint: _Endpoint, kind: str, message: str) -> None:
-        """Warn once per URL and ``kind``, with every trace of the password removed."""
+    def _say(self, endpoint: _Endpoint, kind: str, message: str, *,
+             late: bool = False) -> None:
+        """Warn once per URL and ``kind``, with every trace of the password removed
+        (``late``: about what was fetched, said while it is parsed after the run)."""
         with self._lock:
-            if kind in endpoint.warned or self._closed:
+            if kind in endpoint.warned or (self._closed and not late):
                 return
             endpoint.warned.add(kind)
         text = f"server metrics: {redact(endpoint.url)} {message}"

@@ -29,6 +29,9 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(1.5)
         status, body = {"404": (404, b"no"), "garbage": (200, b"<html>hi</html>\n")}.get(
             behaviour, (200, BODY))
+        if behaviour == "changing":  # a counter that grows on every fetch
+            self.server.fetched = getattr(self.server, "fetched", 0) + 1  # type: ignore[attr-defined]
+            body = f"# TYPE n_total counter\nn_total {self.server.fetched}\n".encode()  # type: ignore[attr-defined]
         try:
             self.send_response(status)
             self.send_header("Content-Length", str(len(body)))
@@ -186,3 +189,29 @@ def test_scrapes_beyond_the_cap_are_thinned_and_said_once(serve) -> None:
     assert len(scraper.scrapes(target)) < 4 + 1
     assert 1 == len(warnings)
     assert "every other one" in warnings[0]
+
+
+def test_bodies_after_the_first_are_parsed_only_when_the_scrapes_are_asked_for(
+        serve, monkeypatch) -> None:
+    """Parsing holds the GIL for milliseconds: while the run goes only the first body of a
+    URL is parsed (to warn at once about a URL that is no metrics endpoint)."""
+    from aiperf.telemetry import scraper as module
+
+    parsed: list[bytes] = []
+    real = module.parse_body
+
+    def counting(body: bytes) -> dict:
+        parsed.append(body)
+        return real(body)
+
+    monkeypatch.setattr(module, "parse_body", counting)
+    target = url(serve("changing"))
+    scraper, warnings, _ = run_scraper([target], 0.4, interval_s=0.05)
+    during = len(parsed)
+    scrapes = scraper.scrapes(target)
+
+    assert (during, warnings) == (1, [])
+    assert len(scrapes) >= 3
+    assert len(parsed) == len(scrapes)  # every distinct body parsed once, after the run
+    totals = [s.families["n"].samples[0].value for s in scrapes]
+    assert totals == sorted(totals)
