@@ -8,6 +8,7 @@ which the caller counts as a failure.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import attrs
@@ -385,6 +386,25 @@ def _gpu_groups(gpu: pd.DataFrame) -> list[tuple[str | None, np.ndarray]]:
     return [(names[i], found[i][2]) for i in order]
 
 
+def beside_throughput(run: LoadedRunLike, style: Style, name: str,
+                      lines: Sequence[tuple[str, np.ndarray, np.ndarray]], ylabel: str, *,
+                      top: float | None = None, drawstyle: str = "default") -> Figure:
+    """The client's output tokens/s (left axis) and ``lines`` of (label, seconds, value)
+    on the right axis, from 0 up to ``top`` (or the data's)."""
+    ok = ok_requests(run)
+    theme = theme_of(style)
+    fig, ax = new_figure(style)
+    throughput_line(ax, ok, theme.palette[0])
+    ax.set_ylim(bottom=0)
+    twin = ax.twinx()
+    for (label, x, y), colour in zip(lines, theme.palette[1:] * 8, strict=False):
+        sns.lineplot(x=x, y=y, ax=twin, estimator=None, sort=False, color=colour,
+                     linewidth=1.2, label=label, drawstyle=drawstyle)
+    twin.set_ylim(bottom=0, top=top)
+    twin.set_ylabel(ylabel)
+    return finish(fig, ax, style, name, "seconds since start", "output tokens/s", twin=twin)
+
+
 @themed_plot
 def gpu_utilization_and_throughput_over_time(run: LoadedRunLike, style: Style) -> Figure:
     """Output tokens/s (left axis) and each GPU's utilisation (right axis) over time."""
@@ -392,21 +412,9 @@ def gpu_utilization_and_throughput_over_time(run: LoadedRunLike, style: Style) -
     if gpu is None or gpu.empty:
         raise Skip(_NO_GPU)
     series = _gpu_series(run, gpu)
-    ok = ok_requests(run)
-    theme = theme_of(style)
-    fig, ax = new_figure(style)
-    throughput_line(ax, ok, theme.palette[0])
-    ax.set_ylim(bottom=0)
-    twin = ax.twinx()
-    top = 100.0
-    for (label, x, y), colour in zip(series, theme.palette[1:] * 8, strict=False):
-        sns.lineplot(x=x, y=y, ax=twin, estimator=None, sort=False, color=colour,
-                     linewidth=1.2, label=label)
-        top = max(top, float(y.max()) * 1.05)
-    twin.set_ylim(0, top)
-    twin.set_ylabel("GPU utilisation (%)")
-    return finish(fig, ax, style, "gpu_utilization_and_throughput_over_time",
-                  "seconds since start", "output tokens/s", twin=twin)
+    top = max([100.0, *(float(y.max()) * 1.05 for _, _, y in series)])
+    return beside_throughput(run, style, "gpu_utilization_and_throughput_over_time", series,
+                             "GPU utilisation (%)", top=top)
 
 
 _NO_POWER = "needs GPU power in the GPU telemetry, which this run did not record"
@@ -420,16 +428,5 @@ def gpu_power_and_throughput_over_time(run: LoadedRunLike, style: Style) -> Figu
     if gpu is None or gpu.empty:
         raise Skip(_NO_GPU)
     series = _gpu_series(run, gpu, "gpu_power_usage", "power", _NO_POWER)
-    ok = ok_requests(run)
-    theme = theme_of(style)
-    fig, ax = new_figure(style)
-    throughput_line(ax, ok, theme.palette[0])
-    ax.set_ylim(bottom=0)
-    twin = ax.twinx()
-    for (label, x, y), colour in zip(series, theme.palette[1:] * 8, strict=False):
-        sns.lineplot(x=x, y=y, ax=twin, estimator=None, sort=False, color=colour,
-                     linewidth=1.2, label=label)
-    twin.set_ylim(bottom=0)
-    twin.set_ylabel("GPU power (W)")
-    return finish(fig, ax, style, "gpu_power_and_throughput_over_time",
-                  "seconds since start", "output tokens/s", twin=twin)
+    return beside_throughput(run, style, "gpu_power_and_throughput_over_time", series,
+                             "GPU power (W)")

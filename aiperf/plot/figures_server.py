@@ -17,7 +17,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 
 from aiperf.plot.figure import Skip, finish, new_figure, themed_plot
-from aiperf.plot.figures_run import numeric_column, ok_requests, throughput_line
+from aiperf.plot.figures_run import beside_throughput, numeric_column, ok_requests
 from aiperf.plot.theme import Style, theme_of
 from aiperf.telemetry.families import ServerFamilies, detect, role_family
 
@@ -64,37 +64,19 @@ def _role(series: pd.DataFrame, server: ServerFamilies, role: str
     return t[keep][order], total[keep][order] * server.roles[role].scale
 
 
-def _beside_throughput(run: LoadedRunLike, style: Style, name: str,
-                       lines: list[tuple[str, tuple[np.ndarray, np.ndarray]]],
-                       ylabel: str, top: float | None = None) -> Figure:
-    """The client's output tokens/s (left axis) and the server's ``lines`` (right)."""
-    ok = ok_requests(run)
-    theme = theme_of(style)
-    fig, ax = new_figure(style)
-    throughput_line(ax, ok, theme.palette[0])
-    ax.set_ylim(bottom=0)
-    twin = ax.twinx()
-    for (label, (x, y)), colour in zip(lines, theme.palette[1:] * 4, strict=False):
-        sns.lineplot(x=x, y=y, ax=twin, estimator=None, sort=False, color=colour,
-                     linewidth=1.5, label=label, drawstyle="steps-post")
-    twin.set_ylim(bottom=0, top=top)
-    twin.set_ylabel(ylabel)
-    return finish(fig, ax, style, name, "seconds since start", "output tokens/s", twin=twin)
-
-
 @themed_plot
 def server_queue_and_throughput_over_time(run: LoadedRunLike, style: Style) -> Figure:
     """The server's running and waiting requests (right axis) beside the client's output
     tokens/s (left): a growing queue at flat throughput is a saturated server."""
     series, server = _server(run)
-    lines = [(label, found) for role, label in (("requests_running", "server: running"),
-                                                ("requests_waiting", "server: waiting"))
+    lines = [(label, *found) for role, label in (("requests_running", "server: running"),
+                                                 ("requests_waiting", "server: waiting"))
              if (found := _role(series, server, role)) is not None]
     if not lines:
         raise Skip(f"needs the running and waiting requests, which {server.description}'s "
                    "metrics do not include")
-    return _beside_throughput(run, style, "server_queue_and_throughput_over_time", lines,
-                              "server requests")
+    return beside_throughput(run, style, "server_queue_and_throughput_over_time", lines,
+                             "server requests", drawstyle="steps-post")
 
 
 @themed_plot
@@ -107,9 +89,9 @@ def server_kv_cache_and_throughput_over_time(run: LoadedRunLike, style: Style) -
         raise Skip(f"needs KV-cache use, which {server.description}'s metrics (this "
                    "version) do not include")
     t, fraction = found
-    return _beside_throughput(run, style, "server_kv_cache_and_throughput_over_time",
-                              [("server: KV-cache use", (t, fraction * 100))],
-                              "KV-cache use (%)", top=100)
+    return beside_throughput(run, style, "server_kv_cache_and_throughput_over_time",
+                             [("server: KV-cache use", t, fraction * 100)],
+                             "KV-cache use (%)", top=100, drawstyle="steps-post")
 
 
 @themed_plot
