@@ -202,7 +202,11 @@ def prepare(resolved: Resolved, servers: InProcessServers = NO_SERVERS) -> Prepa
         prompts = iter(attrs.evolve(synthetic, sizer=sizer))
     load = cfg.load
     plan = plan_load(load.concurrency, load.request_rate, load.arrival, load.request_count,
-                     load.duration, load.warmup_request_count, cfg.dataset.seed)
+                     load.duration, load.warmup_request_count, cfg.dataset.seed,
+                     burstiness=load.burstiness, rate_ramp_s=load.rate_ramp_duration,
+                     concurrency_ramp_s=load.concurrency_ramp_duration,
+                     cancel_share=load.cancellation_rate / 100,
+                     cancel_delay_s=load.cancellation_delay)
     in_process_url = ep.url if servers.claims(ep.url) else None
     if in_process_url is not None:
         try:

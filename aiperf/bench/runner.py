@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import random
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -30,12 +31,14 @@ from aiperf.bench.outage import OutageWatch
 from aiperf.bench.payloads import RequestSpec, encode_body, request_body
 from aiperf.bench.records import Phase, RequestRecord
 from aiperf.bench.sample import Sample
-from aiperf.bench.schedule import LoadPlan, arrival_offsets
+from aiperf.bench.schedule import LoadPlan, arrival_offsets, slot_opening_s
 
 _perf_ns = perf_ns
 _wall_ns = wall_ns
 #: How often the loop-lag probe wakes up.
 LOOP_PROBE_S = 0.01
+#: Requests per block of which exactly the cancellation share is cancelled.
+CANCEL_BLOCK = 100
 
 
 @attrs.frozen
@@ -122,6 +125,7 @@ class Runner:
         self.outage = OutageWatch()
         self.recorder = _Recorder(on_record, self.outage)
         self._run_id = uuid.uuid4().hex[:12]
+        self._cancelled_in: dict[int, frozenset[int]] = {}
 
     def _spec(self, index: int, phase: Phase, intended_perf_ns: int) -> RequestSpec:
         prompt = next(self.prompts)
@@ -135,6 +139,9 @@ class Runner:
 
     async def _one(self, index: int, phase: Phase, intended_perf_ns: int) -> None:
         flight = self.client.prepare(self._spec(index, phase, intended_perf_ns))
+        if phase == "profiling" and self._cancels(index):
+            await self._cancelled_after_delay(flight)
+            return
         try:
             record = await self.client.run(flight)
         except asyncio.CancelledError:
@@ -143,12 +150,55 @@ class Runner:
             raise
         self.recorder.add(record)
 
+    def _cancels(self, index: int) -> bool:
+        """Whether profiling request ``index`` is one the client cancels on purpose
+        (``--request-cancellation-rate``). Each block of :data:`CANCEL_BLOCK` requests has
+        exactly its share cancelled, at places drawn from the run's seed: the share holds
+        in every run, not only on average, and the same requests are cancelled in every
+        run with that seed."""
+        share = self.plan.cancel_share
+        if share <= 0:
+            return False
+        block = index // CANCEL_BLOCK
+        chosen = self._cancelled_in.get(block)
+        if chosen is None:
+            rng = random.Random(self.plan.seed * 1_000_003 + block)
+            chosen = frozenset(rng.sample(range(CANCEL_BLOCK), round(CANCEL_BLOCK * share)))
+            self._cancelled_in = {block: chosen}  # blocks are met in order: keep one
+        return index % CANCEL_BLOCK in chosen
+
+    async def _cancelled_after_delay(self, flight: Any) -> None:
+        """Send ``flight`` and cancel it ``cancel_delay_s`` later unless it finished: a
+        cancelled record (by design, never an error), or the finished one."""
+        task = asyncio.ensure_future(self.client.run(flight))
+        try:
+            done, _ = await asyncio.wait({task}, timeout=self.plan.cancel_delay_s)
+        except asyncio.CancelledError:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            if flight.sent:
+                self.recorder.add(flight.record())
+            raise
+        if done:
+            self.recorder.add(task.result())
+            return
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        self.recorder.add(flight.record())
+
     async def _closed_loop(self, phase: Phase, count: int | None, deadline_ns: int | None,
                            first_index: int = 0) -> None:
         indices = itertools.count(first_index)
         last = None if count is None else first_index + count
+        opened_ns = _perf_ns()
+        slots = self.plan.concurrency or 1
+        ramp_s = self.plan.concurrency_ramp_s if phase == "profiling" else None
 
-        async def worker() -> None:
+        async def worker(slot: int) -> None:
+            # A concurrency ramp opens the slots one by one over the ramp.
+            opens_ns = opened_ns + int(slot_opening_s(slot, slots, ramp_s) * 1e9)
+            if opens_ns > _perf_ns():
+                await asyncio.sleep((opens_ns - _perf_ns()) / 1e9)
             while True:
                 index = next(indices)
                 if last is not None and index >= last:
@@ -165,7 +215,7 @@ class Runner:
         workers = self.plan.concurrency or 1
         if count is not None:
             workers = min(workers, count)
-        await _gather_or_cancel([worker() for _ in range(workers)])
+        await _gather_or_cancel([worker(slot) for slot in range(workers)])
 
     async def _open_loop(self, count: int | None, deadline_ns: int | None,
                          start_ns: int) -> None:
@@ -174,7 +224,8 @@ class Runner:
         # No concurrency means no cap: the rate alone decides.
         cap = asyncio.Semaphore(plan.concurrency) if plan.concurrency else None
         tasks: set[asyncio.Task[None]] = set()
-        offsets = arrival_offsets(plan.request_rate, plan.arrival, plan.seed)
+        offsets = arrival_offsets(plan.request_rate, plan.arrival, plan.seed,
+                                  plan.burstiness, plan.rate_ramp_s)
         try:
             for index in itertools.count() if count is None else range(count):
                 due_ns = start_ns + int(next(offsets) * 1e9)

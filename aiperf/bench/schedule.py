@@ -1,17 +1,26 @@
 """When requests are due: closed-loop concurrency, or open-loop arrivals at a rate.
 
-In concurrency mode a request is due the moment a slot frees up. In request-rate mode
-arrival times are drawn up front (Poisson: exponential gaps; constant: equal gaps) from
-a seeded generator, so two runs with the same seed send on the same schedule. A request
-that cannot start at its due time (the concurrency cap is full, or the client is busy)
-keeps its due time: the difference is the scheduling lag, reported per request.
+In concurrency mode a request is due the moment a slot frees up; with a concurrency ramp
+the slots open one by one, evenly over the ramp. In request-rate mode arrival times are
+drawn up front from a seeded generator (Poisson: exponential gaps; constant: equal gaps;
+gamma: gamma gaps of shape ``burstiness``, as vLLM's ``--burstiness``), so two runs with
+the same seed send on the same schedule. A request that cannot start at its due time (the
+concurrency cap is full, or the client is busy) keeps its due time: the difference is the
+scheduling lag, reported per request.
+
+A rate ramp is a time change of the same process: arrivals are drawn at rate 1 in
+"expected-arrival" units and placed where the ramped rate (rising linearly from zero to
+the target over the ramp, then steady) has accumulated that many expected arrivals. So a
+ramp keeps the arrival process's shape (Poisson stays Poisson, gamma keeps its
+burstiness) and only its rate follows the ramp.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Iterator
-from typing import Literal
+from typing import Any, Literal
 
 import attrs
 
@@ -30,6 +39,12 @@ class LoadPlan:
     duration_s: float | None
     warmup_count: int
     seed: int
+    burstiness: float = 1.0
+    rate_ramp_s: float | None = None
+    concurrency_ramp_s: float | None = None
+    #: The share of requests (0..1) the client cancels ``cancel_delay_s`` after sending.
+    cancel_share: float = 0.0
+    cancel_delay_s: float = 0.0
 
     @property
     def in_flight_cap(self) -> int | None:
@@ -40,17 +55,46 @@ class LoadPlan:
 
 def plan_load(concurrency: int | None, request_rate: float | None, arrival: str,
               request_count: int | None, duration_s: float | None, warmup_count: int,
-              seed: int) -> LoadPlan:
-    """A LoadPlan: request-rate mode when a rate is set, else concurrency mode."""
+              seed: int, **shape: Any) -> LoadPlan:
+    """A LoadPlan: request-rate mode when a rate is set, else concurrency mode; ``shape``
+    holds the optional :class:`LoadPlan` fields (burstiness, ramps, cancellation)."""
     mode: Mode = "request_rate" if request_rate is not None else "concurrency"
     return LoadPlan(mode, concurrency, request_rate, arrival, request_count, duration_s,
-                    warmup_count, seed)
+                    warmup_count, seed, **shape)
 
 
-def arrival_offsets(rate: float, arrival: str, seed: int) -> Iterator[float]:
+def arrival_offsets(rate: float, arrival: str, seed: int, burstiness: float = 1.0,
+                    ramp_s: float | None = None) -> Iterator[float]:
     """Seconds from the start of the run at which each request is due, forever."""
     rng = random.Random(seed)
-    t = 0.0
+    expected = 0.0  # arrivals the steady rate would have made by now
     while True:
-        yield t
-        t += rng.expovariate(rate) if arrival == "poisson" else 1.0 / rate
+        yield _ramped_time(expected, rate, ramp_s)
+        if arrival == "poisson":
+            expected += rng.expovariate(1.0)
+        elif arrival == "gamma":
+            # Shape k and scale 1/k: mean gap 1 (the rate is kept), coefficient of
+            # variation 1/sqrt(k), as vLLM draws --burstiness arrivals.
+            expected += rng.gammavariate(burstiness, 1.0 / burstiness)
+        else:
+            expected += 1.0
+
+
+def _ramped_time(expected: float, rate: float, ramp_s: float | None) -> float:
+    """When the ramped rate has accumulated ``expected`` / ``rate`` seconds' worth of
+    steady arrivals: the rate rises linearly from 0 to ``rate`` over ``ramp_s`` (its
+    integral is rate * t^2 / (2 ramp)), then stays."""
+    if not ramp_s:
+        return expected / rate
+    during_ramp = rate * ramp_s / 2  # arrivals the ramp itself holds
+    if expected < during_ramp:
+        return math.sqrt(2 * ramp_s * expected / rate)
+    return ramp_s + (expected - during_ramp) / rate
+
+
+def slot_opening_s(slot: int, concurrency: int, ramp_s: float | None) -> float:
+    """When closed-loop slot ``slot`` (0-based) opens: at once without a ramp; else the
+    slots open evenly, the first at 0 and the last at ``ramp_s``."""
+    if not ramp_s or concurrency <= 1:
+        return 0.0
+    return ramp_s * slot / (concurrency - 1)

@@ -103,7 +103,7 @@ def _help(field: F.Field) -> str:
 def _annotation(field: F.Field) -> Any:
     kind = field.kind
     assert field.flag is not None
-    flags = [field.flag]
+    flags = [field.flag, *field.aliases]
     if isinstance(kind, BoolKind):
         option = typer.Option(f"{field.flag}/{field.negative_flag}", help=_help(field),
                               show_default=False, rich_help_panel=_panel(field))

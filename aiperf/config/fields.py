@@ -29,7 +29,8 @@ from aiperf.config.kinds import (
 )
 
 ENDPOINT_TYPES = ("chat", "completions", "embeddings")
-ARRIVAL_PATTERNS = ("poisson", "constant")
+ARRIVAL_PATTERNS = ("poisson", "constant", "gamma")
+DATASET_TYPES = ("single_turn", "multi_turn", "mooncake_trace")
 TELEMETRY_MODES = ("disabled", "listed", "probe", "required")
 GPU_COLLECTORS = ("auto", "dcgm", "nvml")
 #: Kept equal to the names of `search_styles:` in rules/recipes.yaml (a test ties them).
@@ -60,6 +61,8 @@ class Field:
     flag: str | None = None
     #: The flag that sets a boolean field to false (``--no-auto-plot``).
     negative_flag: str | None = None
+    #: More spellings of ``flag`` (the reference tool's, so users need not relearn).
+    aliases: tuple[str, ...] = ()
     env: str | None = None
     secret: bool = False
     #: A URL: the password of its user-info (``http://user:pw@host``) is a secret.
@@ -116,7 +119,24 @@ _SETTINGS: tuple[Field, ...] = (
        "Open-loop arrival rate in requests per second.",
        flag="--request-rate", env="AIPERF_REQUEST_RATE"),
     _f("benchmark.load.arrival", EnumKind(ARRIVAL_PATTERNS), "poisson",
-       "Arrival process in request-rate mode.", flag="--arrival", env="AIPERF_ARRIVAL"),
+       "Arrival process in request-rate mode: poisson, constant, or gamma (bursty; see "
+       "--vllm-burstiness).", flag="--arrival", env="AIPERF_ARRIVAL",
+       aliases=("--arrival-pattern",)),
+    _f("benchmark.load.burstiness", _POS_FLOAT, 1.0,
+       "Shape of the gamma arrivals, as vLLM's --burstiness: 1 is Poisson, below 1 burstier, "
+       "above 1 more even (the mean rate is kept).", flag="--vllm-burstiness"),
+    _f("benchmark.load.rate_ramp_duration", _POS_FLOAT, None,
+       "Seconds over which the request rate rises linearly from zero to --request-rate.",
+       flag="--request-rate-ramp-duration"),
+    _f("benchmark.load.concurrency_ramp_duration", _POS_FLOAT, None,
+       "Seconds over which the requests in flight rise evenly from 1 to --concurrency.",
+       flag="--concurrency-ramp-duration"),
+    _f("benchmark.load.cancellation_rate", FloatKind(ge=0, le=100), 0.0,
+       "Percent of requests the client cancels after --request-cancellation-delay seconds "
+       "(reported as cancelled, apart from errors).", flag="--request-cancellation-rate"),
+    _f("benchmark.load.cancellation_delay", _NONNEG_FLOAT, 0.0,
+       "Seconds after sending that a request chosen for cancellation is cancelled.",
+       flag="--request-cancellation-delay"),
     _f("benchmark.load.request_count", _POS_INT, 10,
        "Requests to send (after warm-up).", flag="--request-count", env="AIPERF_REQUEST_COUNT"),
     _f("benchmark.load.duration", _POS_FLOAT, None,

@@ -29,6 +29,11 @@ class Load:
     concurrency: int | None
     request_rate: float | None
     arrival: str
+    burstiness: float
+    rate_ramp_duration: float | None
+    concurrency_ramp_duration: float | None
+    cancellation_rate: float
+    cancellation_delay: float
     request_count: int | None
     duration: float | None
     warmup_request_count: int

@@ -6,6 +6,8 @@
   turn those formulas into token emission times under load.
 - :mod:`~aiperf.sim.inputs`, :mod:`~aiperf.sim.payloads`: reading OpenAI requests, writing
   OpenAI responses and SSE chunks.
+- :mod:`~aiperf.sim.prefix_cache`: the block-hashed LRU prefix cache whose hits shorten
+  prefill and show in ``usage``, ``/metrics`` and ``/sim/stats``.
 - :mod:`~aiperf.sim.faults`, :mod:`~aiperf.sim.stats`: injected faults; what the server did.
 - :mod:`~aiperf.sim.profiles`: the real servers imitated (llama.cpp, vLLM, SGLang, TGI) and
   the facts each reproduces; :mod:`~aiperf.sim.tokenizer` their prompt-token counting;

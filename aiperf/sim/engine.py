@@ -16,8 +16,10 @@ import random
 from collections.abc import AsyncGenerator, AsyncIterator
 
 from aiperf.sim import faults, model
+from aiperf.sim.inputs import Prompt
 from aiperf.sim.load import Load
 from aiperf.sim.options import SimOptions
+from aiperf.sim.prefix_cache import PrefixCache
 from aiperf.sim.scheduler import BatchScheduler
 
 
@@ -32,28 +34,35 @@ class Engine:
         self.load = Load(lambda active: model.itl_ms(options, active))
         #: The admitted sequences (their tokens are what the KV cache holds).
         self.running: set[Sequence] = set()
+        self.prefix_cache = PrefixCache(options.prefix_cache_tokens, options.block_tokens)
 
     def reset(self) -> None:
-        """Re-seed the RNG and restart the observed maxima (for ``POST /sim/reset``)."""
+        """Re-seed the RNG, restart the observed maxima and empty the prefix cache (for
+        ``POST /sim/reset``)."""
         self.rng.seed(self.options.seed)
         self.batch.reset_peaks()
+        self.prefix_cache.clear()
 
     def draw_faults(self) -> faults.Faults:
         """The faults of the next request."""
         return faults.draw(self.options, self.rng)
 
     @contextlib.asynccontextmanager
-    async def admit(self, isl: int, ready_at: float) -> AsyncIterator[Sequence]:
+    async def admit(self, isl: int, ready_at: float, prompts: tuple[Prompt, ...] = (),
+                    *, reuse: bool = True) -> AsyncIterator[Sequence]:
         """Hold a batch slot (queueing FIFO for one) for a sequence of ``isl`` input tokens.
 
         ``ready_at`` (event-loop time) is when the request could first have been served;
-        without a wait the sequence's clock starts there, else at admission.
+        without a wait the sequence's clock starts there, else at admission. The rendered
+        ``prompts`` are looked up in and stored into the prefix cache on admission, when
+        the real scheduler would look (``reuse=False``: stored only).
         """
         loop = asyncio.get_running_loop()
         queued = await self.batch.acquire()
         self.load.changed(self.batch.active)
         start = loop.time() if queued else ready_at
-        seq = Sequence(self, isl, start, queued_s=start - ready_at)
+        seq = Sequence(self, isl, start, queued_s=start - ready_at,
+                       cached=self.prefix_cache.query_all(prompts, reuse=reuse))
         self.running.add(seq)
         try:
             yield seq
@@ -71,9 +80,11 @@ class Engine:
 class Sequence:
     """One admitted request: paces its prefill and tokens and remembers their deadlines."""
 
-    def __init__(self, engine: Engine, isl: int, start: float, queued_s: float) -> None:
+    def __init__(self, engine: Engine, isl: int, start: float, queued_s: float,
+                 cached: int = 0) -> None:
         self._engine = engine
         self.isl = isl
+        self.cached = cached  # leading prompt tokens found in the prefix cache
         self.start = start
         self.queued_s = queued_s
         self.first_at: float | None = None  # deadline of the first token (or of prefill)
@@ -90,8 +101,8 @@ class Sequence:
 
     def _prefill_deadline(self) -> float:
         e = self._engine
-        return self.start + model.jittered(e.options, model.prefill_ms(e.options, self.isl),
-                                           e.rng) / 1000.0
+        prefill = model.prefill_ms(e.options, self.isl, self.cached)
+        return self.start + model.jittered(e.options, prefill, e.rng) / 1000.0
 
     async def prefill(self) -> None:
         """Wait out the prefill alone (embeddings: no tokens follow)."""

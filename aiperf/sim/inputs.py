@@ -6,10 +6,17 @@ Token counting follows a :class:`~aiperf.sim.tokenizer.PromptTokens` rule. The d
 which aiperf's built-in offline tokenizer agrees with. Server profiles count like a real
 server instead: longer words cost more, a chat adds its template, a text prompt its BOS.
 A list of token ids always counts one per id.
+
+Each prompt is also rendered as a sequence of hashable tokens, for the prefix cache
+(:mod:`aiperf.sim.prefix_cache`): exactly as many as it counts. A chat is its messages in
+order, each its template tokens and content pieces tagged with the message's index and
+role (so the same words under another role, or split across messages differently, are
+another prompt); a text is its BOS and pieces; token ids are themselves.
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any, Literal
 
 import attrs
@@ -17,6 +24,10 @@ import attrs
 from aiperf.sim.tokenizer import WORDS, PromptTokens
 
 Endpoint = Literal["chat", "completions", "embeddings"]
+Prompt = tuple[Hashable, ...]
+# Template and BOS tokens: they hold a space, so no whitespace-split piece equals them.
+_BOS = " bos"
+_TEMPLATE = " template"
 
 
 class BadRequest(ValueError):
@@ -32,7 +43,9 @@ class Request:
     """The parts of a request body that shape the simulated answer.
 
     ``input_tokens`` has one count per input: a single one for chat and completions, one
-    per embedding input.
+    per embedding input; ``prompts`` the rendered tokens of each input (chat and
+    completions only). ``cache_prompt`` is llama.cpp's request field (false: no prefix
+    reuse for this request).
     """
 
     endpoint: Endpoint
@@ -41,6 +54,8 @@ class Request:
     max_tokens: int | None = None
     stream: bool = False
     include_usage: bool = False
+    prompts: tuple[Prompt, ...] = ()
+    cache_prompt: bool = True
 
     @property
     def isl(self) -> int:
@@ -60,23 +75,37 @@ def content_text(content: Any) -> str:
                      "messages")
 
 
-def _prompt_tokens(prompt: Any, param: str, tokens: PromptTokens) -> tuple[int, ...]:
-    """One count per input: a string, a list of token ids, or a list of either."""
+def _text_prompt(text: str, tokens: PromptTokens) -> Prompt:
+    return (_BOS,) * tokens.bos + tuple(tokens.pieces(text))
+
+
+def _prompts(prompt: Any, param: str, tokens: PromptTokens) -> tuple[Prompt, ...]:
+    """One rendered prompt per input: a string, a list of token ids, or a list of either."""
     if isinstance(prompt, str):
-        return (tokens.prompt(tokens.count(prompt)),)
+        return (_text_prompt(prompt, tokens),)
     if isinstance(prompt, list) and prompt and all(isinstance(t, int) for t in prompt):
-        return (len(prompt),)
+        return (tuple(prompt),)
     if isinstance(prompt, list) and prompt:
-        counts: list[int] = []
+        out: list[Prompt] = []
         for item in prompt:
             if isinstance(item, str):
-                counts.append(tokens.prompt(tokens.count(item)))
+                out.append(_text_prompt(item, tokens))
             elif isinstance(item, list) and all(isinstance(t, int) for t in item):
-                counts.append(len(item))
+                out.append(tuple(item))
             else:
                 raise BadRequest(f"'{param}' items must be strings or lists of token ids", param)
-        return tuple(counts)
+        return tuple(out)
     raise BadRequest(f"'{param}' must be a non-empty string or list", param)
+
+
+def _chat_prompt(messages: list[dict[str, Any]], tokens: PromptTokens) -> Prompt:
+    """The chat rendered in order: template, then each message's role tokens and content."""
+    out: list[Hashable] = [_TEMPLATE] * tokens.chat_preamble
+    for i, message in enumerate(messages):
+        role = str(message.get("role"))
+        out += [(i, role, _TEMPLATE)] * tokens.chat_per_message
+        out += [(i, role, piece) for piece in tokens.pieces(content_text(message.get("content")))]
+    return tuple(out)
 
 
 def _max_tokens(body: dict[str, Any]) -> int | None:
@@ -112,18 +141,19 @@ def parse(endpoint: Endpoint, body: Any, tokens: PromptTokens = WORDS) -> Reques
     if endpoint == "embeddings":
         if "input" not in body:
             raise BadRequest("'input' is required", "input")
-        return Request(endpoint, model, _prompt_tokens(body["input"], "input", tokens))
+        counts = tuple(len(p) for p in _prompts(body["input"], "input", tokens))
+        return Request(endpoint, model, counts)
     if endpoint == "chat":
-        contents = chat_messages(body)
-        inputs: tuple[int, ...] = (
-            tokens.chat(len(contents), sum(tokens.count(c) for c in contents)),)
+        chat_messages(body)  # validates
+        prompts: tuple[Prompt, ...] = (_chat_prompt(body["messages"], tokens),)
     else:
         if "prompt" not in body:
             raise BadRequest("'prompt' is required", "prompt")
-        inputs = (sum(_prompt_tokens(body["prompt"], "prompt", tokens)),)
+        prompts = _prompts(body["prompt"], "prompt", tokens)
     stream_options = body.get("stream_options") or {}
     return Request(
-        endpoint, model, inputs,
+        endpoint, model, (sum(len(p) for p in prompts),),
+        prompts=prompts, cache_prompt=body.get("cache_prompt") is not False,
         max_tokens=_max_tokens(body),
         stream=bool(body.get("stream", False)),
         include_usage=bool(isinstance(stream_options, dict)

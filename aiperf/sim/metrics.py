@@ -16,8 +16,12 @@ gauges (running, waiting, cache usage) are read from the engine at scrape time
 - KV-cache usage: the simulator has no KV blocks, so usage is the tokens the running
   sequences hold (prompt plus tokens given so far) over the ``kv_cache_tokens`` option,
   capped at 1 (the simulator never preempts: ``vllm:num_preemptions_total`` stays 0);
-- the prefix cache: every prompt token that reached prefill is a query and none is a hit
-  (the simulator caches no prefixes);
+- the prefix cache (:mod:`aiperf.sim.prefix_cache`): every prompt token that reached
+  prefill is a query (``vllm:prefix_cache_queries_total``) and its cached leading tokens
+  are hits (``vllm:prefix_cache_hits_total``, llama.cpp's ``prompt_tokens_cached_total``);
+  llama.cpp's ``prompt_tokens_total`` and prompt throughput count only the tokens
+  actually processed (the prompt less its cached tokens), vLLM's ``prompt_tokens_total``
+  every prompt token;
 - llama.cpp's ``n_decode_total``: an estimate, one call per prefill plus the batch's busy
   time divided by the model's gap between tokens at each batch size (prefill time
   included; :mod:`aiperf.sim.load`); ``n_busy_slots_per_decode`` weighs those steps by
@@ -92,6 +96,7 @@ class ServerMetrics:
         self.requests = 0
         self.succeeded = 0
         self.prompt_tokens = 0
+        self.cached_tokens = 0
         self.generated_tokens = 0
         self.prefill_s = 0.0
         self.decode_s = 0.0
@@ -118,6 +123,7 @@ class ServerMetrics:
             prefill_s = max(0.0, record.ttft_ms - record.queue_ms) / 1000.0
             decode_s = (record.itl_ms or 0.0) * max(0, record.output_tokens - 1) / 1000.0
             self.prompt_tokens += record.isl
+            self.cached_tokens += record.cached_tokens
             self.prefills += 1
             self.prefill_s += prefill_s
             self.decode_s += decode_s
@@ -125,7 +131,7 @@ class ServerMetrics:
             self.queue.observe(record.queue_ms / 1000.0)
             self.tgi_queue.observe(record.queue_ms / 1000.0)
             self.tgi_input_length.observe(record.isl)
-            self._window.prompt_tokens += record.isl
+            self._window.prompt_tokens += record.isl - record.cached_tokens
             self._window.prefill_s += prefill_s
             self._window.decode_s += decode_s
         self.generated_tokens += record.output_tokens
@@ -168,9 +174,10 @@ def _llama_cpp(m: ServerMetrics, now: Now) -> str:
     out = Exposition()
     p = "llamacpp:"
     out.counter(p + "prompt_tokens_total",
-                "Number of prompt tokens processed, excluding cached tokens", m.prompt_tokens)
+                "Number of prompt tokens processed, excluding cached tokens",
+                m.prompt_tokens - m.cached_tokens)
     out.counter(p + "prompt_tokens_cached_total", "Number of prompt tokens reused from the cache",
-                0)
+                m.cached_tokens)
     out.counter(p + "prompt_seconds_total", "Total time spent processing prompts", m.prefill_s)
     out.counter(p + "tokens_predicted_total", "Number of generation tokens processed",
                 m.generated_tokens)
@@ -205,7 +212,7 @@ def _vllm(m: ServerMetrics, model: str, running: int, waiting: int, usage: float
     out.counter("vllm:prefix_cache_queries_total",
                 "Prefix cache queries, in terms of number of queried tokens.", m.prompt_tokens)
     out.counter("vllm:prefix_cache_hits_total",
-                "Prefix cache hits, in terms of number of cached tokens.", 0)
+                "Prefix cache hits, in terms of number of cached tokens.", m.cached_tokens)
     out.counter("vllm:prompt_tokens_total", "Number of prefill tokens processed.",
                 m.prompt_tokens)
     out.counter("vllm:generation_tokens_total", "Number of generation tokens processed.",

@@ -3,7 +3,8 @@
 Realistic mode (what :class:`aiperf.sim.engine.Engine` schedules):
 
 - a sequence waits in a FIFO queue until one of ``max_batch`` slots is free;
-- its first token comes ``base_ttft_ms + prefill_ms_per_token * ISL`` after admission;
+- its first token comes ``base_ttft_ms + prefill_ms_per_token * (ISL - cached)`` after
+  admission, ``cached`` being its leading tokens found in the prefix cache;
 - each next token comes ``base_itl_ms + itl_ms_per_seq * active`` after the previous one,
   where ``active`` is the number of sequences holding a slot at that moment;
 - every delay is scaled by ``1 + jitter * N(0, 1)`` (never below zero).
@@ -27,11 +28,12 @@ def output_length(options: SimOptions, requested: int | None) -> int:
     return options.osl if requested is None else requested
 
 
-def prefill_ms(options: SimOptions, isl: int) -> float:
-    """Time from admission (or arrival, in deterministic mode) to the first token."""
+def prefill_ms(options: SimOptions, isl: int, cached: int = 0) -> float:
+    """Time from admission (or arrival, in deterministic mode) to the first token; the
+    ``cached`` prompt tokens cost nothing (realistic mode only)."""
     if options.deterministic:
         return options.ttft_ms
-    return options.base_ttft_ms + options.prefill_ms_per_token * isl
+    return options.base_ttft_ms + options.prefill_ms_per_token * max(0, isl - cached)
 
 
 def itl_ms(options: SimOptions, active: int) -> float:

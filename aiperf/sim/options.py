@@ -9,6 +9,11 @@ quirks default to None, "the profile's value"; one given explicitly overrides th
 (``sim://?profile=llama.cpp&close_after_stream=false``). :attr:`SimOptions.quirks` is the
 result. Switches take true/false, 1/0, yes/no or on/off.
 
+Prefix caching (``prefix_cache_tokens``, ``block_tokens``): in realistic mode a
+request's cached leading tokens cost no prefill time; deterministic mode keeps its fixed
+``ttft_ms`` whatever was cached (it promises timings that nothing changes) but still
+reports the cached tokens.
+
 Output length: a request's ``max_tokens`` (or ``max_completion_tokens``) when it sends
 one, else ``osl``, in both modes; reasoning tokens are emitted on top of that.
 """
@@ -215,6 +220,17 @@ class SimOptions:
         _whole(1), 262144,
         "KV-cache capacity in tokens: /metrics reports the running sequences' prompt and "
         "generated tokens over it as cache usage")
+    # prefix cache (aiperf.sim.prefix_cache) and sessions
+    prefix_cache_tokens: int = _option(
+        _whole(0), 262144,
+        "prefix-cache capacity in tokens, least recently used blocks evicted first; a "
+        "request's cached leading tokens skip their prefill time (realistic mode) and are "
+        "reported as usage.prompt_tokens_details.cached_tokens (0: no prefix cache)")
+    block_tokens: int = _option(_whole(1, 4096), 16,
+                                "tokens per prefix-cache block; only whole blocks are reused")
+    session_header: str = _option(_text(), "X-Session-ID",
+                                  "request header whose value /sim/stats records as a "
+                                  "request's session_id")
     gpus: int = _option(_whole(0, 64), 0,
                         "simulated GPUs served in DCGM-exporter format at /dcgm/metrics "
                         "(0: no such endpoint)")

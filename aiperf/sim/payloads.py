@@ -42,11 +42,11 @@ def words(chars_per_token: int, first: int, count: int) -> str:
 
 
 def usage(prompt_tokens: int, completion_tokens: int, reasoning_tokens: int = 0, *,
-          cached_details: bool = False) -> dict[str, Any]:
+          cached_details: bool = False, cached_tokens: int = 0) -> dict[str, Any]:
     """An OpenAI ``usage`` object; ``completion_tokens`` includes the reasoning tokens.
 
-    ``cached_details`` adds ``prompt_tokens_details.cached_tokens`` (always 0: the
-    simulator caches nothing), as llama.cpp reports it.
+    ``cached_details`` adds ``prompt_tokens_details.cached_tokens`` (the prompt tokens
+    found in the prefix cache), as OpenAI and llama.cpp report it.
     """
     body: dict[str, Any] = {
         "prompt_tokens": prompt_tokens,
@@ -56,7 +56,7 @@ def usage(prompt_tokens: int, completion_tokens: int, reasoning_tokens: int = 0,
     if reasoning_tokens:
         body["completion_tokens_details"] = {"reasoning_tokens": reasoning_tokens}
     if cached_details:
-        body["prompt_tokens_details"] = {"cached_tokens": 0}
+        body["prompt_tokens_details"] = {"cached_tokens": cached_tokens}
     return body
 
 
@@ -139,7 +139,8 @@ class Answer:
 
     def __init__(self, endpoint: Endpoint, request_id: str, model: str, created: int, *,
                  reasoning: int, content: int, chars_per_token: int, finish_reason: str,
-                 prompt_tokens: int = 0, shape: StreamShape = OPENAI_STREAM) -> None:
+                 prompt_tokens: int = 0, cached_tokens: int = 0,
+                 shape: StreamShape = OPENAI_STREAM) -> None:
         self.endpoint = endpoint
         self.request_id = request_id if shape.id_override is None else shape.id_override
         self.model = model
@@ -149,6 +150,7 @@ class Answer:
         self.chars_per_token = chars_per_token
         self.finish_reason = finish_reason
         self.prompt_tokens = prompt_tokens
+        self.cached_tokens = cached_tokens
         self.shape = shape
         self._vocab = vocabulary(chars_per_token)
         chat = endpoint == "chat"
@@ -181,8 +183,11 @@ class Answer:
                 f'{self.shape.choice_extra}}}')
 
     def _usage_json(self) -> str:
-        return json.dumps(usage(self.prompt_tokens, self.total, self.reasoning,
-                                cached_details=self.shape.cached_details), separators=(",", ":"))
+        return json.dumps(self._usage(), separators=(",", ":"))
+
+    def _usage(self) -> dict[str, Any]:
+        return usage(self.prompt_tokens, self.total, self.reasoning,
+                     cached_details=self.shape.cached_details, cached_tokens=self.cached_tokens)
 
     def opening(self) -> bytes:
         """What a stream starts with: a chat stream's role-only chunk, where the server
@@ -243,6 +248,5 @@ class Answer:
                                 "created": self.created, "model": self.model}
         body.update(self.shape.top_fields)
         body["choices"] = [choice]
-        body["usage"] = usage(self.prompt_tokens, self.total, self.reasoning,
-                              cached_details=self.shape.cached_details)
+        body["usage"] = self._usage()
         return body

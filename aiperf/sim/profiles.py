@@ -7,7 +7,8 @@ bodies (:class:`~aiperf.sim.payloads.StreamShape`), the server's prompt-token ru
 (``/health``, ``/tokenize``, ``/metrics``, see :mod:`aiperf.sim.extras`).
 
 ``generic`` is the simulator as it always was: OpenAI's stream shape, word tokens, no
-extra endpoints, aiohttp's connection handling (idle connections kept 3630 s).
+extra endpoints, aiohttp's connection handling (idle connections kept 3630 s); like
+OpenAI's API, its ``usage`` carries ``prompt_tokens_details.cached_tokens``.
 
 What each profile reproduces, and where the fact comes from:
 
@@ -93,8 +94,16 @@ chat_per_message * messages`` (llama.cpp 10 + 5, vLLM 7 + 4, SGLang 6 + 3, TGI 5
 completion or embedding text adds 1 (BOS). Output lengths are as in every profile:
 exactly ``max_tokens``.
 
+Prefix caching is the simulator's own block model for every profile
+(:mod:`aiperf.sim.prefix_cache`); ``usage.prompt_tokens_details.cached_tokens`` appears
+where the real server reports it by default: llama.cpp (and OpenAI, the generic profile).
+vLLM and SGLang report it only when started with ``--enable-prompt-tokens-details`` /
+``--enable-cache-report``, TGI never, so their profiles leave it out. llama-server really
+reuses the common prefix of a slot's previous prompt, token by token; ``block_tokens=1``
+comes closer to that.
+
 Not reproduced: fields that are always null or absent in practice (``usage: null``,
-llama.cpp's ``timings``), prompt caching, and each server's other endpoints.
+llama.cpp's ``timings``), and each server's other endpoints.
 """
 
 from __future__ import annotations
@@ -170,7 +179,8 @@ def _template(preamble: int, per_message: int) -> PromptTokens:
                         bos=1)
 
 
-GENERIC = Profile("generic", Quirks(), OPENAI_STREAM, WORDS, "echo", "aiperf", extras=False)
+GENERIC = Profile("generic", Quirks(), attrs.evolve(OPENAI_STREAM, cached_details=True), WORDS,
+                  "echo", "aiperf", extras=False)
 
 LLAMA_CPP = Profile(
     "llama.cpp",

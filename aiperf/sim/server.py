@@ -6,7 +6,14 @@ profile is another server's), ``GET /dcgm/metrics`` with the ``gpus`` option
 (:mod:`aiperf.sim.dcgm`), and the simulator's own ``GET /sim/stats`` (``?records=0`` leaves
 the per-request records out) and ``POST /sim/reset`` (which also restarts ``/metrics``, not
 the GPUs' energy counters). An ``x-request-id`` header is echoed back (one is made up when
-the client sends none).
+the client sends none), and the value of the ``session_header`` option's header (default
+``X-Session-ID``) is recorded as the request's ``session_id``, so a test can see that all
+turns of a conversation carried one id (a single server needs no routing by it).
+
+Chat and completion prompts go through the prefix cache (:mod:`aiperf.sim.prefix_cache`)
+when admitted; the cached tokens shorten realistic prefill and are reported in ``usage``
+(where the profile's server reports them), ``/metrics`` and ``/sim/stats``. Under the
+llama.cpp profile a request with ``"cache_prompt": false`` reuses nothing, as llama-server.
 
 The ``profile`` option picks the server imitated (:mod:`aiperf.sim.profiles`): its
 connection quirks (:mod:`aiperf.sim.connection`), stream shape, prompt-token counting,
@@ -139,6 +146,7 @@ class _Outcome:
 
     status: int = 200
     isl: int = 0
+    session_id: str | None = None
     streaming: bool = False
     output_tokens: int = 0
     reasoning_tokens: int = 0
@@ -158,7 +166,7 @@ async def _serve(request: web.Request, endpoint: inputs.Endpoint) -> web.StreamR
     arrival_ns = time.time_ns()
     request_id = request.headers.get("x-request-id") or sim.next_id()
     headers = {"x-request-id": request_id}
-    outcome = _Outcome()
+    outcome = _Outcome(session_id=request.headers.get(sim.options.session_header))
     sim.stats.started()
     sim.metrics.started()
     try:
@@ -177,7 +185,9 @@ def _record(request_id: str, endpoint: str, arrival: float, arrival_ns: int,
     seq = outcome.sequence
     ttft = itl = sent = None
     queue_ms = lag_ms = 0.0
+    cached = 0
     if seq is not None:
+        cached = seq.cached
         queue_ms = seq.queued_s * 1000.0
         lag_ms = seq.max_lag_s * 1000.0
         if seq.first_at is not None:
@@ -192,7 +202,8 @@ def _record(request_id: str, endpoint: str, arrival: float, arrival_ns: int,
         reasoning_tokens=outcome.reasoning_tokens, ttft_ms=ttft, ttft_sent_ms=sent, itl_ms=itl,
         queue_ms=queue_ms,
         max_lag_ms=lag_ms, fault=outcome.faults.kind, stall_ms=outcome.faults.stall_ms,
-        status=outcome.status, completed=outcome.completed,
+        status=outcome.status, completed=outcome.completed, cached_tokens=cached,
+        session_id=outcome.session_id,
     )
 
 
@@ -225,7 +236,8 @@ async def _answer(request: web.Request, sim: _Simulator, endpoint: inputs.Endpoi
     # As with vLLM and OpenAI, a stream's headers leave at once: queueing and prefill delay
     # only its first event, so time to first byte and time to first token differ.
     stream = await _open_stream(request, headers, sim.connections) if streaming else None
-    async with sim.engine.admit(req.isl, ready_at) as seq:
+    reuse = req.cache_prompt or sim.profile.name != "llama.cpp"
+    async with sim.engine.admit(req.isl, ready_at, req.prompts, reuse=reuse) as seq:
         outcome.sequence = seq
         if endpoint == "embeddings":
             await seq.prefill()
@@ -233,7 +245,8 @@ async def _answer(request: web.Request, sim: _Simulator, endpoint: inputs.Endpoi
                                        req.input_tokens, sim.options.embedding_dim)
             response = _finish_body(request, body, faults, headers)
         else:
-            answer = _new_answer(sim, endpoint, req, request_id=headers["x-request-id"])
+            answer = _new_answer(sim, endpoint, req, request_id=headers["x-request-id"],
+                                 cached_tokens=seq.cached)
             outcome.reasoning_tokens = answer.reasoning
             outcome.finish_reason = answer.finish_reason
             if stream is not None:
@@ -249,7 +262,7 @@ async def _answer(request: web.Request, sim: _Simulator, endpoint: inputs.Endpoi
 
 
 def _new_answer(sim: _Simulator, endpoint: inputs.Endpoint, req: inputs.Request,
-                request_id: str) -> payloads.Answer:
+                request_id: str, cached_tokens: int) -> payloads.Answer:
     options = sim.options
     prefix = "chatcmpl-" if endpoint == "chat" else "cmpl-"
     return payloads.Answer(
@@ -261,6 +274,7 @@ def _new_answer(sim: _Simulator, endpoint: inputs.Endpoint, req: inputs.Request,
         # "length": the answer ran into the client's max_tokens; "stop": it ended by itself.
         finish_reason="stop" if req.max_tokens is None else "length",
         prompt_tokens=req.isl,
+        cached_tokens=cached_tokens,
         shape=sim.profile.stream,
     )
 

@@ -25,7 +25,9 @@ class RequestRecord:
     written (later than the deadline by the timer's lateness; None when nothing streamed);
     ``itl_ms`` is the mean gap between token deadlines (None below two tokens);
     ``max_lag_ms`` is how late the server woke up for a deadline at worst, which shows when
-    the simulator itself was overloaded. ``completed`` is True when the whole response was
+    the simulator itself was overloaded. ``cached_tokens`` are the leading prompt tokens
+    found in the prefix cache; ``session_id`` the value of the ``session_header`` the
+    request carried (None without one). ``completed`` is True when the whole response was
     delivered (a malformed one included), False after an injected error, 429, 503 or
     disconnect, a bad request, or a client that went away.
     """
@@ -46,6 +48,8 @@ class RequestRecord:
     stall_ms: float
     status: int
     completed: bool
+    cached_tokens: int = 0
+    session_id: str | None = None
 
 
 @attrs.define
@@ -62,6 +66,7 @@ class _Totals:
     client_gone: int = 0
     bad_requests: int = 0
     prompt_tokens: int = 0
+    cached_tokens: int = 0
     output_tokens: int = 0
     max_lag_ms: float = 0.0
 
@@ -97,6 +102,7 @@ class Stats:
         t.client_gone += not record.completed and record.fault is None and record.status < 400
         t.bad_requests += record.status == 400
         t.prompt_tokens += record.isl
+        t.cached_tokens += record.cached_tokens
         t.output_tokens += record.output_tokens
         t.max_lag_ms = max(t.max_lag_ms, record.max_lag_ms)
 

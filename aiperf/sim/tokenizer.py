@@ -19,6 +19,8 @@ BOS, role headers, generation prompt); a completion or embedding text adds ``bos
 
 from __future__ import annotations
 
+import functools
+import re
 import zlib
 
 import attrs
@@ -65,7 +67,9 @@ class PromptTokens:
         n = self.chars_per_token
         if n is None:
             return text.split()
-        return [w[i:i + n] for w in text.split() for i in range(0, len(w), n)]
+        # Each word cut into runs of up to n characters; a regex does it several times
+        # faster than slicing, and the prefix cache renders every prompt this way.
+        return _runs(n).findall(text)
 
     def ids(self, text: str, *, add_special: bool = False) -> list[int]:
         """Deterministic token ids of ``text`` (BOS first when ``add_special``)."""
@@ -78,6 +82,12 @@ class PromptTokens:
         for content in contents:
             ids += [_TEMPLATE_ID] * self.chat_per_message + self.ids(content)
         return ids
+
+
+@functools.cache
+def _runs(n: int) -> re.Pattern[str]:
+    # \S and str.split() agree on what whitespace is (both use Unicode's definition).
+    return re.compile(rf"\S{{1,{n}}}")
 
 
 def _piece_id(piece: str) -> int:

@@ -30,7 +30,8 @@ def test_deterministic_timings_output_length_and_usage_as_configured():
     assert content[0].at * 1000 == pytest.approx(40, abs=5)
     assert statistics.mean(gaps) == pytest.approx(15, abs=2)
     assert all(abs(g - 15) < 6 for g in gaps), gaps
-    assert {"prompt_tokens": 12, "completion_tokens": 8, "total_tokens": 20} == \
+    assert {"prompt_tokens": 12, "completion_tokens": 8, "total_tokens": 20,
+            "prompt_tokens_details": {"cached_tokens": 0}} == \
         result.parsed()[-1]["usage"]
 
 
@@ -94,7 +95,8 @@ def test_chat_stream_format():
     assert 4 == len("".join(deltas).split()) and all(d.endswith(" ") for d in deltas)
     assert "length" == chunks[4]["choices"][0]["finish_reason"]
     assert [] == chunks[-1]["choices"]
-    assert {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7} == chunks[-1]["usage"]
+    assert {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7,
+            "prompt_tokens_details": {"cached_tokens": 0}} == chunks[-1]["usage"]
     assert not any("usage" in c for c in without.parsed())
     assert 5 == len(without.parsed())
     assert "[DONE]" == without.events[-1].data
@@ -113,7 +115,8 @@ def test_completions_stream_format():
 
     assert {"text_completion"} == {c["object"] for c in chunks}
     assert 3 == len([c for c in chunks if c["choices"] and c["choices"][0]["text"]])
-    assert {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8} == chunks[-1]["usage"]
+    assert {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8,
+            "prompt_tokens_details": {"cached_tokens": 0}} == chunks[-1]["usage"]
     assert "[DONE]" == result.events[-1].data
 
 
@@ -134,7 +137,8 @@ def test_non_streaming_bodies():
     assert "chat.completion" == chat["object"]
     assert "assistant" == chat["choices"][0]["message"]["role"]
     assert 5 == len(chat["choices"][0]["message"]["content"].split())
-    assert {"prompt_tokens": 6, "completion_tokens": 5, "total_tokens": 11} == chat["usage"]
+    assert {"prompt_tokens": 6, "completion_tokens": 5, "total_tokens": 11,
+            "prompt_tokens_details": {"cached_tokens": 0}} == chat["usage"]
     assert "text_completion" == completion["object"]
     assert 2 == len(completion["choices"][0]["text"].split())
     assert 2 == completion["usage"]["prompt_tokens"]

@@ -9,7 +9,7 @@ from aiperf.telemetry.prometheus import parse_exposition
 from aiperf.telemetry.scraper import FetchStats
 from aiperf.telemetry.server_export import ServerMetricsRun, write_exports
 
-FIXTURE = Path(__file__).parents[3] / "shared/fixtures/aiperf-0.13/single-chat-c4"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "aiperf-0.13" / "single-chat-c4"
 URL = "http://me:hunter22@127.0.0.1:18777/metrics"
 
 EXPOSITION = """\
