@@ -144,6 +144,7 @@ METRICS: tuple[Metric, ...] = (
     _row(RECORD, "error_isl", "Error Input Sequence Length", "tokens", larger=True, declared=23),
     _row(RECORD, "client_input_sequence_length", "Client Input Sequence Length", "tokens",
          larger=True, ours=True),
+    _row(RECORD, "cached_tokens", "Cached Tokens", "tokens", ours=True),
     _row(RECORD, "scheduling_lag", "Scheduling Lag", "ms", ours=True, console=("health", 1)),
     _row(RECORD, "connection_setup", "Connection Setup", "ms", ours=True, console=("health", 3)),
     # Distributions that are not per-request metrics: samples the runner hands in.
@@ -186,6 +187,10 @@ METRICS: tuple[Metric, ...] = (
          console=("llm", 20)),
     _row(SCALAR, "achieved_request_rate", "Achieved Request Rate", "requests/sec", ours=True,
          console=("health", 4)),
+    # The server's prefix cache, as it reports it (usage.prompt_tokens_details).
+    _row(SCALAR, "total_cached_tokens", "Total Cached Tokens", "tokens", ours=True),
+    _row(SCALAR, "cache_hit_ratio", "Cache Hit Ratio", "ratio", larger=True, ours=True,
+         console=("telemetry", 11)),
     # What the server and its GPUs reported over the profiling window (aiperf.telemetry):
     # the server's own latencies (the mean its histograms give exactly), beside the
     # client's, show the client's and the network's share.

@@ -1,17 +1,23 @@
 """Prompts to send: synthetic (ISL/OSL as mean and stddev, deterministic for a seed) or
 read from a JSONL file.
 
-Synthetic prompts are random words from a fixed vocabulary, so every prompt is
-different (no accidental prefix-cache hits). A :class:`PromptSizer` says what a word costs
-in the tokens ``--isl`` counts: one built-in token each by default; each word's own count
-when a tokenizer (the server's ``/tokenize``, or a tokenizer file) counted the
-vocabulary; or an average rate when calibration requests measured it. Its ``overhead`` is
-what the server adds to every prompt (chat template, BOS token).
+Synthetic prompts are random words from a fixed vocabulary. Shared prefixes are asked for
+explicitly: one system prompt for every request (``--shared-system-prompt-length``), or a
+pool of prefix prompts one of which starts each request (``--num-prefix-prompts``,
+``--prefix-prompt-length``). After them comes a per-run salt (a few random words drawn
+for each run), so two runs with the same seed never share a prefix by accident.
+
+A :class:`PromptSizer` says what a word costs in the tokens ``--isl`` counts: one
+built-in token each by default; each word's own count when a tokenizer (the server's
+``/tokenize``, or a tokenizer file) counted the vocabulary; or an average rate when
+calibration requests measured it. Its ``overhead`` is what the server adds to every
+prompt (chat template, BOS token).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -93,11 +99,24 @@ class DatasetError(Exception):
 
 @attrs.frozen
 class Prompt:
-    """One prompt: its text, its length in tokens, and the output length to ask for."""
+    """One prompt: its text, its length in tokens (the system prompt's included), the
+    output length to ask for, and the system prompt sent before it (or None)."""
 
     text: str
     input_tokens: int
     max_tokens: int | None
+    system: str | None = None
+
+
+#: Words in a run's salt: 270**4 (about 5e9) different salts.
+SALT_WORDS = 4
+
+
+def new_salt() -> tuple[str, ...]:
+    """A run's salt: vocabulary words drawn from the operating system's randomness (not
+    the seed: two runs with one seed must differ here)."""
+    rng = random.Random(int.from_bytes(os.urandom(8), "big"))
+    return tuple(rng.choices(VOCABULARY, k=SALT_WORDS))
 
 
 def _length(rng: random.Random, mean: float, stddev: float) -> int:
@@ -108,7 +127,13 @@ def _length(rng: random.Random, mean: float, stddev: float) -> int:
 
 @attrs.frozen
 class SyntheticPrompts:
-    """An endless, reproducible stream of random-word prompts."""
+    """An endless, reproducible stream of random-word prompts (the salt aside).
+
+    ``system_prompt_length`` tokens of one shared system prompt; ``prefix_prompts``
+    prefixes of ``prefix_length`` tokens, one drawn per request and put first; ``salt``
+    words after them. The ISL counts the salt and the request's own words; the system
+    prompt and the prefix come on top, and ``input_tokens`` counts everything sent.
+    """
 
     isl_mean: int
     isl_stddev: float
@@ -116,15 +141,50 @@ class SyntheticPrompts:
     osl_stddev: float
     seed: int
     sizer: PromptSizer = BUILTIN_SIZER
+    system_prompt_length: int | None = None
+    prefix_prompts: int | None = None
+    prefix_length: int | None = None
+    salt: tuple[str, ...] = ()
 
     def __iter__(self) -> Iterator[Prompt]:
         rng = random.Random(self.seed)
+        system: str | None = None
+        system_tokens = 0
+        if self.system_prompt_length:
+            system, system_tokens = self._shared("system", self.system_prompt_length)
+        pool = [self._shared(f"prefix-{g}", self.prefix_length)
+                for g in range(self.prefix_prompts or 0)] if self.prefix_length else []
+        salt_tokens = self._cost(self.salt)
         while True:
             n = _length(rng, self.isl_mean, self.isl_stddev)
-            words, planned = self.sizer.words(rng, n)
+            # The salt is part of the ISL, so a salted prompt is as long as an unsalted one
+            # (a prompt too short for the whole salt keeps what fits).
+            salt = self.salt if n > salt_tokens else self.salt[:max(0, n - 1)]
+            cost = salt_tokens if salt is self.salt else self._cost(salt)
+            words, planned = self.sizer.words(rng, max(1, n - cost))
             osl = None if self.osl_mean is None else _length(rng, self.osl_mean,
                                                                self.osl_stddev)
-            yield Prompt(" ".join(words), planned, osl)
+            parts = [*salt, *words]
+            planned += cost + system_tokens
+            if pool:
+                prefix, prefix_tokens = pool[rng.randrange(len(pool))]
+                parts.insert(0, prefix)
+                planned += prefix_tokens
+            yield Prompt(" ".join(parts), planned, osl, system)
+
+    def _shared(self, name: str, length: int) -> tuple[str, int]:
+        """A shared text of ``length`` tokens (the same in every run with this seed), and
+        its planned token count less the server's per-prompt overhead (it is part of a
+        prompt that already pays it)."""
+        words, planned = self.sizer.words(random.Random(f"{self.seed}-{name}"), length)
+        return " ".join(words), max(0, planned - round(self.sizer.overhead))
+
+    def _cost(self, words: tuple[str, ...]) -> int:
+        """What ``words`` cost in the sizer's tokens."""
+        costs = self.sizer.word_costs
+        if costs is not None:
+            return sum(costs[w] for w in words)
+        return round(len(words) * self.sizer.tokens_per_word)
 
 
 def read_prompt_file(path: Path, count: Tokenizer, osl_mean: int | None) -> list[Prompt]:

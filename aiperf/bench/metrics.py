@@ -228,6 +228,8 @@ def _usage(record: RequestRecord) -> dict[str, Value]:
         found["usage_completion_tokens"] = usage.completion_tokens
     if usage.prompt_tokens is not None and usage.completion_tokens is not None:
         found["usage_total_tokens"] = usage.prompt_tokens + usage.completion_tokens
+    if usage.cached_tokens is not None:
+        found["cached_tokens"] = usage.cached_tokens
     return found
 
 

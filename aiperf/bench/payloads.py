@@ -73,26 +73,30 @@ def request_body(
     osl: int | None = None,
     streaming: bool = False,
     extra_inputs: Mapping[str, Any] | None = None,
+    system: str | None = None,
 ) -> dict[str, Any]:
     """The JSON body for one request; ``extra_inputs`` is merged last (shallowly) and wins.
 
-    Chat sends the prompt as one user message and the OSL as both ``max_tokens`` and
-    ``max_completion_tokens`` (older and newer servers read different ones). Streaming
+    Chat sends the prompt as one user message (after a system message when ``system`` is
+    given) and the OSL as both ``max_tokens`` and ``max_completion_tokens`` (older and
+    newer servers read different ones); completions put ``system`` before the prompt. Streaming
     asks for a trailing usage chunk so output tokens can come from the server.
     Embeddings neither stream nor take an OSL.
     """
     body: dict[str, Any] = {} if model is None else {"model": model}
     if endpoint_type == "chat":
         body["messages"] = [{"role": "user", "content": prompt}]
+        if system is not None:
+            body["messages"].insert(0, {"role": "system", "content": system})
         if osl is not None:
             body["max_tokens"] = osl
             body["max_completion_tokens"] = osl
     elif endpoint_type == "completions":
-        body["prompt"] = prompt
+        body["prompt"] = prompt if system is None else f"{system}\n\n{prompt}"
         if osl is not None:
             body["max_tokens"] = osl
     elif endpoint_type == "embeddings":
-        body["input"] = prompt
+        body["input"] = prompt if system is None else f"{system}\n\n{prompt}"
         streaming = False
     else:
         choices = ", ".join(ENDPOINT_PATHS)

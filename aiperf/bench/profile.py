@@ -39,6 +39,7 @@ from aiperf.bench.dataset import (
     Prompt,
     SyntheticPrompts,
     cycle,
+    new_salt,
     read_prompt_file,
 )
 from aiperf.bench.experiment import new_experiment_id
@@ -189,9 +190,12 @@ def prepare(resolved: Resolved, servers: InProcessServers = NO_SERVERS) -> Prepa
     else:
         isl = cfg.dataset.isl.mean
         assert isl is not None  # a built-in default (550) that no source can unset
-        synthetic = SyntheticPrompts(isl, cfg.dataset.isl.stddev,
-                                     cfg.dataset.osl.mean, cfg.dataset.osl.stddev,
-                                     cfg.dataset.seed)
+        data = cfg.dataset
+        synthetic = SyntheticPrompts(
+            isl, data.isl.stddev, data.osl.mean, data.osl.stddev, data.seed,
+            system_prompt_length=data.system_prompt_length,
+            prefix_prompts=data.prefix_prompts, prefix_length=data.prefix_length,
+            salt=new_salt() if data.prompt_salt else ())
         if cfg.prompt_sizing == "file":
             calibration = Calibration("file", sizer_from_tokenizer(count))
         elif cfg.prompt_sizing == "builtin":

@@ -48,6 +48,9 @@ class Usage:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     reasoning_tokens: int | None = None
+    #: Prompt tokens the server took from its prefix cache
+    #: (``usage.prompt_tokens_details.cached_tokens``), when it says.
+    cached_tokens: int | None = None
 
 
 @attrs.frozen

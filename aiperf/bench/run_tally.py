@@ -60,6 +60,7 @@ _OK_TOTALS = (
     ("total_usage_prompt_tokens", "usage_prompt_tokens"),
     ("total_usage_completion_tokens", "usage_completion_tokens"),
     ("total_usage_total_tokens", "usage_total_tokens"),
+    ("total_cached_tokens", "cached_tokens"),
 )
 
 
@@ -238,6 +239,10 @@ class RunTally:
         if self.cancelled_count:  # like the error counter: absent means none
             found["cancelled_request_count"] = self.cancelled_count
         found.update({tag: float(total) for tag, total in self._totals.items()})
+        cached, prompted = found.get("total_cached_tokens"), found.get("total_usage_prompt_tokens")
+        if cached is not None and prompted:
+            # The share of the prompts the server took from its prefix cache.
+            found["cache_hit_ratio"] = cached / prompted
 
         span = self._ok_span or self._any_span
         duration_s = None

@@ -132,7 +132,7 @@ class Runner:
         t = self.target
         body = request_body(t.endpoint_type, model=t.model, prompt=prompt.text,
                             osl=prompt.max_tokens, streaming=t.streaming,
-                            extra_inputs=t.extra_inputs)
+                            extra_inputs=t.extra_inputs, system=prompt.system)
         return RequestSpec(index, phase, f"{self._run_id}-{phase[0]}{index}", intended_perf_ns,
                            t.url, encode_body(body), t.headers, prompt.input_tokens,
                            streaming=t.streaming and t.endpoint_type != "embeddings")

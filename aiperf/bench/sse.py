@@ -248,10 +248,13 @@ def _usage(raw: Any) -> Usage | None:
     reasoning = details.get("reasoning_tokens") if isinstance(details, dict) else None
     if reasoning is None:
         reasoning = raw.get("reasoning_tokens")  # some servers put it at the top level
+    prompt_details = raw.get("prompt_tokens_details")
+    cached = prompt_details.get("cached_tokens") if isinstance(prompt_details, dict) else None
     return Usage(
         prompt_tokens=_int(raw.get("prompt_tokens")),
         completion_tokens=_int(raw.get("completion_tokens")),
         reasoning_tokens=_int(reasoning),
+        cached_tokens=_int(cached),
     )
 
 

@@ -155,6 +155,19 @@ _SETTINGS: tuple[Field, ...] = (
        flag="--osl", env="AIPERF_OSL"),
     _f("benchmark.dataset.osl.stddev", _NONNEG_FLOAT, 0.0,
        "Standard deviation of the output length.", flag="--osl-stddev", env="AIPERF_OSL_STDDEV"),
+    _f("benchmark.dataset.system_prompt_length", _POS_INT, None,
+       "Tokens of one system prompt shared by every request (a cacheable prefix).",
+       flag="--shared-system-prompt-length"),
+    _f("benchmark.dataset.prefix_prompts", _POS_INT, None,
+       "A pool of this many prefix prompts; each request starts with one of them.",
+       flag="--num-prefix-prompts"),
+    _f("benchmark.dataset.prefix_length", _POS_INT, None,
+       "Tokens of each pooled prefix prompt (before the request's own ISL tokens).",
+       flag="--prefix-prompt-length"),
+    _f("benchmark.dataset.prompt_salt", BoolKind(), None,
+       "Start each synthetic prompt (after any shared prefix) with a per-run salt, so no "
+       "run hits the server's prefix cache by accident; unset, rules/prompt-salt.yaml "
+       "decides.", flag="--prompt-salt", negative_flag="--no-prompt-salt"),
     _f("benchmark.dataset.input_file", StrKind(), None,
        "JSONL file of prompts instead of synthetic ones (relative to the YAML file).",
        flag="--input-file", env="AIPERF_INPUT_FILE", file_relative=True),
@@ -170,7 +183,7 @@ _SETTINGS: tuple[Field, ...] = (
     # what the server and its GPUs did (rules/telemetry.yaml decides each mode)
     _f("benchmark.server_metrics.enabled", BoolKind(), None,
        "Scrape the endpoint's Prometheus /metrics, or (--no-server-metrics) nothing at "
-       "all; unset, the rules decide (benchmark.server_metrics.mode).",
+       "all; unset, the rules decide (see config explain).",
        flag="--scrape-server-metrics", negative_flag="--no-server-metrics",
        env="AIPERF_SERVER_METRICS"),
     _f("benchmark.server_metrics.urls", ListKind(StrKind()), None,
@@ -185,7 +198,7 @@ _SETTINGS: tuple[Field, ...] = (
        "endpoint's /metrics, warning once when it does not answer).", derived=True),
     _f("benchmark.gpu_telemetry.enabled", BoolKind(), None,
        "Collect GPU telemetry, or (--no-gpu-telemetry) none; unset, the rules decide "
-       "(benchmark.gpu_telemetry.mode).",
+       "(see config explain).",
        flag="--scrape-gpu-telemetry", negative_flag="--no-gpu-telemetry",
        env="AIPERF_GPU_TELEMETRY"),
     _f("benchmark.gpu_telemetry.urls", ListKind(StrKind()), None,

@@ -49,6 +49,10 @@ class Distribution:
 class Dataset:
     isl: Distribution
     osl: Distribution
+    system_prompt_length: int | None
+    prefix_prompts: int | None
+    prefix_length: int | None
+    prompt_salt: bool
     input_file: str | None
     seed: int
 

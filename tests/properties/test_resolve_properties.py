@@ -531,6 +531,9 @@ def oracle(stack: S.Stack) -> dict[str, Any]:
             simulated_profile = re.search("[?&]profile=", str(url[-1].value))
             out[sizing] = "server" if simulated_profile else "builtin"
     out["benchmark.artifacts.run_dir"] = naive_run_dir(stack, out, recipe)
+    salt = "benchmark.dataset.prompt_salt"
+    if not given_chain(stack, salt):  # file prompts go as written; synthetic ones salted
+        out[salt] = not given_chain(stack, "benchmark.dataset.input_file")
     url = given_chain(stack, "benchmark.endpoint.url")
     given_url = str(url[-1].value) if url else ""
     for section, simulated in (("server_metrics", None), ("gpu_telemetry", "[?&]gpus=")):

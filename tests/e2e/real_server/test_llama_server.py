@@ -118,3 +118,25 @@ def test_its_metrics_are_scraped_exported_and_plotted(llama_server, profile, che
             "llamacpp:requests_processing", "llamacpp:requests_deferred"} <= set(metrics)
     assert predicted == sum(_metric(r, "output_sequence_length") for r in arts.records)
     assert (run.run_dir / "plots" / "server_queue_and_throughput_over_time.png").is_file()
+
+
+def test_a_shared_prefix_fills_its_prompt_cache_and_unique_prompts_do_not(llama_server,
+                                                                         profile):
+    """llama-server reuses a slot's cached prompt for the prefix a new prompt shares with
+    it: its own llamacpp:prompt_tokens_cached counter rises with a pooled prefix, far
+    more than with aiperf's unique (salted) prompts."""
+    def cached(*extra: str) -> float:
+        run = profile("--url", llama_server, "--model", "tiny-random-llama", "--streaming",
+                      "--concurrency", "1", "--request-count", "12", "--osl", "4",
+                      "--warmup-request-count", "0", "--server-metrics-interval", "0.25",
+                      "--artifact-dir", f"out-{len(extra)}", "--ui", "none", *extra)
+        assert 0 == run.exit_code, run.output
+        exported = json.loads((run.run_dir / "server_metrics_export.json").read_text())
+        series = exported["metrics"]["llamacpp:prompt_tokens_cached"]["series"]
+        return sum(s["stats"]["total"] for s in series)
+
+    unique = cached("--isl", "160")
+    shared = cached("--isl", "32", "--num-prefix-prompts", "1", "--prefix-prompt-length", "128")
+
+    assert shared > 500  # about 128 tokens for each of 11 requests
+    assert shared > 5 * max(unique, 1.0)
