@@ -51,7 +51,7 @@ def one_run(resolved: Resolved, prepared: Prepared, output: Output,
 
     cfg = resolved.config.benchmark
     plan = prepared.plan
-    progress = RunProgress(output, progress_mode(cfg.ui, output), plan.request_count,
+    progress = RunProgress(output, progress_mode(cfg.ui, output), plan.expected_count,
                            plan.duration_s, loop)
     stopped_by: list[int] = []
     names = export_names(cfg.artifacts.export_prefix, cfg.artifacts.export_file)
@@ -125,7 +125,8 @@ def finish_run(resolved: Resolved, prepared: Prepared, result: RunResult, tally:
         end_wall_ns=result.end_wall_ns,
         streaming=prepared.target.streaming,
         slos=cfg.slos,
-        requested_request_rate=plan.request_rate,
+        requested_request_rate=plan.requested_rate(
+            (result.end_wall_ns - result.start_wall_ns) / 1e9),
         loop_lag_ms=result.loop_lag_ms,
         client_cpu_fraction=cpu_fraction,
         connections=result.connections,

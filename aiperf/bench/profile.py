@@ -51,6 +51,7 @@ from aiperf.bench.output import Output
 from aiperf.bench.runner import RunResult, Target
 from aiperf.bench.schedule import LoadPlan, plan_load
 from aiperf.bench.tokenizer import Tokenizer, TokenizerError, load_tokenizer
+from aiperf.bench.trace import TracePrompts
 from aiperf.config.model import Benchmark
 from aiperf.config.provenance import Resolved
 from aiperf.config.redaction import redact_url, resolved_secrets
@@ -60,6 +61,10 @@ if TYPE_CHECKING:
     from aiperf.bench.telemetry_run import RunTelemetry
 
 log = logging.getLogger("aiperf.profile")
+
+#: Prompts made of sized words (synthetic ones, a trace's): sized once the server can say
+#: what a word costs.
+Sizable = SyntheticPrompts | TracePrompts
 
 
 class ProfileError(Exception):
@@ -151,7 +156,7 @@ class Prepared:
     in_process_url: str | None
     #: Synthetic prompts still to be sized against the server (``prompt_sizing`` server or
     #: calibration), or None when ``prompts`` are final.
-    unsized: SyntheticPrompts | None = attrs.field(default=None, repr=False)
+    unsized: Sizable | None = attrs.field(default=None, repr=False)
     prompt_sizing: str = "builtin"
     #: How ``prompts`` were sized when that needed no server (None: from a file, or unsized).
     calibration: Calibration | None = None
@@ -179,38 +184,44 @@ def prepare(resolved: Resolved, servers: InProcessServers = NO_SERVERS) -> Prepa
         count = load_tokenizer(cfg.tokenizer)
     except TokenizerError as e:
         raise ProfileError(str(e)) from None
-    unsized: SyntheticPrompts | None = None
+    unsized: Sizable | None = None
     calibration: Calibration | None = None
-    if cfg.dataset.input_file is not None:
+    data, load = cfg.dataset, cfg.load
+    schedule: tuple[float, ...] | None = None
+    if data.input_file is not None and data.type == "single_turn":
         try:
             prompts: Iterator[Prompt] = cycle(read_prompt_file(
-                Path(cfg.dataset.input_file), count, cfg.dataset.osl.mean))
+                Path(data.input_file), count, data.osl.mean))
         except DatasetError as e:
             raise ProfileError(str(e)) from None
     else:
-        isl = cfg.dataset.isl.mean
-        assert isl is not None  # a built-in default (550) that no source can unset
-        data = cfg.dataset
-        synthetic = SyntheticPrompts(
-            isl, data.isl.stddev, data.osl.mean, data.osl.stddev, data.seed,
-            system_prompt_length=data.system_prompt_length,
-            prefix_prompts=data.prefix_prompts, prefix_length=data.prefix_length,
-            salt=new_salt() if data.prompt_salt else ())
+        salt = new_salt() if data.prompt_salt else ()
+        source: Sizable
+        if data.input_file is not None:  # a trace: prompts synthesized from its lengths
+            trace, schedule = _trace(Path(data.input_file), load, data.seed, salt)
+            source = trace
+        else:
+            isl = data.isl.mean
+            assert isl is not None  # a built-in default (550) that no source can unset
+            source = SyntheticPrompts(
+                isl, data.isl.stddev, data.osl.mean, data.osl.stddev, data.seed,
+                system_prompt_length=data.system_prompt_length,
+                prefix_prompts=data.prefix_prompts, prefix_length=data.prefix_length,
+                salt=salt)
         if cfg.prompt_sizing == "file":
             calibration = Calibration("file", sizer_from_tokenizer(count))
         elif cfg.prompt_sizing == "builtin":
             calibration = Calibration("builtin", BUILTIN_SIZER)
         else:
-            unsized = synthetic  # sized against the server once it is up
+            unsized = source  # sized against the server once it is up
         sizer = calibration.sizer if calibration is not None else BUILTIN_SIZER
-        prompts = iter(attrs.evolve(synthetic, sizer=sizer))
-    load = cfg.load
+        prompts = iter(attrs.evolve(source, sizer=sizer))
     plan = plan_load(load.concurrency, load.request_rate, load.arrival, load.request_count,
-                     load.duration, load.warmup_request_count, cfg.dataset.seed,
+                     load.duration, load.warmup_request_count, data.seed,
                      burstiness=load.burstiness, rate_ramp_s=load.rate_ramp_duration,
                      concurrency_ramp_s=load.concurrency_ramp_duration,
                      cancel_share=load.cancellation_rate / 100,
-                     cancel_delay_s=load.cancellation_delay)
+                     cancel_delay_s=load.cancellation_delay, schedule=schedule)
     in_process_url = ep.url if servers.claims(ep.url) else None
     if in_process_url is not None:
         try:
@@ -240,6 +251,30 @@ def prepare(resolved: Resolved, servers: InProcessServers = NO_SERVERS) -> Prepa
     )
     return Prepared(plan, target, prompts, count, run_directory(resolved), in_process_url,
                     unsized, cfg.prompt_sizing, calibration, servers, cfg)
+
+
+def _trace(path: Path, load: Any, seed: int, salt: tuple[str, ...]
+           ) -> tuple[TracePrompts, tuple[float, ...] | None]:
+    """A Mooncake trace's prompts (its window, in order) and, with a fixed schedule, their
+    due times; under the load mode its prompts repeat as long as the run goes."""
+    from aiperf.bench.trace import (
+        read_mooncake_trace,
+        schedule_offsets,
+        schedule_window,
+    )
+
+    try:
+        requests = read_mooncake_trace(path)
+    except DatasetError as e:
+        raise ProfileError(str(e)) from None
+    window = schedule_window(requests, load.schedule_start_offset, load.schedule_end_offset)
+    if not window:
+        raise ProfileError(f"{path}: no request of the trace falls between "
+                           "--fixed-schedule-start-offset and --fixed-schedule-end-offset")
+    prompts = TracePrompts(tuple(window), seed, salt=salt, repeat=not load.fixed_schedule)
+    if not load.fixed_schedule:
+        return prompts, None
+    return prompts, schedule_offsets(window, load.schedule_start_offset, load.schedule_speedup)
 
 
 def check_output_settings(resolved: Resolved) -> None:
@@ -486,8 +521,10 @@ def run_profile(resolved: Resolved, output: Output,
 
     plan = prepared.plan
     what = (f"{plan.request_count} requests" if plan.request_count is not None
-            else f"{plan.duration_s:g} s")
+            else f"{plan.duration_s:g} s" if plan.duration_s is not None
+            else f"{len(plan.schedule or ())} requests")
     load = (f"request rate {plan.request_rate:g}/s" if plan.mode == "request_rate"
+            else "a trace on its timestamps" if plan.mode == "fixed_schedule"
             else f"concurrency {plan.concurrency}")
     trials = cfg.runs.count
     output.line(f"profiling {cfg.endpoint.model} at {redact_url(cfg.endpoint.url)}: {load}, {what}"

@@ -220,12 +220,16 @@ class Runner:
     async def _open_loop(self, count: int | None, deadline_ns: int | None,
                          start_ns: int) -> None:
         plan = self.plan
-        assert plan.request_rate is not None
-        # No concurrency means no cap: the rate alone decides.
+        # No concurrency means no cap: the rate (or the trace's schedule) alone decides.
         cap = asyncio.Semaphore(plan.concurrency) if plan.concurrency else None
         tasks: set[asyncio.Task[None]] = set()
-        offsets = arrival_offsets(plan.request_rate, plan.arrival, plan.seed,
-                                  plan.burstiness, plan.rate_ramp_s)
+        if plan.schedule is not None:
+            offsets: Iterator[float] = iter(plan.schedule)
+            count = len(plan.schedule) if count is None else min(count, len(plan.schedule))
+        else:
+            assert plan.request_rate is not None
+            offsets = arrival_offsets(plan.request_rate, plan.arrival, plan.seed,
+                                      plan.burstiness, plan.rate_ramp_s)
         try:
             for index in itertools.count() if count is None else range(count):
                 due_ns = start_ns + int(next(offsets) * 1e9)
@@ -271,7 +275,7 @@ class Runner:
             start_ns = _perf_ns()
             deadline = None if plan.duration_s is None else start_ns + int(plan.duration_s * 1e9)
             try:
-                if plan.mode == "request_rate":
+                if plan.mode in ("request_rate", "fixed_schedule"):
                     await self._open_loop(plan.request_count, deadline, start_ns)
                 else:
                     await self._closed_loop("profiling", plan.request_count, deadline)

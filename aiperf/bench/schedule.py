@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import attrs
 
-Mode = Literal["concurrency", "request_rate"]
+Mode = Literal["concurrency", "request_rate", "fixed_schedule"]
 
 
 @attrs.frozen
@@ -45,6 +45,34 @@ class LoadPlan:
     #: The share of requests (0..1) the client cancels ``cancel_delay_s`` after sending.
     cancel_share: float = 0.0
     cancel_delay_s: float = 0.0
+    #: A trace's due times (seconds after the start), when it is replayed on them.
+    schedule: tuple[float, ...] | None = None
+
+    @property
+    def expected_count(self) -> int | None:
+        """The requests the measured phase sends, when known before it starts."""
+        if self.schedule is not None:
+            return (len(self.schedule) if self.request_count is None
+                    else min(self.request_count, len(self.schedule)))
+        return self.request_count
+
+    def requested_rate(self, seconds: float) -> float | None:
+        """The mean arrival rate this plan asks for over the first ``seconds`` of the
+        measured phase (a ramp's average, a trace's own), for the achieved-rate check;
+        None in closed loop."""
+        if seconds <= 0:
+            return None
+        if self.schedule is not None:
+            due = sum(1 for t in self.schedule if t <= seconds)
+            return due / seconds if due else None
+        if self.request_rate is None:
+            return None
+        if not self.rate_ramp_s:
+            return self.request_rate
+        ramp, rate = self.rate_ramp_s, self.request_rate
+        expected = (rate * seconds ** 2 / (2 * ramp) if seconds < ramp
+                    else rate * ramp / 2 + rate * (seconds - ramp))
+        return expected / seconds
 
     @property
     def in_flight_cap(self) -> int | None:
@@ -56,9 +84,11 @@ class LoadPlan:
 def plan_load(concurrency: int | None, request_rate: float | None, arrival: str,
               request_count: int | None, duration_s: float | None, warmup_count: int,
               seed: int, **shape: Any) -> LoadPlan:
-    """A LoadPlan: request-rate mode when a rate is set, else concurrency mode; ``shape``
-    holds the optional :class:`LoadPlan` fields (burstiness, ramps, cancellation)."""
-    mode: Mode = "request_rate" if request_rate is not None else "concurrency"
+    """A LoadPlan: fixed-schedule mode for a trace's due times (``schedule``), else
+    request-rate mode when a rate is set, else concurrency mode; ``shape`` holds the
+    optional :class:`LoadPlan` fields (burstiness, ramps, cancellation, schedule)."""
+    mode: Mode = ("fixed_schedule" if shape.get("schedule") is not None
+                  else "request_rate" if request_rate is not None else "concurrency")
     return LoadPlan(mode, concurrency, request_rate, arrival, request_count, duration_s,
                     warmup_count, seed, **shape)
 

@@ -44,7 +44,7 @@ def _panel(field: F.Field) -> str:
     # An on/off pair takes a column of its own (--no-plot-required); beside the longest
     # value flags (--profile-export-prefix) it would squeeze them to "--profile-export-pre…"
     # at 80 columns, so the artifact switches get a panel of their own.
-    if name in ("Artifacts", "Dataset") and isinstance(field.kind, BoolKind):
+    if name in ("Artifacts", "Dataset", "Load") and isinstance(field.kind, BoolKind):
         return f"{name.rstrip('s')} switches"
     if name in ("Server_metrics", "Gpu_telemetry"):
         # Scraped beside the run: one panel for their values, one for their switches.

@@ -30,7 +30,7 @@ from aiperf.config.kinds import (
 
 ENDPOINT_TYPES = ("chat", "completions", "embeddings")
 ARRIVAL_PATTERNS = ("poisson", "constant", "gamma")
-DATASET_TYPES = ("single_turn", "multi_turn", "mooncake_trace")
+DATASET_TYPES = ("single_turn", "mooncake_trace")
 TELEMETRY_MODES = ("disabled", "listed", "probe", "required")
 GPU_COLLECTORS = ("auto", "dcgm", "nvml")
 #: Kept equal to the names of `search_styles:` in rules/recipes.yaml (a test ties them).
@@ -142,6 +142,17 @@ _SETTINGS: tuple[Field, ...] = (
     _f("benchmark.load.duration", _POS_FLOAT, None,
        "Stop after this many seconds.", flag="--benchmark-duration",
        env="AIPERF_BENCHMARK_DURATION"),
+    _f("benchmark.load.fixed_schedule", BoolKind(), None,
+       "Send each request of a timestamped trace at its timestamp; unset, the rules "
+       "decide (on for a Mooncake trace).",
+       flag="--fixed-schedule", negative_flag="--no-fixed-schedule"),
+    _f("benchmark.load.schedule_start_offset", _NONNEG_FLOAT, None,
+       "Replay the trace from this timestamp (ms) on.", flag="--fixed-schedule-start-offset"),
+    _f("benchmark.load.schedule_end_offset", _NONNEG_FLOAT, None,
+       "Replay the trace up to this timestamp (ms).", flag="--fixed-schedule-end-offset"),
+    _f("benchmark.load.schedule_speedup", _POS_FLOAT, 1.0,
+       "Replay the trace this many times faster (2: twice the rate).",
+       flag="--fixed-schedule-speedup"),
     _f("benchmark.load.warmup_request_count", _NONNEG_INT, 0,
        "Requests sent first and left out of the results.",
        flag="--warmup-request-count", env="AIPERF_WARMUP_REQUEST_COUNT"),
@@ -168,6 +179,10 @@ _SETTINGS: tuple[Field, ...] = (
        "Start each synthetic prompt (after any shared prefix) with a per-run salt, so no "
        "run hits the server's prefix cache by accident; unset, rules/prompt-salt.yaml "
        "decides.", flag="--prompt-salt", negative_flag="--no-prompt-salt"),
+    _f("benchmark.dataset.type", EnumKind(DATASET_TYPES), "single_turn",
+       "What --input-file holds: single_turn (a prompt per line) or mooncake_trace "
+       "(timestamp, input_length, output_length, hash_ids per line).",
+       flag="--custom-dataset-type"),
     _f("benchmark.dataset.input_file", StrKind(), None,
        "JSONL file of prompts instead of synthetic ones (relative to the YAML file).",
        flag="--input-file", env="AIPERF_INPUT_FILE", file_relative=True),

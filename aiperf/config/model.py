@@ -34,6 +34,10 @@ class Load:
     concurrency_ramp_duration: float | None
     cancellation_rate: float
     cancellation_delay: float
+    fixed_schedule: bool
+    schedule_start_offset: float | None
+    schedule_end_offset: float | None
+    schedule_speedup: float
     request_count: int | None
     duration: float | None
     warmup_request_count: int
@@ -53,6 +57,7 @@ class Dataset:
     prefix_prompts: int | None
     prefix_length: int | None
     prompt_salt: bool
+    type: str
     input_file: str | None
     seed: int
 

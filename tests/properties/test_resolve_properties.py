@@ -52,6 +52,7 @@ from aiperf.config.resolve import (
     ENVELOPE_KEY,
     RECIPE_KEY,
     _take,
+    derived_fields,
     explicitness_decides,
     recipe_layer,
     resolve,
@@ -168,8 +169,8 @@ def _depends_on(key: str, layer: Layer, full: Resolved, reduced: Resolved) -> bo
     origins = {v.origin for v in layer.values.values()}
     if full.provenance[key].origin in origins:
         return True
-    if F.field(key).derived:
-        # A derived value follows what it is derived from.
+    if F.field(key).derived or key in DECIDED_LAST:
+        # A derived value, or one whose rows test others' values, follows what it reads.
         return any((full.value(k), full.provenance[k].origin)
                    != (reduced.value(k), reduced.provenance[k].origin)
                    for k in _derived_from(key))
@@ -221,8 +222,16 @@ def fresh_facts(stack: S.Stack, key: str) -> Facts:
         (layer, layer.values[key]) for layer in [*lower, *stack.user_layers()]
         if key in layer.values
     )
+    # user_layers() is in increasing precedence: the last value of a key wins.
     explicit = {k: v.origin for layer in stack.user_layers() for k, v in layer.values.items()}
-    return Facts(key, given_pairs, envelope_of(stack), recipe, explicit=explicit)
+    explicit_values = {k: v.value for layer in stack.user_layers()
+                       for k, v in layer.values.items()}
+    return Facts(key, given_pairs, envelope_of(stack), recipe, explicit=explicit,
+                 explicit_values=explicit_values)
+
+
+#: The fields the engine decides after the others (aiperf.config.resolve.derived_fields).
+DECIDED_LAST = derived_fields(S.RULEBOOK)
 
 
 @given(S.stacks())
@@ -234,8 +243,9 @@ def test_the_deciding_rule_yields_the_resolved_value(stack: S.Stack) -> None:
         table, index = RULES[(prov.rule.table, prov.rule.id)]
         rule = table.rules[index]
         facts = fresh_facts(stack, field.key)
-        if field.derived:
-            # A derived field is a function of the other fields' resolved values.
+        if field.derived or field.key in DECIDED_LAST:
+            # A derived field, or one whose rows test others' resolved values, is decided
+            # after them and sees their values.
             others = {k: v for k, v in resolved.values().items() if k != field.key}
             facts = attrs.evolve(facts, resolved=others)
         value, origin, _ = _take(rule, facts, field, Value(field.default, Origin("default",
@@ -512,14 +522,20 @@ def oracle(stack: S.Stack) -> dict[str, Any]:
         out[plot_config] = chain[-1].value
     elif out[ENVELOPE_KEY] is not None:
         out[plot_config] = "<artifact_dir>/.aiperf-plot-config.yaml"  # the run's own copy
+    fixed = "benchmark.load.fixed_schedule"
+    if not given_chain(stack, fixed):  # a timestamped trace replays on its timestamps
+        kind = given_chain(stack, "benchmark.dataset.type")
+        out[fixed] = bool(kind) and kind[-1].value == "mooncake_trace"
     count = "benchmark.load.request_count"
     count_set = given_chain(stack, count) or (recipe is not None and count in recipe.settings)
     if not count_set and given_chain(stack, "benchmark.load.duration"):
         out[count] = None  # a duration bounds the run instead
+    elif not count_set and out[fixed]:
+        out[count] = None  # so does a replayed trace
     cap = "benchmark.load.concurrency"
     cap_set = given_chain(stack, cap) or (recipe is not None and cap in recipe.settings)
-    if not cap_set and given_chain(stack, "benchmark.load.request_rate"):
-        out[cap] = None  # a request rate runs uncapped
+    if not cap_set and (given_chain(stack, "benchmark.load.request_rate") or out[fixed]):
+        out[cap] = None  # a request rate, or a trace's timestamps, run uncapped
     sizing = "benchmark.prompt_sizing"
     if not given_chain(stack, sizing):
         url = given_chain(stack, "benchmark.endpoint.url")
@@ -533,7 +549,8 @@ def oracle(stack: S.Stack) -> dict[str, Any]:
     out["benchmark.artifacts.run_dir"] = naive_run_dir(stack, out, recipe)
     salt = "benchmark.dataset.prompt_salt"
     if not given_chain(stack, salt):  # file prompts go as written; synthetic ones salted
-        out[salt] = not given_chain(stack, "benchmark.dataset.input_file")
+        out[salt] = not (given_chain(stack, "benchmark.dataset.input_file")
+                         and out["benchmark.dataset.type"] == "single_turn")
     url = given_chain(stack, "benchmark.endpoint.url")
     given_url = str(url[-1].value) if url else ""
     for section, simulated in (("server_metrics", None), ("gpu_telemetry", "[?&]gpus=")):
