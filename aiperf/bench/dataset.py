@@ -21,6 +21,7 @@ import os
 import random
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import attrs
 
@@ -187,21 +188,28 @@ class SyntheticPrompts:
         return round(len(words) * self.sizer.tokens_per_word)
 
 
-def read_prompt_file(path: Path, count: Tokenizer, osl_mean: int | None) -> list[Prompt]:
-    """Prompts from a JSONL file: one object per line with ``text`` (or ``prompt``) and,
-    optionally, ``max_tokens`` (else the configured OSL)."""
-    prompts = []
+def jsonl_objects(path: Path, what: str) -> Iterator[tuple[int, Any]]:
+    """Each non-blank line of a JSONL file, parsed, with its line number; DatasetError
+    naming the file (``what`` it is) and line when it cannot be read or a line is not
+    JSON."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as e:
-        raise DatasetError(f"{path}: cannot read input file: {e}") from None
+        raise DatasetError(f"{path}: cannot read {what}: {e}") from None
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            yield n, json.loads(line)
         except json.JSONDecodeError as e:
             raise DatasetError(f"{path}:{n}: not valid JSON ({e.msg})") from None
+
+
+def read_prompt_file(path: Path, count: Tokenizer, osl_mean: int | None) -> list[Prompt]:
+    """Prompts from a JSONL file: one object per line with ``text`` (or ``prompt``) and,
+    optionally, ``max_tokens`` (else the configured OSL)."""
+    prompts = []
+    for n, obj in jsonl_objects(path, "input file"):
         text = obj.get("text", obj.get("prompt")) if isinstance(obj, dict) else None
         if not isinstance(text, str) or not text:
             raise DatasetError(f"{path}:{n}: expected an object with a non-empty 'text'")

@@ -13,7 +13,6 @@ offset and divided by the speed-up), between ``--fixed-schedule-start-offset`` a
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -21,7 +20,13 @@ from typing import TypeGuard
 
 import attrs
 
-from aiperf.bench.dataset import BUILTIN_SIZER, DatasetError, Prompt, PromptSizer
+from aiperf.bench.dataset import (
+    BUILTIN_SIZER,
+    DatasetError,
+    Prompt,
+    PromptSizer,
+    jsonl_objects,
+)
 
 #: Tokens per block of a Mooncake trace's ``hash_ids``.
 BLOCK_TOKENS = 512
@@ -40,19 +45,7 @@ class TraceRequest:
 def read_mooncake_trace(path: Path) -> list[TraceRequest]:
     """The requests of a Mooncake trace, in timestamp order; DatasetError naming the file
     and line of a bad one."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise DatasetError(f"{path}: cannot read the trace: {e}") from None
-    out = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise DatasetError(f"{path}:{n}: not valid JSON ({e.msg})") from None
-        out.append(_request(obj, path, n))
+    out = [_request(obj, path, n) for n, obj in jsonl_objects(path, "the trace")]
     if not out:
         raise DatasetError(f"{path}: no requests in the trace")
     return sorted(out, key=lambda r: r.timestamp_ms)
