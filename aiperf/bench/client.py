@@ -225,6 +225,8 @@ class InFlight:
             replaced_connection=self.replaced_connection,
             unstreamed=self.unstreamed,
             connect_ns=self.connect_ns,
+            session=spec.session,
+            turn=spec.turn,
         )
 
     def _output_tokens(self, chunks: tuple[Chunk, ...]) -> int | None:

@@ -249,6 +249,9 @@ def _record_json(item: RecordMetrics) -> dict[str, Any]:
     metadata["was_cancelled"] = record.cancelled
     if record.cancelled:
         metadata["cancellation_time_ns"] = record.end_wall_ns
+    if record.session is not None:  # the reference's names for a conversation's turn
+        metadata["conversation_id"] = record.session
+        metadata["turn_index"] = record.turn
 
     out: dict[str, Any] = {
         "metadata": metadata,
@@ -300,6 +303,10 @@ def render_summary_json(metrics: RunMetrics, run: RunExport) -> str:
     out.update(blocks)  # the remaining metrics, in catalogue order
     out["statistics"] = dict(metrics.statistics)
     out["client_health"] = _health_json(metrics)
+    if metrics.by_turn:
+        # Turn 0 of every session that started well: the sessions; then by turn index.
+        out["sessions"] = {"count": metrics.by_turn[0]["requests"] if metrics.by_turn[0][
+            "turn"] == 0 else None, "by_turn": [dict(row) for row in metrics.by_turn]}
     out["warnings"] = list(metrics.warnings)
     # default=str: an odd value in input_config must not lose a finished benchmark.
     return json.dumps(_jsonable(out), indent=2, ensure_ascii=False, allow_nan=False, default=str)

@@ -430,6 +430,9 @@ class RunMetrics:
     warnings: tuple[str, ...] = ()
     timeslices: tuple[Timeslice, ...] | None = None
     timeslice_error: str | None = None
+    #: Multi-turn sessions: per turn index, its requests and mean TTFT, ISL and cached
+    #: tokens (empty without sessions).
+    by_turn: tuple[Mapping[str, float | int | None], ...] = ()
 
     @property
     def profiling_count(self) -> int:

@@ -8,7 +8,7 @@ starts, so the hot path in :mod:`aiperf.bench.client` only encodes and sends.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -47,6 +47,9 @@ class RequestSpec:
     input_tokens: int | None = None
     #: The body asks for a stream (a plain JSON answer is then marked on the record).
     streaming: bool = False
+    #: The multi-turn session this request is a turn of, and which turn (from 0).
+    session: str | None = None
+    turn: int | None = None
 
 
 def endpoint_url(base_url: str, endpoint_type: str) -> str:
@@ -74,18 +77,20 @@ def request_body(
     streaming: bool = False,
     extra_inputs: Mapping[str, Any] | None = None,
     system: str | None = None,
+    history: Sequence[Mapping[str, str]] = (),
 ) -> dict[str, Any]:
     """The JSON body for one request; ``extra_inputs`` is merged last (shallowly) and wins.
 
     Chat sends the prompt as one user message (after a system message when ``system`` is
-    given) and the OSL as both ``max_tokens`` and ``max_completion_tokens`` (older and
-    newer servers read different ones); completions put ``system`` before the prompt. Streaming
-    asks for a trailing usage chunk so output tokens can come from the server.
+    given, and after ``history``, a session's earlier turns, when there is one) and the
+    OSL as both ``max_tokens`` and ``max_completion_tokens`` (older and newer servers read
+    different ones); completions put ``system`` before the prompt. Streaming asks for a
+    trailing usage chunk so output tokens can come from the server.
     Embeddings neither stream nor take an OSL.
     """
     body: dict[str, Any] = {} if model is None else {"model": model}
     if endpoint_type == "chat":
-        body["messages"] = [{"role": "user", "content": prompt}]
+        body["messages"] = [*history, {"role": "user", "content": prompt}]
         if system is not None:
             body["messages"].insert(0, {"role": "system", "content": system})
         if osl is not None:

@@ -49,7 +49,7 @@ from aiperf.bench.outcome import (
 )
 from aiperf.bench.output import Output
 from aiperf.bench.runner import RunResult, Target
-from aiperf.bench.schedule import LoadPlan, plan_load
+from aiperf.bench.schedule import LoadPlan, SessionPlan, plan_load
 from aiperf.bench.tokenizer import Tokenizer, TokenizerError, load_tokenizer
 from aiperf.bench.trace import TracePrompts
 from aiperf.config.model import Benchmark
@@ -221,7 +221,8 @@ def prepare(resolved: Resolved, servers: InProcessServers = NO_SERVERS) -> Prepa
                      burstiness=load.burstiness, rate_ramp_s=load.rate_ramp_duration,
                      concurrency_ramp_s=load.concurrency_ramp_duration,
                      cancel_share=load.cancellation_rate / 100,
-                     cancel_delay_s=load.cancellation_delay, schedule=schedule)
+                     cancel_delay_s=load.cancellation_delay, schedule=schedule,
+                     sessions=_session_plan(cfg.sessions))
     in_process_url = ep.url if servers.claims(ep.url) else None
     if in_process_url is not None:
         try:
@@ -251,6 +252,15 @@ def prepare(resolved: Resolved, servers: InProcessServers = NO_SERVERS) -> Prepa
     )
     return Prepared(plan, target, prompts, count, run_directory(resolved), in_process_url,
                     unsized, cfg.prompt_sizing, calibration, servers, cfg)
+
+
+def _session_plan(sessions: Any) -> SessionPlan | None:
+    """The multi-turn sessions to run (think times in seconds), or None."""
+    if sessions.count is None:
+        return None
+    return SessionPlan(sessions.count, sessions.turns_mean, sessions.turns_stddev,
+                       sessions.turn_delay_mean / 1000, sessions.turn_delay_stddev / 1000,
+                       sessions.header)
 
 
 def _trace(path: Path, load: Any, seed: int, salt: tuple[str, ...]
@@ -522,10 +532,12 @@ def run_profile(resolved: Resolved, output: Output,
     plan = prepared.plan
     what = (f"{plan.request_count} requests" if plan.request_count is not None
             else f"{plan.duration_s:g} s" if plan.duration_s is not None
+            else "until every session is done" if plan.sessions is not None
             else f"{len(plan.schedule or ())} requests")
     load = (f"request rate {plan.request_rate:g}/s" if plan.mode == "request_rate"
             else "a trace on its timestamps" if plan.mode == "fixed_schedule"
-            else f"concurrency {plan.concurrency}")
+            else f"{plan.sessions.count} sessions, {plan.concurrency} at a time"
+            if plan.sessions is not None else f"concurrency {plan.concurrency}")
     trials = cfg.runs.count
     output.line(f"profiling {cfg.endpoint.model} at {redact_url(cfg.endpoint.url)}: {load}, {what}"
                 + (f", {trials} trials" if trials > 1 else ""))

@@ -90,6 +90,9 @@ class RequestRecord:
     #: pooled connection. Kept out of the scheduling lag: it is the network's, not the
     #: client's.
     connect_ns: int | None = None
+    #: The multi-turn session this request was a turn of, and which turn (from 0).
+    session: str | None = None
+    turn: int | None = None
 
     @property
     def ok(self) -> bool:

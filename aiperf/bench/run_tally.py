@@ -52,6 +52,11 @@ MAX_DISTINCT_ERRORS = 1000
 #: The message standing for the errors past MAX_DISTINCT_ERRORS.
 OTHER_MESSAGES = "(other messages, not kept: more than 1000 distinct errors)"
 
+#: Session turns summed apart by their index; later turns are folded into the last.
+MAX_TURNS = 256
+#: What a turn index sums: its requests, then the metrics whose mean it reports.
+_TURN_SUMS = ("requests", "time_to_first_token", "input_sequence_length", "cached_tokens")
+
 #: Run-level totals over successful requests: total tag -> per-request tag.
 _OK_TOTALS = (
     ("total_isl", "input_sequence_length"),
@@ -90,6 +95,7 @@ class RunTally:
         self.warmup_count = 0
         self._good = 0
         self._totals: dict[str, int | float] = {}
+        self._by_turn: dict[int, dict[str, float]] = {}
         self._error_isl: int | float | None = None
         # benchmark_duration: over successful requests, else over all of them.
         self._ok_span: tuple[int, int] | None = None
@@ -149,8 +155,34 @@ class RunTally:
         if self._slices is not None:
             self._slices.add(item)
 
+    def _add_turn(self, item: RecordMetrics) -> None:
+        """Fold a successful session turn into its turn index's sums (TTFT by turn is
+        the prefix-cache signal); turns past MAX_TURNS are folded into the last."""
+        turn = item.record.turn
+        if turn is None:
+            return
+        sums = self._by_turn.setdefault(min(turn, MAX_TURNS - 1), dict.fromkeys(_TURN_SUMS, 0.0))
+        sums["requests"] += 1
+        for tag in _TURN_SUMS[1:]:
+            value = item.get(tag)
+            if isinstance(value, int | float):
+                sums[tag] += value
+                sums[f"{tag}#n"] = sums.get(f"{tag}#n", 0.0) + 1
+
+    def by_turn(self) -> tuple[Mapping[str, float | int | None], ...]:
+        """Per turn index: requests and the mean TTFT, ISL and cached tokens."""
+        out = []
+        for turn, sums in sorted(self._by_turn.items()):
+            row: dict[str, float | int | None] = {"turn": turn, "requests": int(sums["requests"])}
+            for tag in _TURN_SUMS[1:]:
+                n = sums.get(f"{tag}#n", 0.0)
+                row[f"{tag}_avg"] = sums[tag] / n if n else None
+            out.append(row)
+        return tuple(out)
+
     def _add_ok(self, item: RecordMetrics) -> None:
         record = item.record
+        self._add_turn(item)
         for total_tag, tag in _OK_TOTALS:
             value = item.get(tag)
             if value is not None:
@@ -209,6 +241,7 @@ class RunTally:
                            if w is not None),
             timeslices=timeslices,
             timeslice_error=timeslice_error,
+            by_turn=self.by_turn(),
         )
 
     def _distributions(self, facts: RunFacts) -> tuple[MetricStats, ...]:

@@ -31,7 +31,7 @@ from aiperf.bench.outage import OutageWatch
 from aiperf.bench.payloads import RequestSpec, encode_body, request_body
 from aiperf.bench.records import Phase, RequestRecord
 from aiperf.bench.sample import Sample
-from aiperf.bench.schedule import LoadPlan, arrival_offsets, slot_opening_s
+from aiperf.bench.schedule import LoadPlan, SessionPlan, arrival_offsets, slot_opening_s
 
 _perf_ns = perf_ns
 _wall_ns = wall_ns
@@ -39,6 +39,18 @@ _wall_ns = wall_ns
 LOOP_PROBE_S = 0.01
 #: Requests per block of which exactly the cancellation share is cancelled.
 CANCEL_BLOCK = 100
+
+
+@attrs.frozen
+class _Turn:
+    """A session's next turn: its id, the turn's index, the messages so far and their
+    tokens, and the header that carries the id."""
+
+    session: str
+    index: int
+    history: tuple[Mapping[str, str], ...]
+    history_tokens: int
+    header: str | None
 
 
 @attrs.frozen
@@ -126,22 +138,37 @@ class Runner:
         self.recorder = _Recorder(on_record, self.outage)
         self._run_id = uuid.uuid4().hex[:12]
         self._cancelled_in: dict[int, frozenset[int]] = {}
+        self._in_turn = 0  # session turns in flight (not yet counted by the recorder)
 
-    def _spec(self, index: int, phase: Phase, intended_perf_ns: int) -> RequestSpec:
+    def _spec(self, index: int, phase: Phase, intended_perf_ns: int,
+              turn: _Turn | None = None) -> tuple[RequestSpec, Prompt]:
         prompt = next(self.prompts)
         t = self.target
         body = request_body(t.endpoint_type, model=t.model, prompt=prompt.text,
                             osl=prompt.max_tokens, streaming=t.streaming,
-                            extra_inputs=t.extra_inputs, system=prompt.system)
-        return RequestSpec(index, phase, f"{self._run_id}-{phase[0]}{index}", intended_perf_ns,
-                           t.url, encode_body(body), t.headers, prompt.input_tokens,
-                           streaming=t.streaming and t.endpoint_type != "embeddings")
+                            extra_inputs=t.extra_inputs, system=prompt.system,
+                            history=turn.history if turn is not None else ())
+        headers = t.headers
+        input_tokens = prompt.input_tokens
+        if turn is not None:
+            input_tokens += turn.history_tokens
+            if turn.header is not None:
+                headers = {**headers, turn.header: turn.session}
+        spec = RequestSpec(index, phase, f"{self._run_id}-{phase[0]}{index}", intended_perf_ns,
+                           t.url, encode_body(body), headers, input_tokens,
+                           streaming=t.streaming and t.endpoint_type != "embeddings",
+                           session=None if turn is None else turn.session,
+                           turn=None if turn is None else turn.index)
+        return spec, prompt
 
-    async def _one(self, index: int, phase: Phase, intended_perf_ns: int) -> None:
-        flight = self.client.prepare(self._spec(index, phase, intended_perf_ns))
+    async def _one(self, index: int, phase: Phase, intended_perf_ns: int,
+                   turn: _Turn | None = None) -> tuple[RequestRecord | None, Prompt]:
+        """Send one request; its record (None when it was cancelled before it finished)
+        and the prompt it carried."""
+        spec, prompt = self._spec(index, phase, intended_perf_ns, turn)
+        flight = self.client.prepare(spec)
         if phase == "profiling" and self._cancels(index):
-            await self._cancelled_after_delay(flight)
-            return
+            return await self._cancelled_after_delay(flight), prompt
         try:
             record = await self.client.run(flight)
         except asyncio.CancelledError:
@@ -149,6 +176,7 @@ class Runner:
                 self.recorder.add(flight.record())
             raise
         self.recorder.add(record)
+        return record, prompt
 
     def _cancels(self, index: int) -> bool:
         """Whether profiling request ``index`` is one the client cancels on purpose
@@ -167,9 +195,10 @@ class Runner:
             self._cancelled_in = {block: chosen}  # blocks are met in order: keep one
         return index % CANCEL_BLOCK in chosen
 
-    async def _cancelled_after_delay(self, flight: Any) -> None:
+    async def _cancelled_after_delay(self, flight: Any) -> RequestRecord | None:
         """Send ``flight`` and cancel it ``cancel_delay_s`` later unless it finished: a
-        cancelled record (by design, never an error), or the finished one."""
+        cancelled record (by design, never an error; None comes back), or the finished
+        one."""
         task = asyncio.ensure_future(self.client.run(flight))
         try:
             done, _ = await asyncio.wait({task}, timeout=self.plan.cancel_delay_s)
@@ -180,11 +209,13 @@ class Runner:
                 self.recorder.add(flight.record())
             raise
         if done:
-            self.recorder.add(task.result())
-            return
+            record: RequestRecord = task.result()
+            self.recorder.add(record)
+            return record
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         self.recorder.add(flight.record())
+        return None
 
     async def _closed_loop(self, phase: Phase, count: int | None, deadline_ns: int | None,
                            first_index: int = 0) -> None:
@@ -217,12 +248,69 @@ class Runner:
             workers = min(workers, count)
         await _gather_or_cancel([worker(slot) for slot in range(workers)])
 
+    async def _session_loop(self, request_budget: int | None,
+                            deadline_ns: int | None) -> None:
+        """Multi-turn sessions in closed loop: each slot runs one session at a time, its
+        turns one after another (each sending the whole history), with the think time
+        between them; the run ends when every session is done (or the request count or
+        the duration is reached)."""
+        sessions_plan = self.plan.sessions
+        assert sessions_plan is not None
+        numbers = itertools.count()
+        indices = itertools.count()
+
+        def budget_left() -> bool:
+            return request_budget is None or self.recorder.profiling_count + self._in_turn \
+                < request_budget
+
+        async def worker() -> None:
+            while True:
+                number = next(numbers)
+                if number >= sessions_plan.count or not budget_left():
+                    return
+                await self._session(number, sessions_plan, indices, budget_left, deadline_ns)
+
+        slots = min(self.plan.concurrency or 1, sessions_plan.count)
+        await _gather_or_cancel([worker() for _ in range(slots)])
+
+    async def _session(self, number: int, plan: SessionPlan, indices: Iterator[int],
+                       budget_left: Callable[[], bool], deadline_ns: int | None) -> None:
+        """One session's turns; a failed or cancelled turn ends it (its history is broken)."""
+        rng = random.Random(self.plan.seed * 7919 + number)
+        turns = plan.turns_mean
+        if plan.turns_stddev > 0:
+            turns = max(1, round(rng.gauss(plan.turns_mean, plan.turns_stddev)))
+        session = _Turn(f"{self._run_id}-s{number}", 0, (), 0, plan.header)
+        for index in range(turns):
+            if not budget_left() or (deadline_ns is not None and _perf_ns() >= deadline_ns):
+                return
+            await self.outage.turn()
+            self._in_turn += 1
+            try:
+                record, prompt = await self._one(next(indices), "profiling", _perf_ns(),
+                                                 attrs.evolve(session, index=index))
+            finally:
+                self._in_turn -= 1
+            if record is None or not record.ok:
+                return
+            answer = "".join(c.text for c in record.content_chunks if not c.reasoning)
+            seen = (record.usage.prompt_tokens if record.usage is not None
+                    and record.usage.prompt_tokens is not None else record.input_tokens)
+            session = attrs.evolve(
+                session, history=(*session.history, {"role": "user", "content": prompt.text},
+                                  {"role": "assistant", "content": answer}),
+                history_tokens=(seen or 0) + (record.output_tokens or 0))
+            think = rng.gauss(plan.delay_mean_s, plan.delay_stddev_s) \
+                if plan.delay_stddev_s > 0 else plan.delay_mean_s
+            if think > 0 and index < turns - 1:
+                await asyncio.sleep(think)
+
     async def _open_loop(self, count: int | None, deadline_ns: int | None,
                          start_ns: int) -> None:
         plan = self.plan
         # No concurrency means no cap: the rate (or the trace's schedule) alone decides.
         cap = asyncio.Semaphore(plan.concurrency) if plan.concurrency else None
-        tasks: set[asyncio.Task[None]] = set()
+        tasks: set[asyncio.Task[Any]] = set()
         if plan.schedule is not None:
             offsets: Iterator[float] = iter(plan.schedule)
             count = len(plan.schedule) if count is None else min(count, len(plan.schedule))
@@ -277,6 +365,8 @@ class Runner:
             try:
                 if plan.mode in ("request_rate", "fixed_schedule"):
                     await self._open_loop(plan.request_count, deadline, start_ns)
+                elif plan.mode == "sessions":
+                    await self._session_loop(plan.request_count, deadline)
                 else:
                     await self._closed_loop("profiling", plan.request_count, deadline)
             finally:

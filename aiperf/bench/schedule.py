@@ -24,7 +24,20 @@ from typing import Any, Literal
 
 import attrs
 
-Mode = Literal["concurrency", "request_rate", "fixed_schedule"]
+Mode = Literal["concurrency", "request_rate", "fixed_schedule", "sessions"]
+
+
+@attrs.frozen
+class SessionPlan:
+    """Multi-turn sessions: how many, their turns (mean, stddev) and the think time
+    between turns (seconds, mean and stddev), and the header carrying the session id."""
+
+    count: int
+    turns_mean: int = 1
+    turns_stddev: float = 0.0
+    delay_mean_s: float = 0.0
+    delay_stddev_s: float = 0.0
+    header: str | None = None
 
 
 @attrs.frozen
@@ -47,6 +60,7 @@ class LoadPlan:
     cancel_delay_s: float = 0.0
     #: A trace's due times (seconds after the start), when it is replayed on them.
     schedule: tuple[float, ...] | None = None
+    sessions: SessionPlan | None = None
 
     @property
     def expected_count(self) -> int | None:
@@ -88,6 +102,7 @@ def plan_load(concurrency: int | None, request_rate: float | None, arrival: str,
     request-rate mode when a rate is set, else concurrency mode; ``shape`` holds the
     optional :class:`LoadPlan` fields (burstiness, ramps, cancellation, schedule)."""
     mode: Mode = ("fixed_schedule" if shape.get("schedule") is not None
+                  else "sessions" if shape.get("sessions") is not None
                   else "request_rate" if request_rate is not None else "concurrency")
     return LoadPlan(mode, concurrency, request_rate, arrival, request_count, duration_s,
                     warmup_count, seed, **shape)

@@ -86,6 +86,8 @@ def _help(field: F.Field) -> str:
     text = field.doc
     if isinstance(kind, EnumKind) and not all(c in text for c in kind.choices):
         text += " One of: " + ", ".join(kind.choices) + "."
+    if field.aliases:
+        text += " Also " + ", ".join(field.aliases) + "."
     if field.key in F.SWEEPABLE:
         text += " A comma list (1,4,16) sweeps it."
     if isinstance(kind, MapKind):
@@ -100,16 +102,18 @@ def _help(field: F.Field) -> str:
     return text
 
 
-def _annotation(field: F.Field) -> Any:
+def _annotation(field: F.Field, alias: str | None = None) -> Any:
+    """The typer option of ``field``'s flag; with ``alias``, a hidden option of that
+    spelling (the help lists the flag once and names its aliases in its text)."""
     kind = field.kind
     assert field.flag is not None
-    flags = [field.flag, *field.aliases]
     if isinstance(kind, BoolKind):
         option = typer.Option(f"{field.flag}/{field.negative_flag}", help=_help(field),
                               show_default=False, rich_help_panel=_panel(field))
         return Annotated[Optional[bool], option]  # noqa: UP045
-    option = typer.Option(*flags, help=_help(field), show_default=False,
-                          metavar=_metavar(field), rich_help_panel=_panel(field))
+    option = typer.Option(alias or field.flag, help=_help(field), show_default=False,
+                          metavar=_metavar(field), rich_help_panel=_panel(field),
+                          hidden=alias is not None)
     if field.key in F.SWEEPABLE:
         return Annotated[Optional[str], option]  # noqa: UP045 - a number or a comma list
     if isinstance(kind, MapKind):
@@ -129,6 +133,10 @@ def _annotation(field: F.Field) -> Any:
 FLAG_FIELDS: tuple[F.Field, ...] = tuple(f for f in F.FIELDS if f.flag)
 
 
+def _alias_param(field: F.Field, index: int) -> str:
+    return f"{_param_name(field)}__alias{index}"
+
+
 def with_profile_flags(command: Callable[..., Any]) -> Callable[..., Any]:
     """Give ``command`` every profile flag; it receives them as ``cli: dict[key, raw]``."""
     own = inspect.signature(command, eval_str=True)
@@ -137,11 +145,19 @@ def with_profile_flags(command: Callable[..., Any]) -> Callable[..., Any]:
         inspect.Parameter(_param_name(f), inspect.Parameter.KEYWORD_ONLY, default=None,
                           annotation=_annotation(f))
         for f in FLAG_FIELDS
+    ] + [
+        inspect.Parameter(_alias_param(f, i), inspect.Parameter.KEYWORD_ONLY, default=None,
+                          annotation=_annotation(f, alias))
+        for f in FLAG_FIELDS for i, alias in enumerate(f.aliases)
     ]
 
     @functools.wraps(command)
     def wrapper(**kwargs: Any) -> Any:
-        cli = {f.key: kwargs.pop(_param_name(f)) for f in FLAG_FIELDS}
+        cli = {}
+        for f in FLAG_FIELDS:
+            given = [kwargs.pop(_param_name(f))]
+            given += [kwargs.pop(_alias_param(f, i)) for i in range(len(f.aliases))]
+            cli[f.key] = next((v for v in given if v is not None), None)
         return command(cli={k: v for k, v in cli.items() if v is not None}, **kwargs)
 
     params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own_params] + extra

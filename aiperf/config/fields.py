@@ -156,6 +156,22 @@ _SETTINGS: tuple[Field, ...] = (
     _f("benchmark.load.warmup_request_count", _NONNEG_INT, 0,
        "Requests sent first and left out of the results.",
        flag="--warmup-request-count", env="AIPERF_WARMUP_REQUEST_COUNT"),
+    # multi-turn sessions
+    _f("benchmark.sessions.count", _POS_INT, None,
+       "Multi-turn sessions to run: each sends its whole history every turn; concurrency "
+       "counts sessions in flight.", flag="--num-sessions", aliases=("--conversation-num",)),
+    _f("benchmark.sessions.turns_mean", _POS_INT, 1,
+       "Mean turns per session.", flag="--session-turns-mean"),
+    _f("benchmark.sessions.turns_stddev", _NONNEG_FLOAT, 0.0,
+       "Standard deviation of the turns per session.", flag="--session-turns-stddev"),
+    _f("benchmark.sessions.turn_delay_mean", _NONNEG_FLOAT, 0.0,
+       "Mean think time between a session's turns, in ms.",
+       flag="--session-turn-delay-mean"),
+    _f("benchmark.sessions.turn_delay_stddev", _NONNEG_FLOAT, 0.0,
+       "Standard deviation of the think time, in ms.", flag="--session-turn-delay-stddev"),
+    _f("benchmark.sessions.header", StrKind(), None,
+       "HTTP header carrying each session's id (for session affinity).",
+       flag="--session-header"),
     # dataset
     _f("benchmark.dataset.isl.mean", _POS_INT, 550,
        "Mean input sequence length in tokens.", flag="--isl", env="AIPERF_ISL"),

@@ -120,6 +120,16 @@ class Artifacts:
 
 
 @attrs.frozen
+class Sessions:
+    count: int | None
+    turns_mean: int
+    turns_stddev: float
+    turn_delay_mean: float
+    turn_delay_stddev: float
+    header: str | None
+
+
+@attrs.frozen
 class ServerMetrics:
     enabled: bool | None
     urls: tuple[str, ...] | None = attrs.field(repr=False)
@@ -143,6 +153,7 @@ class Benchmark:
     dataset: Dataset
     tokenizer: str
     prompt_sizing: str
+    sessions: Sessions
     server_metrics: ServerMetrics
     gpu_telemetry: GpuTelemetry
     slos: dict[str, float]

@@ -530,8 +530,8 @@ def oracle(stack: S.Stack) -> dict[str, Any]:
     count_set = given_chain(stack, count) or (recipe is not None and count in recipe.settings)
     if not count_set and given_chain(stack, "benchmark.load.duration"):
         out[count] = None  # a duration bounds the run instead
-    elif not count_set and out[fixed]:
-        out[count] = None  # so does a replayed trace
+    elif not count_set and (out["benchmark.sessions.count"] is not None or out[fixed]):
+        out[count] = None  # so do sessions, and a replayed trace
     cap = "benchmark.load.concurrency"
     cap_set = given_chain(stack, cap) or (recipe is not None and cap in recipe.settings)
     if not cap_set and (given_chain(stack, "benchmark.load.request_rate") or out[fixed]):

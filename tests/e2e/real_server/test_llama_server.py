@@ -140,3 +140,22 @@ def test_a_shared_prefix_fills_its_prompt_cache_and_unique_prompts_do_not(llama_
 
     assert shared > 500  # about 128 tokens for each of 11 requests
     assert shared > 5 * max(unique, 1.0)
+
+
+def test_a_sessions_prompts_grow_turn_by_turn(llama_server, profile, check_artifacts):
+    """Each turn sends the whole history: the server's own usage.prompt_tokens grows
+    within every session."""
+    run = profile("--url", llama_server, "--model", "tiny-random-llama", "--streaming",
+                  "--num-sessions", "3", "--session-turns-mean", "3", "--concurrency", "2",
+                  "--isl", "32", "--osl", "8", "--artifact-dir", "out", "--ui", "none")
+    arts = _checked(run, check_artifacts)
+    prompts: dict[str, list[tuple[int, float]]] = {}
+    for record in arts.records:
+        meta = record["metadata"]
+        prompts.setdefault(meta["conversation_id"], []).append(
+            (meta["turn_index"], _metric(record, "usage_prompt_tokens")))
+
+    assert len(prompts) == 3
+    for turns in prompts.values():
+        seen = [tokens for _, tokens in sorted(turns)]
+        assert len(seen) == 3 and seen == sorted(seen) and seen[-1] > seen[0] + 32, seen

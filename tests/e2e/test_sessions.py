@@ -1,0 +1,60 @@
+"""Multi-turn sessions against the simulator: every turn sends the whole history, so the
+prompt grows turn by turn and the prefix cache makes later turns cheaper per prompt
+token; the session id travels in the header; the run ends when every session is done."""
+
+from __future__ import annotations
+
+import collections
+import json
+
+REALISTIC = dict(mode="realistic", jitter=0, base_ttft_ms=5, prefill_ms_per_token=0.2,
+                 base_itl_ms=1, itl_ms_per_seq=0, osl=8)
+RUN = ("--model", "m", "--streaming", "--ui", "none", "--prompt-sizing", "builtin",
+       "--no-server-metrics", "--no-gpu-telemetry", "--isl", "64", "--osl", "8")
+
+
+def test_later_turns_carry_more_prompt_and_cost_less_per_prompt_token(sim_server, profile,
+                                                                      tmp_path):
+    server = sim_server(**REALISTIC)
+    run = profile("--url", server.url, *RUN, "--num-sessions", "4", "--session-turns-mean",
+                  "4", "--concurrency", "2", "--artifact-dir", str(tmp_path / "s"))
+    assert run.exit_code == 0, run.output
+    summary = run.read().summary()
+    turns = summary["sessions"]["by_turn"]
+
+    assert summary["sessions"]["count"] == 4
+    assert [t["requests"] for t in turns] == [4, 4, 4, 4]
+    isl = [t["input_sequence_length_avg"] for t in turns]
+    per_token = [t["time_to_first_token_avg"] / t["input_sequence_length_avg"] for t in turns]
+    assert isl == sorted(isl) and isl[-1] > 3 * isl[0]
+    assert per_token == sorted(per_token, reverse=True)
+    assert turns[-1]["cached_tokens_avg"] > 0
+
+
+def test_each_turn_is_recorded_with_its_session_and_index(sim_server, profile, tmp_path):
+    server = sim_server(**REALISTIC)
+    run = profile("--url", server.url, *RUN, "--num-sessions", "3", "--session-turns-mean",
+                  "2", "--concurrency", "3", "--session-header", "X-Session-ID",
+                  "--artifact-dir", str(tmp_path / "r"))
+    assert run.exit_code == 0, run.output
+    lines = [json.loads(x) for x in
+             (tmp_path / "r" / "profile_export.jsonl").read_text().splitlines()]
+    turns = collections.defaultdict(list)
+    for line in lines:
+        turns[line["metadata"]["conversation_id"]].append(line["metadata"]["turn_index"])
+    by_session = collections.Counter(r["session_id"] for r in server.stats()["records"])
+
+    assert sorted(sorted(t) for t in turns.values()) == [[0, 1]] * 3
+    assert sorted(by_session.values()) == [2, 2, 2]
+    assert set(by_session) == set(turns)  # the header carried the session id
+
+
+def test_sessions_in_flight_are_the_concurrency(sim_server, profile, tmp_path):
+    server = sim_server(**REALISTIC)
+    run = profile("--url", server.url, *RUN, "--num-sessions", "6", "--session-turns-mean",
+                  "3", "--concurrency", "2", "--session-turn-delay-mean", "5",
+                  "--artifact-dir", str(tmp_path / "c"))
+    assert run.exit_code == 0, run.output
+
+    assert server.stats(records=False)["concurrency"]["max_in_flight"] <= 2
+    assert run.read().summary()["request_count"]["avg"] == 18
