@@ -226,3 +226,55 @@ def cycle(prompts: list[Prompt]) -> Iterator[Prompt]:
     """File prompts in order, starting over at the end."""
     while True:
         yield from prompts
+
+
+@attrs.frozen
+class Turn:
+    """One turn of a conversation: its prompt, and the think time before it (seconds
+    after the previous turn's answer)."""
+
+    prompt: Prompt
+    delay_s: float = 0.0
+
+
+@attrs.frozen
+class Conversation:
+    """A conversation from a file: its id there (None when it has none) and its turns."""
+
+    session_id: str | None
+    turns: tuple[Turn, ...]
+
+
+def read_conversations(path: Path, count: Tokenizer, osl_mean: int | None
+                       ) -> list[Conversation]:
+    """Conversations from a JSONL file (``--custom-dataset-type multi_turn``): one object
+    per line with ``turns``, a list of ``{"text": ..., "delay": ms, "max_tokens": N}``
+    (``texts``, a list, is joined), and optionally ``session_id``."""
+    out = []
+    for n, obj in jsonl_objects(path, "input file"):
+        turns = obj.get("turns") if isinstance(obj, dict) else None
+        if not isinstance(turns, list) or not turns:
+            raise DatasetError(f"{path}:{n}: expected an object with a non-empty 'turns' list")
+        sid = obj.get("session_id")
+        out.append(Conversation(None if sid is None else str(sid),
+                                tuple(_turn(t, path, n, count, osl_mean) for t in turns)))
+    if not out:
+        raise DatasetError(f"{path}: no conversations in the input file")
+    return out
+
+
+def _turn(raw: Any, path: Path, n: int, count: Tokenizer, osl_mean: int | None) -> Turn:
+    where = f"{path}:{n}"
+    texts = raw.get("texts") if isinstance(raw, dict) else None
+    text = " ".join(texts) if isinstance(texts, list) and all(
+        isinstance(t, str) for t in texts) else (raw.get("text") if isinstance(raw, dict)
+                                                 else None)
+    if not isinstance(text, str) or not text:
+        raise DatasetError(f"{where}: every turn needs a non-empty 'text'")
+    delay = raw.get("delay", 0)
+    if not isinstance(delay, int | float) or isinstance(delay, bool) or delay < 0:
+        raise DatasetError(f"{where}: a turn's delay must be a number of milliseconds >= 0")
+    max_tokens = raw.get("max_tokens", osl_mean)
+    if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
+        raise DatasetError(f"{where}: max_tokens must be a positive integer")
+    return Turn(Prompt(text, count(text), max_tokens), delay / 1000)

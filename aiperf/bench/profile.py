@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import itertools
 import logging
 import os
 import signal
@@ -32,15 +33,11 @@ from urllib.parse import urlsplit
 import attrs
 
 from aiperf.artifacts.manifest import RunIdentity
-from aiperf.bench.calibrate import Calibration, sizer_from_tokenizer
+from aiperf.bench.calibrate import Calibration
 from aiperf.bench.dataset import (
-    BUILTIN_SIZER,
+    Conversation,
     DatasetError,
     Prompt,
-    SyntheticPrompts,
-    cycle,
-    new_salt,
-    read_prompt_file,
 )
 from aiperf.bench.experiment import new_experiment_id
 from aiperf.bench.outcome import (
@@ -49,9 +46,9 @@ from aiperf.bench.outcome import (
 )
 from aiperf.bench.output import Output
 from aiperf.bench.runner import RunResult, Target
-from aiperf.bench.schedule import LoadPlan, SessionPlan, plan_load
+from aiperf.bench.schedule import LoadPlan
 from aiperf.bench.tokenizer import Tokenizer, TokenizerError, load_tokenizer
-from aiperf.bench.trace import TracePrompts
+from aiperf.bench.workload import Sizable, build_workload
 from aiperf.config.model import Benchmark
 from aiperf.config.provenance import Resolved
 from aiperf.config.redaction import redact_url, resolved_secrets
@@ -62,9 +59,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("aiperf.profile")
 
-#: Prompts made of sized words (synthetic ones, a trace's): sized once the server can say
-#: what a word costs.
-Sizable = SyntheticPrompts | TracePrompts
 
 
 class ProfileError(Exception):
@@ -164,6 +158,8 @@ class Prepared:
     servers: InProcessServers = attrs.field(default=NO_SERVERS, repr=False)
     #: The settings of what the run reads besides its requests (server metrics, GPUs).
     settings: Benchmark | None = attrs.field(default=None, repr=False)
+    #: A file's conversations (``--custom-dataset-type multi_turn``), one per session.
+    conversations: tuple[Conversation, ...] | None = attrs.field(default=None, repr=False)
 
 
 def run_directory(resolved: Resolved) -> Path:
@@ -184,45 +180,13 @@ def prepare(resolved: Resolved, servers: InProcessServers = NO_SERVERS) -> Prepa
         count = load_tokenizer(cfg.tokenizer)
     except TokenizerError as e:
         raise ProfileError(str(e)) from None
-    unsized: Sizable | None = None
-    calibration: Calibration | None = None
-    data, load = cfg.dataset, cfg.load
-    schedule: tuple[float, ...] | None = None
-    if data.input_file is not None and data.type == "single_turn":
-        try:
-            prompts: Iterator[Prompt] = cycle(read_prompt_file(
-                Path(data.input_file), count, data.osl.mean))
-        except DatasetError as e:
-            raise ProfileError(str(e)) from None
-    else:
-        salt = new_salt() if data.prompt_salt else ()
-        source: Sizable
-        if data.input_file is not None:  # a trace: prompts synthesized from its lengths
-            trace, schedule = _trace(Path(data.input_file), load, data.seed, salt)
-            source = trace
-        else:
-            isl = data.isl.mean
-            assert isl is not None  # a built-in default (550) that no source can unset
-            source = SyntheticPrompts(
-                isl, data.isl.stddev, data.osl.mean, data.osl.stddev, data.seed,
-                system_prompt_length=data.system_prompt_length,
-                prefix_prompts=data.prefix_prompts, prefix_length=data.prefix_length,
-                salt=salt)
-        if cfg.prompt_sizing == "file":
-            calibration = Calibration("file", sizer_from_tokenizer(count))
-        elif cfg.prompt_sizing == "builtin":
-            calibration = Calibration("builtin", BUILTIN_SIZER)
-        else:
-            unsized = source  # sized against the server once it is up
-        sizer = calibration.sizer if calibration is not None else BUILTIN_SIZER
-        prompts = iter(attrs.evolve(source, sizer=sizer))
-    plan = plan_load(load.concurrency, load.request_rate, load.arrival, load.request_count,
-                     load.duration, load.warmup_request_count, data.seed,
-                     burstiness=load.burstiness, rate_ramp_s=load.rate_ramp_duration,
-                     concurrency_ramp_s=load.concurrency_ramp_duration,
-                     cancel_share=load.cancellation_rate / 100,
-                     cancel_delay_s=load.cancellation_delay, schedule=schedule,
-                     sessions=_session_plan(cfg.sessions))
+    try:
+        work = build_workload(cfg, count)
+    except DatasetError as e:
+        raise ProfileError(str(e)) from None
+    prompts, unsized, calibration = work.prompts, work.unsized, work.calibration
+    conversations = work.conversations
+    plan = work.plan
     in_process_url = ep.url if servers.claims(ep.url) else None
     if in_process_url is not None:
         try:
@@ -251,40 +215,7 @@ def prepare(resolved: Resolved, servers: InProcessServers = NO_SERVERS) -> Prepa
         secrets=resolved_secrets(resolved.values()),
     )
     return Prepared(plan, target, prompts, count, run_directory(resolved), in_process_url,
-                    unsized, cfg.prompt_sizing, calibration, servers, cfg)
-
-
-def _session_plan(sessions: Any) -> SessionPlan | None:
-    """The multi-turn sessions to run (think times in seconds), or None."""
-    if sessions.count is None:
-        return None
-    return SessionPlan(sessions.count, sessions.turns_mean, sessions.turns_stddev,
-                       sessions.turn_delay_mean / 1000, sessions.turn_delay_stddev / 1000,
-                       sessions.header)
-
-
-def _trace(path: Path, load: Any, seed: int, salt: tuple[str, ...]
-           ) -> tuple[TracePrompts, tuple[float, ...] | None]:
-    """A Mooncake trace's prompts (its window, in order) and, with a fixed schedule, their
-    due times; under the load mode its prompts repeat as long as the run goes."""
-    from aiperf.bench.trace import (
-        read_mooncake_trace,
-        schedule_offsets,
-        schedule_window,
-    )
-
-    try:
-        requests = read_mooncake_trace(path)
-    except DatasetError as e:
-        raise ProfileError(str(e)) from None
-    window = schedule_window(requests, load.schedule_start_offset, load.schedule_end_offset)
-    if not window:
-        raise ProfileError(f"{path}: no request of the trace falls between "
-                           "--fixed-schedule-start-offset and --fixed-schedule-end-offset")
-    prompts = TracePrompts(tuple(window), seed, salt=salt, repeat=not load.fixed_schedule)
-    if not load.fixed_schedule:
-        return prompts, None
-    return prompts, schedule_offsets(window, load.schedule_start_offset, load.schedule_speedup)
+                    unsized, cfg.prompt_sizing, calibration, servers, cfg, conversations)
 
 
 def check_output_settings(resolved: Resolved) -> None:
@@ -420,7 +351,10 @@ async def run_prepared(prepared: Prepared, on_record: Any, on_late_signal: Any,
                 prompts, calibration = await _sized_prompts(prepared, fresh, base_url)
                 client = Client(session, target.timeout_s, prepared.count_tokens, fresh=fresh,
                                 notify=log.warning, secrets=target.secrets)
-                runner = Runner(prepared.plan, target, prompts, client, on_record, on_start)
+                talks = (None if prepared.conversations is None
+                         else itertools.cycle(prepared.conversations))
+                runner = Runner(prepared.plan, target, prompts, client, on_record, on_start,
+                                talks)
                 telemetry = _telemetry(prepared, base_url)
                 # Probing and starting the collectors may block briefly: off the loop.
                 await loop.run_in_executor(None, telemetry.start)

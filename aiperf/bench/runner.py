@@ -26,7 +26,7 @@ import attrs
 
 from aiperf.bench.clock import perf_ns, wall_ns
 from aiperf.bench.connections import ConnectionHealth
-from aiperf.bench.dataset import Prompt
+from aiperf.bench.dataset import Conversation, Prompt, Turn
 from aiperf.bench.outage import OutageWatch
 from aiperf.bench.payloads import RequestSpec, encode_body, request_body
 from aiperf.bench.records import Phase, RequestRecord
@@ -128,11 +128,14 @@ class Runner:
 
     def __init__(self, plan: LoadPlan, target: Target, prompts: Iterator[Prompt],
                  client: Any, on_record: Callable[[RequestRecord], None] | None = None,
-                 on_start: Callable[[int], None] | None = None):
+                 on_start: Callable[[int], None] | None = None,
+                 conversations: Iterator[Conversation] | None = None):
         self.plan = plan
         self._on_start = on_start
         self.target = target
         self.prompts = prompts
+        #: A file's conversations, one per session (else sessions are synthetic).
+        self.conversations = conversations
         self.client = client
         self.outage = OutageWatch()
         self.recorder = _Recorder(on_record, self.outage)
@@ -141,8 +144,9 @@ class Runner:
         self._in_turn = 0  # session turns in flight (not yet counted by the recorder)
 
     def _spec(self, index: int, phase: Phase, intended_perf_ns: int,
-              turn: _Turn | None = None) -> tuple[RequestSpec, Prompt]:
-        prompt = next(self.prompts)
+              turn: _Turn | None = None, prompt: Prompt | None = None
+              ) -> tuple[RequestSpec, Prompt]:
+        prompt = next(self.prompts) if prompt is None else prompt
         t = self.target
         body = request_body(t.endpoint_type, model=t.model, prompt=prompt.text,
                             osl=prompt.max_tokens, streaming=t.streaming,
@@ -162,10 +166,11 @@ class Runner:
         return spec, prompt
 
     async def _one(self, index: int, phase: Phase, intended_perf_ns: int,
-                   turn: _Turn | None = None) -> tuple[RequestRecord | None, Prompt]:
-        """Send one request; its record (None when it was cancelled before it finished)
-        and the prompt it carried."""
-        spec, prompt = self._spec(index, phase, intended_perf_ns, turn)
+                   turn: _Turn | None = None, prompt: Prompt | None = None
+                   ) -> tuple[RequestRecord | None, Prompt]:
+        """Send one request (with ``prompt``, else the next of the run's); its record
+        (None when it was cancelled before it finished) and the prompt it carried."""
+        spec, prompt = self._spec(index, phase, intended_perf_ns, turn, prompt)
         flight = self.client.prepare(spec)
         if phase == "profiling" and self._cancels(index):
             return await self._cancelled_after_delay(flight), prompt
@@ -273,22 +278,37 @@ class Runner:
         slots = min(self.plan.concurrency or 1, sessions_plan.count)
         await _gather_or_cancel([worker() for _ in range(slots)])
 
+    def _turns(self, number: int, plan: SessionPlan) -> tuple[Turn, ...]:
+        """Session ``number``'s turns: the next conversation of the file, or synthetic
+        turns (their count and think times drawn from the seed, their prompts the run's)."""
+        if self.conversations is not None:
+            return next(self.conversations).turns
+        rng = random.Random(self.plan.seed * 7919 + number)
+        count = plan.turns_mean
+        if plan.turns_stddev > 0:
+            count = max(1, round(rng.gauss(plan.turns_mean, plan.turns_stddev)))
+        turns = []
+        for index in range(count):
+            think = (max(0.0, rng.gauss(plan.delay_mean_s, plan.delay_stddev_s))
+                     if plan.delay_stddev_s > 0 else plan.delay_mean_s)
+            turns.append(Turn(next(self.prompts), think if index else 0.0))
+        return tuple(turns)
+
     async def _session(self, number: int, plan: SessionPlan, indices: Iterator[int],
                        budget_left: Callable[[], bool], deadline_ns: int | None) -> None:
         """One session's turns; a failed or cancelled turn ends it (its history is broken)."""
-        rng = random.Random(self.plan.seed * 7919 + number)
-        turns = plan.turns_mean
-        if plan.turns_stddev > 0:
-            turns = max(1, round(rng.gauss(plan.turns_mean, plan.turns_stddev)))
         session = _Turn(f"{self._run_id}-s{number}", 0, (), 0, plan.header)
-        for index in range(turns):
+        for index, turn in enumerate(self._turns(number, plan)):
+            if turn.delay_s > 0:
+                await asyncio.sleep(turn.delay_s)
             if not budget_left() or (deadline_ns is not None and _perf_ns() >= deadline_ns):
                 return
             await self.outage.turn()
             self._in_turn += 1
             try:
                 record, prompt = await self._one(next(indices), "profiling", _perf_ns(),
-                                                 attrs.evolve(session, index=index))
+                                                 attrs.evolve(session, index=index),
+                                                 turn.prompt)
             finally:
                 self._in_turn -= 1
             if record is None or not record.ok:
@@ -300,10 +320,6 @@ class Runner:
                 session, history=(*session.history, {"role": "user", "content": prompt.text},
                                   {"role": "assistant", "content": answer}),
                 history_tokens=(seen or 0) + (record.output_tokens or 0))
-            think = rng.gauss(plan.delay_mean_s, plan.delay_stddev_s) \
-                if plan.delay_stddev_s > 0 else plan.delay_mean_s
-            if think > 0 and index < turns - 1:
-                await asyncio.sleep(think)
 
     async def _open_loop(self, count: int | None, deadline_ns: int | None,
                          start_ns: int) -> None:

@@ -30,7 +30,7 @@ from aiperf.config.kinds import (
 
 ENDPOINT_TYPES = ("chat", "completions", "embeddings")
 ARRIVAL_PATTERNS = ("poisson", "constant", "gamma")
-DATASET_TYPES = ("single_turn", "mooncake_trace")
+DATASET_TYPES = ("single_turn", "multi_turn", "mooncake_trace")
 TELEMETRY_MODES = ("disabled", "listed", "probe", "required")
 GPU_COLLECTORS = ("auto", "dcgm", "nvml")
 #: Kept equal to the names of `search_styles:` in rules/recipes.yaml (a test ties them).
@@ -196,7 +196,8 @@ _SETTINGS: tuple[Field, ...] = (
        "run hits the server's prefix cache by accident; unset, rules/prompt-salt.yaml "
        "decides.", flag="--prompt-salt", negative_flag="--no-prompt-salt"),
     _f("benchmark.dataset.type", EnumKind(DATASET_TYPES), "single_turn",
-       "What --input-file holds: single_turn (a prompt per line) or mooncake_trace "
+       "What --input-file holds: single_turn (a prompt per line), multi_turn (a "
+       "conversation per line: session_id, turns of text and delay) or mooncake_trace "
        "(timestamp, input_length, output_length, hash_ids per line).",
        flag="--custom-dataset-type"),
     _f("benchmark.dataset.input_file", StrKind(), None,

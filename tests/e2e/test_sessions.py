@@ -58,3 +58,33 @@ def test_sessions_in_flight_are_the_concurrency(sim_server, profile, tmp_path):
 
     assert server.stats(records=False)["concurrency"]["max_in_flight"] <= 2
     assert run.read().summary()["request_count"]["avg"] == 18
+
+
+def test_a_file_of_conversations_is_had_turn_by_turn_as_written(sim_server, profile,
+                                                                tmp_path):
+    talks = tmp_path / "talks.jsonl"
+    talks.write_text("\n".join(json.dumps(t) for t in (
+        {"session_id": "a", "turns": [{"text": "hello there"}, {"text": "and then",
+                                                                 "delay": 10}]},
+        {"session_id": "b", "turns": [{"texts": ["one", "two"]}, {"text": "three"},
+                                      {"text": "four"}]},
+    )) + "\n", encoding="utf-8")
+    server = sim_server(**REALISTIC)
+    run = profile("--url", server.url, "--model", "m", "--streaming", "--ui", "none",
+                  "--no-server-metrics", "--no-gpu-telemetry", "--custom-dataset-type",
+                  "multi_turn", "--input-file", str(talks), "--concurrency", "2",
+                  "--artifact-dir", str(tmp_path / "f"))
+    assert run.exit_code == 0, run.output
+    summary = run.read().summary()
+    lines = [json.loads(x) for x in
+             (tmp_path / "f" / "profile_export.jsonl").read_text().splitlines()]
+    by_session: dict = collections.defaultdict(list)
+    for line in sorted(lines, key=lambda x: x["metadata"]["turn_index"]):
+        by_session[line["metadata"]["conversation_id"]].append(
+            line["metrics"]["input_sequence_length"]["value"])
+
+    assert summary["request_count"]["avg"] == 5  # every turn of both, and no more
+    assert summary["sessions"]["count"] == 2
+    assert sorted(len(v) for v in by_session.values()) == [2, 3]
+    # Each turn carries the history: the prompts grow within each conversation.
+    assert all(v == sorted(v) and v[-1] > v[0] for v in by_session.values())

@@ -169,11 +169,11 @@ def _depends_on(key: str, layer: Layer, full: Resolved, reduced: Resolved) -> bo
     origins = {v.origin for v in layer.values.values()}
     if full.provenance[key].origin in origins:
         return True
-    if F.field(key).derived or key in DECIDED_LAST:
+    if (F.field(key).derived or key in DECIDED_LAST) and any(
+            (full.value(k), full.provenance[k].origin)
+            != (reduced.value(k), reduced.provenance[k].origin) for k in _derived_from(key)):
         # A derived value, or one whose rows test others' values, follows what it reads.
-        return any((full.value(k), full.provenance[k].origin)
-                   != (reduced.value(k), reduced.provenance[k].origin)
-                   for k in _derived_from(key))
+        return True
     if key in MAP_KEYS and key in layer.values:
         return True
     recipe_changed = full.value(RECIPE_KEY) != reduced.value(RECIPE_KEY)
@@ -530,8 +530,9 @@ def oracle(stack: S.Stack) -> dict[str, Any]:
     count_set = given_chain(stack, count) or (recipe is not None and count in recipe.settings)
     if not count_set and given_chain(stack, "benchmark.load.duration"):
         out[count] = None  # a duration bounds the run instead
-    elif not count_set and (out["benchmark.sessions.count"] is not None or out[fixed]):
-        out[count] = None  # so do sessions, and a replayed trace
+    elif not count_set and (out["benchmark.sessions.count"] is not None or out[fixed]
+                            or out["benchmark.dataset.type"] == "multi_turn"):
+        out[count] = None  # so do sessions, a file of conversations and a replayed trace
     cap = "benchmark.load.concurrency"
     cap_set = given_chain(stack, cap) or (recipe is not None and cap in recipe.settings)
     if not cap_set and (given_chain(stack, "benchmark.load.request_rate") or out[fixed]):
@@ -550,7 +551,7 @@ def oracle(stack: S.Stack) -> dict[str, Any]:
     salt = "benchmark.dataset.prompt_salt"
     if not given_chain(stack, salt):  # file prompts go as written; synthetic ones salted
         out[salt] = not (given_chain(stack, "benchmark.dataset.input_file")
-                         and out["benchmark.dataset.type"] == "single_turn")
+                         and out["benchmark.dataset.type"] in ("single_turn", "multi_turn"))
     url = given_chain(stack, "benchmark.endpoint.url")
     given_url = str(url[-1].value) if url else ""
     for section, simulated in (("server_metrics", None), ("gpu_telemetry", "[?&]gpus=")):
