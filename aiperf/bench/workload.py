@@ -57,7 +57,9 @@ def build_workload(cfg: Benchmark, count: Tokenizer) -> Workload:
     if data.input_file is not None and data.type == "multi_turn":
         conversations = tuple(read_conversations(Path(data.input_file), count,
                                                  data.osl.mean))
-        prompts: Iterator[Prompt] = iter(())  # every turn is a conversation's
+        # Sessions take their turns from the conversations; a warm-up sends their
+        # prompts one by one.
+        prompts: Iterator[Prompt] = cycle([t.prompt for c in conversations for t in c.turns])
     elif data.input_file is not None and data.type == "single_turn":
         prompts = cycle(read_prompt_file(Path(data.input_file), count, data.osl.mean))
     else:
