@@ -206,26 +206,21 @@ def _server_results(collected: Collected, start_ns: int, end_ns: int,
                     client_ttft_ms: float | None, benchmark_id: str,
                     input_config: Mapping[str, Any], scalars: dict[str, float],
                     files: dict[str, tuple[str, str]], notes: list[str]) -> None:
-    import json
-
     from aiperf.telemetry.server_export import (
         CSV_NAME,
         JSON_NAME,
         JSONL_NAME,
         ServerMetricsRun,
-        export_csv,
-        export_document,
-        export_jsonl_lines,
+        export_texts,
     )
     from aiperf.telemetry.server_summary import server_latencies_ms
 
     run = ServerMetricsRun(collected.server_urls, collected.server_scrapes,
                            collected.server_fetch_stats, start_ns, end_ns)
-    document = export_document(run, benchmark_id, input_config)
-    files[JSON_NAME] = (json.dumps(document, indent=2, allow_nan=False) + "\n",
-                        "server_metrics_json")
-    files[CSV_NAME] = (export_csv(document), "server_metrics_csv")
-    files[JSONL_NAME] = ("".join(export_jsonl_lines(run)), "server_metrics_series")
+    roles = {JSON_NAME: "server_metrics_json", CSV_NAME: "server_metrics_csv",
+             JSONL_NAME: "server_metrics_series"}
+    for name, text in export_texts(run, benchmark_id, input_config).items():
+        files[name] = (text, roles[name])
     # The endpoint's own metrics come first (plan_telemetry lists them so).
     for url in collected.server_urls:
         latencies = server_latencies_ms(collected.server_scrapes.get(url, ()), start_ns,
@@ -249,15 +244,11 @@ def _server_results(collected: Collected, start_ns: int, end_ns: int,
 def _gpu_results(samples: Sequence[GpuSample], start_ns: int, end_ns: int,
                  output_tokens: int | None, output_token_throughput: float | None,
                  scalars: dict[str, float], files: dict[str, tuple[str, str]]) -> None:
-    import json
-
     from aiperf.telemetry.gpu import gpu_summary
-    from aiperf.telemetry.gpu_export import GPU_TELEMETRY_FILE, gpu_record
+    from aiperf.telemetry.gpu_export import GPU_TELEMETRY_FILE, gpu_export_lines
 
     summary = gpu_summary(samples, start_ns, end_ns, output_tokens)
-    ordered = sorted(samples, key=lambda s: (s.timestamp_ns, s.source, s.gpu_index))
-    files[GPU_TELEMETRY_FILE] = ("".join(json.dumps(gpu_record(s), separators=(",", ":"))
-                                         + "\n" for s in ordered), "gpu_telemetry")
+    files[GPU_TELEMETRY_FILE] = ("".join(gpu_export_lines(samples)), "gpu_telemetry")
     if not summary.gpus:
         return
     found = {

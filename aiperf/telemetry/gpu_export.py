@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -60,12 +60,16 @@ def gpu_record(sample: GpuSample) -> dict[str, Any]:
     }
 
 
+def gpu_export_lines(samples: Iterable[GpuSample]) -> Iterator[str]:
+    """The export's lines, oldest first (newline included)."""
+    ordered = sorted(samples, key=lambda s: (s.timestamp_ns, s.source, s.gpu_index))
+    return (json.dumps(gpu_record(s), separators=(",", ":")) + "\n" for s in ordered)
+
+
 def write_gpu_export(path: str | os.PathLike[str], samples: Iterable[GpuSample]) -> None:
     """Replace ``path`` with ``samples``, oldest first, atomically (a reader never sees
     half a file). Samples are streamed, not held as one string."""
-    ordered = sorted(samples, key=lambda s: (s.timestamp_ns, s.source, s.gpu_index))
-    write_chunks_atomic(path, (json.dumps(gpu_record(s), separators=(",", ":")) + "\n"
-                               for s in ordered))
+    write_chunks_atomic(path, gpu_export_lines(samples))
 
 
 def sample_from_record(record: Mapping[str, Any]) -> GpuSample:

@@ -307,11 +307,11 @@ class Scraper:
         started = time.perf_counter()
         try:
             body = fetch_body(endpoint.url, self.timeout_s)
+            digest = hashlib.blake2b(body, digest_size=16).digest()
             if not endpoint.ok_once:
                 # The first body is parsed at once: a URL that is no metrics endpoint is
                 # said at the start of the run, not at its end.
-                endpoint.parsed[hashlib.blake2b(body, digest_size=16).digest()] = \
-                    parse_body(body)
+                endpoint.parsed[digest] = parse_body(body)
         except FetchError as error:
             self._failed(endpoint, error)
             return
@@ -320,7 +320,6 @@ class Scraper:
                 "error", f"failed: {error.__class__.__name__}: {error}"))
             return
         latency_ms = (time.perf_counter() - started) * 1e3
-        digest = hashlib.blake2b(body, digest_size=16).digest()
         with self._lock:
             if self._closed:
                 return

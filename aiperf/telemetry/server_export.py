@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from aiperf.artifacts.atomic import write_chunks_atomic, write_text_atomic
+from aiperf.artifacts.atomic import write_text_atomic
 from aiperf.telemetry.prometheus import Scrape
 from aiperf.telemetry.scraper import FetchStats, redact
 from aiperf.telemetry.server_summary import (
@@ -181,12 +181,20 @@ def export_jsonl_lines(run: ServerMetricsRun) -> Iterator[str]:
                               "metrics": dict(point.values)}, allow_nan=False) + "\n"
 
 
+def export_texts(run: ServerMetricsRun, benchmark_id: str,
+                 input_config: Mapping[str, Any]) -> dict[str, str]:
+    """The JSON, CSV and JSONL exports' texts, by file name."""
+    document = export_document(run, benchmark_id, input_config)
+    return {JSON_NAME: json.dumps(document, indent=2, allow_nan=False) + "\n",
+            CSV_NAME: export_csv(document),
+            JSONL_NAME: "".join(export_jsonl_lines(run))}
+
+
 def write_exports(directory: Path, run: ServerMetricsRun, benchmark_id: str,
                   input_config: Mapping[str, Any]) -> list[Path]:
     """Write the JSON, CSV and JSONL exports into ``directory``; return their paths."""
-    document = export_document(run, benchmark_id, input_config)
-    paths = [directory / JSON_NAME, directory / CSV_NAME, directory / JSONL_NAME]
-    write_text_atomic(paths[0], json.dumps(document, indent=2, allow_nan=False) + "\n")
-    write_text_atomic(paths[1], export_csv(document))
-    write_chunks_atomic(paths[2], export_jsonl_lines(run))
+    paths = []
+    for name, text in export_texts(run, benchmark_id, input_config).items():
+        write_text_atomic(directory / name, text)
+        paths.append(directory / name)
     return paths
