@@ -131,9 +131,10 @@ class SyntheticPrompts:
     """An endless, reproducible stream of random-word prompts (the salt aside).
 
     ``system_prompt_length`` tokens of one shared system prompt; ``prefix_prompts``
-    prefixes of ``prefix_length`` tokens, one drawn per request and put first; ``salt``
-    words after them. The ISL counts the salt and the request's own words; the system
-    prompt and the prefix come on top, and ``input_tokens`` counts everything sent.
+    prefixes of ``prefix_length`` tokens, one drawn per request and put first; then as
+    many words as ``salt`` holds, drawn for each prompt from it (so each run's differ).
+    The ISL counts the salt and the request's own words; the system prompt and the prefix
+    come on top, and ``input_tokens`` counts everything sent.
     """
 
     isl_mean: int
@@ -155,13 +156,17 @@ class SyntheticPrompts:
             system, system_tokens = self._shared("system", self.system_prompt_length)
         pool = [self._shared(f"prefix-{g}", self.prefix_length)
                 for g in range(self.prefix_prompts or 0)] if self.prefix_length else []
-        salt_tokens = self._cost(self.salt)
+        # Each prompt's salt words are drawn from the run's salt: they differ from prompt
+        # to prompt, so what they cost the server's tokenizer averages out like the rest
+        # of the prompt (one fixed salt would put the same error in every prompt).
+        salt_rng = random.Random("-".join(self.salt))
         while True:
             n = _length(rng, self.isl_mean, self.isl_stddev)
             # The salt is part of the ISL, so a salted prompt is as long as an unsalted one
             # (a prompt too short for the whole salt keeps what fits).
-            salt = self.salt if n > salt_tokens else self.salt[:max(0, n - 1)]
-            cost = salt_tokens if salt is self.salt else self._cost(salt)
+            drawn = tuple(salt_rng.choices(VOCABULARY, k=len(self.salt)))
+            salt = drawn if n > self._cost(drawn) else drawn[:max(0, n - 1)]
+            cost = self._cost(salt)
             words, planned = self.sizer.words(rng, max(1, n - cost))
             osl = None if self.osl_mean is None else _length(rng, self.osl_mean,
                                                                self.osl_stddev)

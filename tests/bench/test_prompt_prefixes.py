@@ -16,12 +16,15 @@ def take(prompts: SyntheticPrompts, n: int = 20) -> list:
 
 
 def test_a_salt_starts_every_prompt_and_keeps_the_isl():
-    salt = ("alpha", "beta", "gamma", "delta")
-    prompts = take(SyntheticPrompts(64, 0, None, 0, seed=1, salt=salt))
+    salted = take(SyntheticPrompts(64, 0, None, 0, seed=1, salt=("alpha", "beta")))
+    plain = take(SyntheticPrompts(64, 0, None, 0, seed=1))
 
-    assert all(p.text.startswith("alpha beta gamma delta ") for p in prompts)
-    assert {p.input_tokens for p in prompts} == {64}
-    assert {len(p.text.split()) for p in prompts} == {64}
+    # Two salt words start each prompt, drawn for each prompt from the run's salt, then
+    # the prompt's own words (the first prompt's are the unsalted first prompt's).
+    assert salted[0].text.split()[2:] == plain[0].text.split()[:62]
+    assert len({tuple(p.text.split()[:2]) for p in salted}) > 1
+    assert {p.input_tokens for p in salted} == {64}
+    assert {len(p.text.split()) for p in salted} == {64}
 
 
 def test_two_runs_with_one_seed_differ_only_by_their_salt():
@@ -51,10 +54,13 @@ def test_each_request_starts_with_one_prefix_of_the_pool_before_the_salt():
     salt = ("alpha", "beta", "gamma", "delta")
     prompts = take(SyntheticPrompts(16, 0, None, 0, seed=3, prefix_prompts=3,
                                     prefix_length=40, salt=salt), 60)
+    unsalted = take(SyntheticPrompts(16, 0, None, 0, seed=3, prefix_prompts=3,
+                                     prefix_length=40), 60)
     prefixes = {" ".join(p.text.split()[:40]) for p in prompts}
 
     assert len(prefixes) == 3
-    assert all(p.text.split()[40:44] == list(salt) for p in prompts)
+    # After the prefix, the salt words; then the request's own words.
+    assert prompts[0].text.split()[44:] == unsalted[0].text.split()[40:52]
     assert {p.input_tokens for p in prompts} == {56}
 
 
