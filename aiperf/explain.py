@@ -285,7 +285,7 @@ def explain_yaml(resolved: Resolved, comments: bool = True, only_changed: bool =
                 emitted_parents.add(prefix)
         indent = "  " * len(parents)
         if present:
-            value = redact_url(p.value) if f.url and isinstance(p.value, str) else p.value
+            value = hidden(f.key, p.value) if f.url else p.value
             _emit_value(lines, indent, name, value,
                         _comment(p, swept.get(f.key)) if comments else "")
         else:

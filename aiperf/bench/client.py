@@ -227,6 +227,7 @@ class InFlight:
             connect_ns=self.connect_ns,
             session=spec.session,
             turn=spec.turn,
+            endpoint=spec.endpoint,
         )
 
     def _output_tokens(self, chunks: tuple[Chunk, ...]) -> int | None:

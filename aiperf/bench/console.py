@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 from aiperf.bench.metrics import RunMetrics, metric_info
@@ -238,6 +238,11 @@ def print_summary(output: Output, metrics: RunMetrics, artifact_dir: str,
         rows = _rows(metrics, *console_rows(table))
         if rows:
             output.table(_TITLES[table], ("Metric", *STAT_COLUMNS), rows)
+    if metrics.by_endpoint:
+        output.table("aiperf | Endpoints", _ENDPOINT_COLUMNS, [
+            _endpoint_row(url, m) for url, m in metrics.by_endpoint])
+    if metrics.sessions is not None:
+        output.line(_sessions_line(metrics.sessions), label="sessions:")
     for item in metrics.errors:
         output.line(f"{item.error.type}: {item.error.message}",
                     label=f"{item.count} request(s) failed:", style="red")
@@ -255,6 +260,30 @@ def print_summary(output: Output, metrics: RunMetrics, artifact_dir: str,
     output.line(f"Artifacts: {artifact_dir}")
     output.line(verdict(status, metrics), label="verdict:",
                 style="green" if status == "complete" else "red")
+
+
+_ENDPOINT_COLUMNS = ("Endpoint", "Requests", "Errors", "TTFT p50 (ms)", "TTFT p99 (ms)",
+                     "Latency p50 (ms)", "Latency p99 (ms)", "Req/s")
+
+
+def _endpoint_row(url: str, metrics: RunMetrics) -> list[str]:
+    """One endpoint's requests, errors, TTFT and latency quantiles and throughput."""
+    def quantile(tag: str, p: int) -> str:
+        stats = metrics.distribution(tag)
+        return "N/A" if stats is None else _number(stats.dist.percentile(p))
+
+    rate = metrics.scalar("request_throughput")
+    return [url, f"{metrics.profiling_count:,}", f"{metrics.error_count:,}",
+            quantile("time_to_first_token", 50), quantile("time_to_first_token", 99),
+            quantile("request_latency", 50), quantile("request_latency", 99),
+            _number(None if rate is None else rate.value)]
+
+
+def _sessions_line(sessions: Mapping[str, Any]) -> str:
+    """``16 (0 unfinished), 3.0 turns and 1,234.56 ms each on average``."""
+    return (f"{sessions['count']:,} ({sessions['unfinished']:,} unfinished), "
+            f"{sessions['turns'].avg:,.1f} turns and {sessions['duration_ms'].avg:,.2f} ms "
+            "each on average")
 
 
 def verdict(status: str, metrics: RunMetrics) -> str:

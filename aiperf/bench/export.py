@@ -252,6 +252,8 @@ def _record_json(item: RecordMetrics) -> dict[str, Any]:
     if record.session is not None:  # the reference's names for a conversation's turn
         metadata["conversation_id"] = record.session
         metadata["turn_index"] = record.turn
+    if record.endpoint is not None:  # one of several endpoints (a repeated --url)
+        metadata["endpoint_url"] = record.endpoint
 
     out: dict[str, Any] = {
         "metadata": metadata,
@@ -303,13 +305,45 @@ def render_summary_json(metrics: RunMetrics, run: RunExport) -> str:
     out.update(blocks)  # the remaining metrics, in catalogue order
     out["statistics"] = dict(metrics.statistics)
     out["client_health"] = _health_json(metrics)
-    if metrics.by_turn:
-        # Turn 0 of every session that started well: the sessions; then by turn index.
-        out["sessions"] = {"count": metrics.by_turn[0]["requests"] if metrics.by_turn[0][
-            "turn"] == 0 else None, "by_turn": [dict(row) for row in metrics.by_turn]}
+    if metrics.sessions is not None or metrics.by_turn:
+        out["sessions"] = _sessions_json(metrics)
+    if metrics.by_endpoint:
+        out["endpoints"] = [_endpoint_json(url, m) for url, m in metrics.by_endpoint]
     out["warnings"] = list(metrics.warnings)
     # default=str: an odd value in input_config must not lose a finished benchmark.
     return json.dumps(_jsonable(out), indent=2, ensure_ascii=False, allow_nan=False, default=str)
+
+
+def _sessions_json(metrics: RunMetrics) -> dict[str, Any]:
+    """The sessions: how many, how many ended early, turns per session and duration
+    (ms, first send to last end), then the means by turn index."""
+    out: dict[str, Any] = {}
+    sessions = metrics.sessions
+    if sessions is not None:
+        out["count"] = sessions["count"]
+        out["unfinished"] = sessions["unfinished"]
+        out["turns"] = _summary_json(sessions["turns"], "turns")
+        out["duration"] = _summary_json(sessions["duration_ms"], "ms")
+    out["by_turn"] = [dict(row) for row in metrics.by_turn]
+    return out
+
+
+def _endpoint_json(url: str, metrics: RunMetrics) -> dict[str, Any]:
+    """One endpoint's share of a run with several: its requests' counts, errors and
+    metrics, in the summary's own layout."""
+    out: dict[str, Any] = {"url": url, "error_summary": [
+        {"error_details": _error_json(e.error), "count": e.count} for e in metrics.errors]}
+    out.update({d.tag: _distribution_json(d) for d in metrics.distributions
+                if d.tag != "event_loop_lag"})
+    out.update({s.tag: _scalar_json(s) for s in metrics.scalars})
+    return out
+
+
+def _summary_json(dist: Any, unit: str) -> dict[str, Any]:
+    block: dict[str, Any] = {"unit": unit, "avg": dist.avg}
+    block.update({f"p{p}": dist.percentile(p) for p in PERCENTILES})
+    block.update({"min": dist.min, "max": dist.max, "std": dist.std, "count": dist.count})
+    return block
 
 
 def _error_json(error: RequestError) -> dict[str, Any]:

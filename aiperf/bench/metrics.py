@@ -46,7 +46,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -433,6 +433,13 @@ class RunMetrics:
     #: Multi-turn sessions: per turn index, its requests and mean TTFT, ISL and cached
     #: tokens (empty without sessions).
     by_turn: tuple[Mapping[str, float | int | None], ...] = ()
+    #: Multi-turn sessions: their count, the unfinished ones, and the summaries
+    #: (:meth:`aiperf.bench.sample.Sample.summary`) of turns per session and session
+    #: duration in ms; None without sessions.
+    sessions: Mapping[str, Any] | None = None
+    #: With several endpoints (a repeated --url): each one's URL (password left out) and
+    #: the metrics of the requests it served, in the order first served.
+    by_endpoint: tuple[tuple[str, RunMetrics], ...] = ()
 
     @property
     def profiling_count(self) -> int:

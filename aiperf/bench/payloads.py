@@ -50,6 +50,8 @@ class RequestSpec:
     #: The multi-turn session this request is a turn of, and which turn (from 0).
     session: str | None = None
     turn: int | None = None
+    #: The endpoint it goes to as records show it, when a run has several (else None).
+    endpoint: str | None = None
 
 
 def endpoint_url(base_url: str, endpoint_type: str) -> str:

@@ -24,7 +24,7 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -160,6 +160,14 @@ class Prepared:
     settings: Benchmark | None = attrs.field(default=None, repr=False)
     #: A file's conversations (``--custom-dataset-type multi_turn``), one per session.
     conversations: tuple[Conversation, ...] | None = attrs.field(default=None, repr=False)
+    #: Every configured endpoint URL, ``target.url`` first (a repeated --url).
+    endpoints: tuple[str, ...] = attrs.field(default=(), repr=False)
+
+    @property
+    def remote_urls(self) -> tuple[str, ...]:
+        """The endpoints no server of this process serves: to be reached before the run."""
+        return tuple(u for u in self.endpoints or (self.target.url,)
+                     if not self.servers.claims(u))
 
 
 def run_directory(resolved: Resolved) -> Path:
@@ -187,23 +195,17 @@ def prepare(resolved: Resolved, servers: InProcessServers = NO_SERVERS) -> Prepa
     prompts, unsized, calibration = work.prompts, work.unsized, work.calibration
     conversations = work.conversations
     plan = work.plan
-    in_process_url = ep.url if servers.claims(ep.url) else None
-    if in_process_url is not None:
-        try:
-            servers.check(in_process_url)
-        except ValueError as e:
-            raise ProfileError(f"--url {in_process_url}: {e}") from None
-    else:
-        http_host_port(ep.url)  # a malformed host or port is a mistake in the input
     from aiperf.bench.payloads import base_headers
 
     headers = base_headers(api_key=ep.api_key, headers=ep.headers)
-    if urlsplit(ep.url).username is not None and any(
-            k.lower() == "authorization" for k in headers):
-        # HTTP has one Authorization header: aiohttp would refuse every request.
-        raise ProfileError(f"--url {redact_url(ep.url)} carries credentials and an "
-                           "Authorization header is set too (--api-key or --header); "
-                           "keep one of them")
+    endpoints = (ep.url, *(ep.extra_urls or ()))
+    for url in endpoints:
+        _check_endpoint(url, servers, headers)
+    twice = sorted({redact_url(u) for u in endpoints if endpoints.count(u) > 1})
+    if twice:
+        raise ProfileError(f"--url {twice[0]} is given twice; each endpoint once (its "
+                           "requests and summary are its own)")
+    in_process_url = ep.url if servers.claims(ep.url) else None
     target = Target(
         url=ep.url,
         endpoint_type=ep.type,
@@ -213,9 +215,29 @@ def prepare(resolved: Resolved, servers: InProcessServers = NO_SERVERS) -> Prepa
         extra_inputs=ep.extra_inputs,
         timeout_s=ep.timeout,
         secrets=resolved_secrets(resolved.values()),
+        labels=tuple(redact_url(u) for u in endpoints) if len(endpoints) > 1 else (),
+        url_strategy=ep.url_strategy,
     )
     return Prepared(plan, target, prompts, count, run_directory(resolved), in_process_url,
-                    unsized, cfg.prompt_sizing, calibration, servers, cfg, conversations)
+                    unsized, cfg.prompt_sizing, calibration, servers, cfg, conversations,
+                    endpoints)
+
+
+def _check_endpoint(url: str, servers: InProcessServers, headers: Mapping[str, str]) -> None:
+    """A :class:`ProfileError` (exit 2) naming what is wrong with one ``--url``."""
+    if servers.claims(url):
+        try:
+            servers.check(url)
+        except ValueError as e:
+            raise ProfileError(f"--url {url}: {e}") from None
+        return
+    http_host_port(url)  # a malformed host or port is a mistake in the input
+    if urlsplit(url).username is not None and any(
+            k.lower() == "authorization" for k in headers):
+        # HTTP has one Authorization header: aiohttp would refuse every request.
+        raise ProfileError(f"--url {redact_url(url)} carries credentials and an "
+                           "Authorization header is set too (--api-key or --header); "
+                           "keep one of them")
 
 
 def check_output_settings(resolved: Resolved) -> None:
@@ -313,14 +335,16 @@ def check_reachable(base_url: str, timeout_s: float = 5.0) -> None:
 
 
 @contextlib.asynccontextmanager
-async def _endpoint(prepared: Prepared) -> AsyncIterator[str]:
-    """The base URL to send to: the in-process server's (a fresh one for every run), or
-    the configured one."""
-    if prepared.in_process_url is None:
-        yield prepared.target.url
-        return
-    async with prepared.servers.open(prepared.in_process_url) as url:
-        yield url
+async def _endpoints(prepared: Prepared) -> AsyncIterator[tuple[str, ...]]:
+    """The base URLs to send to, one per configured endpoint: an in-process server's (a
+    fresh one for every run), or the configured one."""
+    async with contextlib.AsyncExitStack() as stack:
+        bases = []
+        for url in prepared.endpoints or (prepared.target.url,):
+            if prepared.servers.claims(url):
+                url = await stack.enter_async_context(prepared.servers.open(url))
+            bases.append(url)
+        yield tuple(bases)
 
 
 async def run_prepared(prepared: Prepared, on_record: Any, on_late_signal: Any,
@@ -343,9 +367,13 @@ async def run_prepared(prepared: Prepared, on_record: Any, on_late_signal: Any,
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop_by, sig)
     try:
-        async with _endpoint(prepared) as base_url:
-            target = attrs.evolve(prepared.target,
-                                  url=endpoint_url(base_url, prepared.target.endpoint_type))
+        async with _endpoints(prepared) as base_urls:
+            # Prompt sizing and telemetry ask the first endpoint: they serve one model.
+            base_url = base_urls[0]
+            kind = prepared.target.endpoint_type
+            target = attrs.evolve(prepared.target, url=endpoint_url(base_url, kind),
+                                  urls=tuple(endpoint_url(b, kind) for b in base_urls)
+                                  if len(base_urls) > 1 else ())
             cap = prepared.plan.in_flight_cap or 0  # 0: no limit (uncapped request rate)
             async with new_session(cap) as session, new_fresh_session() as fresh:
                 prompts, calibration = await _sized_prompts(prepared, fresh, base_url)
@@ -355,7 +383,7 @@ async def run_prepared(prepared: Prepared, on_record: Any, on_late_signal: Any,
                          else itertools.cycle(prepared.conversations))
                 runner = Runner(prepared.plan, target, prompts, client, on_record, on_start,
                                 talks)
-                telemetry = _telemetry(prepared, base_url)
+                telemetry = _telemetry(prepared, base_urls)
                 # Probing and starting the collectors may block briefly: off the loop.
                 await loop.run_in_executor(None, telemetry.start)
                 try:
@@ -376,15 +404,18 @@ async def run_prepared(prepared: Prepared, on_record: Any, on_late_signal: Any,
             signal.signal(sig, on_late_signal)
 
 
-def _telemetry(prepared: Prepared, base_url: str) -> RunTelemetry:
-    """The collectors of server metrics and GPU telemetry the settings ask for."""
+def _telemetry(prepared: Prepared, base_urls: Sequence[str]) -> RunTelemetry:
+    """The collectors of server metrics and GPU telemetry the settings ask for, reading
+    every endpoint's /metrics (``base_urls``, the first endpoint's first)."""
     from aiperf.bench.telemetry_run import RunTelemetry, TelemetryPlan, plan_telemetry
 
     if prepared.settings is None:
         return RunTelemetry(TelemetryPlan(), log.warning)
+    base_url = base_urls[0]
     dcgm = (None if prepared.in_process_url is None
             else prepared.servers.dcgm_url(prepared.in_process_url, base_url))
-    return RunTelemetry(plan_telemetry(prepared.settings, base_url, dcgm), _telemetry_warning)
+    return RunTelemetry(plan_telemetry(prepared.settings, base_url, dcgm, base_urls[1:]),
+                        _telemetry_warning)
 
 
 def _telemetry_warning(message: str) -> None:
@@ -454,8 +485,8 @@ def run_profile(resolved: Resolved, output: Output,
         return run_sla_search(resolved, resolve_cell, output, servers)
     try:
         prepared = prepare(resolved, servers)
-        if prepared.in_process_url is None:
-            check_reachable(prepared.target.url)
+        for url in prepared.remote_urls:
+            check_reachable(url)
         claim_run_dir(prepared.run_dir, resolved, output)
     except ProfileError as e:
         output.line(str(e), label="error:", style="red")
@@ -473,7 +504,10 @@ def run_profile(resolved: Resolved, output: Output,
             else f"{plan.sessions.count} sessions, {plan.concurrency} at a time"
             if plan.sessions is not None else f"concurrency {plan.concurrency}")
     trials = cfg.runs.count
-    output.line(f"profiling {cfg.endpoint.model} at {redact_url(cfg.endpoint.url)}: {load}, {what}"
+    where = ", ".join(redact_url(u) for u in prepared.endpoints)
+    if len(prepared.endpoints) > 1:
+        where += f" ({cfg.endpoint.url_strategy.replace('_', ' ')})"
+    output.line(f"profiling {cfg.endpoint.model} at {where}: {load}, {what}"
                 + (f", {trials} trials" if trials > 1 else ""))
     from aiperf.bench.cells import run_status_of
     from aiperf.bench.one_run import one_run

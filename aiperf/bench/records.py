@@ -93,6 +93,9 @@ class RequestRecord:
     #: The multi-turn session this request was a turn of, and which turn (from 0).
     session: str | None = None
     turn: int | None = None
+    #: The endpoint it went to (its configured URL, password left out), when the run
+    #: spread its requests over several (else None).
+    endpoint: str | None = None
 
     @property
     def ok(self) -> bool:

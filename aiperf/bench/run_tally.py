@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
+from typing import Any
 
 from aiperf.bench.metrics import (
     DISTRIBUTION_METRICS,
@@ -75,14 +76,17 @@ class RunTally:
     ``streaming`` says which metrics a record gets; ``slos`` (tag -> threshold) decides
     goodput as each request lands; ``slice_duration_s`` turns on timeslice windows, which
     need :meth:`start` with the phase's first wall-clock instant before the first
-    :meth:`add`. ``ValueError`` for an SLO that names no per-request metric, or a slice
-    duration that is not a positive number.
+    :meth:`add`. Records that name their endpoint (a run with several) are also tallied
+    per endpoint, unless ``per_endpoint`` is False (an endpoint's own tally).
+    ``ValueError`` for an SLO that names no per-request metric, or a slice duration that
+    is not a positive number.
     """
 
     def __init__(self, *, streaming: bool, slos: Mapping[str, float] | None = None,
                  slice_duration_s: float | None = None, assign_by: AssignBy = "start",
-                 exact_limit: int = EXACT_LIMIT) -> None:
+                 exact_limit: int = EXACT_LIMIT, per_endpoint: bool = True) -> None:
         self.streaming = streaming
+        self._per_endpoint = per_endpoint
         self._slos = MappingProxyType(dict(slos or {}))
         _check_slos(self._slos)
         self._exact_limit = exact_limit
@@ -96,6 +100,10 @@ class RunTally:
         self._good = 0
         self._totals: dict[str, int | float] = {}
         self._by_turn: dict[int, dict[str, float]] = {}
+        # Per session id: first send, last end (wall ns), turns sent, whether one failed.
+        self._sessions: dict[str, list[int]] = {}
+        # Per endpoint (a repeated --url): a tally of its own requests.
+        self._by_endpoint: dict[str, RunTally] = {}
         self._error_isl: int | float | None = None
         # benchmark_duration: over successful requests, else over all of them.
         self._ok_span: tuple[int, int] | None = None
@@ -154,6 +162,46 @@ class RunTally:
         self._sends += 1
         if self._slices is not None:
             self._slices.add(item)
+        if record.session is not None:
+            self._add_session(record)
+        if record.endpoint is not None and self._per_endpoint:
+            self._endpoint_tally(record.endpoint).add(item)
+
+    def _endpoint_tally(self, endpoint: str) -> RunTally:
+        tally = self._by_endpoint.get(endpoint)
+        if tally is None:
+            tally = self._by_endpoint[endpoint] = RunTally(
+                streaming=self.streaming, slos=self._slos, exact_limit=self._exact_limit,
+                per_endpoint=False)
+        return tally
+
+    def _add_session(self, record: RequestRecord) -> None:
+        """Widen the session's span by one of its turns; a turn that did not succeed ends
+        the session unfinished."""
+        assert record.session is not None
+        span = self._sessions.get(record.session)
+        if span is None:
+            self._sessions[record.session] = [record.start_wall_ns, record.end_wall_ns, 1,
+                                              int(not record.ok)]
+            return
+        span[0] = min(span[0], record.start_wall_ns)
+        span[1] = max(span[1], record.end_wall_ns)
+        span[2] += 1
+        span[3] |= int(not record.ok)
+
+    def sessions(self) -> Mapping[str, Any] | None:
+        """The sessions seen: how many, how many ended on a failed or cancelled turn, and
+        the distributions of their turns and duration (first send to last end, think
+        times included); None without sessions."""
+        if not self._sessions:
+            return None
+        turns, duration = Sample(), Sample()
+        for first, last, sent, _ in self._sessions.values():
+            turns.add(sent)
+            duration.add((last - first) / 1e6)
+        failed = sum(span[3] for span in self._sessions.values())
+        return {"count": len(self._sessions), "unfinished": failed,
+                "turns": turns.summary(), "duration_ms": duration.summary()}
 
     def _add_turn(self, item: RecordMetrics) -> None:
         """Fold a successful session turn into its turn index's sums (TTFT by turn is
@@ -242,6 +290,9 @@ class RunTally:
             timeslices=timeslices,
             timeslice_error=timeslice_error,
             by_turn=self.by_turn(),
+            sessions=self.sessions(),
+            by_endpoint=tuple((url, tally.finish(facts, thresholds=thresholds))
+                              for url, tally in self._by_endpoint.items()),
         )
 
     def _distributions(self, facts: RunFacts) -> tuple[MetricStats, ...]:

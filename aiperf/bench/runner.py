@@ -51,6 +51,8 @@ class _Turn:
     history: tuple[Mapping[str, str], ...]
     history_tokens: int
     header: str | None
+    #: The endpoint (index into ``Target.urls``) every turn of the session goes to.
+    endpoint: int = 0
 
 
 @attrs.frozen
@@ -66,6 +68,13 @@ class Target:
     timeout_s: float | None
     #: Every configured secret value, scrubbed from what the server says back.
     secrets: tuple[str, ...] = attrs.field(default=(), repr=False)
+    #: With several endpoints (a repeated --url), each one's full URL and the configured
+    #: URL it stands for as records and summaries show it (password left out); empty for
+    #: one endpoint, whose requests all go to ``url``.
+    urls: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    #: How requests are spread over ``urls``: round_robin or random (from the seed).
+    url_strategy: str = "round_robin"
 
 
 @attrs.frozen
@@ -142,6 +151,17 @@ class Runner:
         self._run_id = uuid.uuid4().hex[:12]
         self._cancelled_in: dict[int, frozenset[int]] = {}
         self._in_turn = 0  # session turns in flight (not yet counted by the recorder)
+        self._endpoint_rng = random.Random(plan.seed * 104_729 + 17)
+
+    def _endpoint(self, number: int) -> int:
+        """The endpoint of request (or session) ``number``: in turn, or drawn from the
+        run's seed."""
+        n = len(self.target.urls)
+        if n < 2:
+            return 0
+        if self.target.url_strategy == "random":
+            return self._endpoint_rng.randrange(n)
+        return number % n
 
     def _spec(self, index: int, phase: Phase, intended_perf_ns: int,
               turn: _Turn | None = None, prompt: Prompt | None = None
@@ -158,11 +178,16 @@ class Runner:
             input_tokens += turn.history_tokens
             if turn.header is not None:
                 headers = {**headers, turn.header: turn.session}
+        url, label = t.url, None
+        if t.urls:
+            # A session's turns stay on its endpoint (its prefix cache holds the history).
+            which = turn.endpoint if turn is not None else self._endpoint(index)
+            url, label = t.urls[which], t.labels[which]
         spec = RequestSpec(index, phase, f"{self._run_id}-{phase[0]}{index}", intended_perf_ns,
-                           t.url, encode_body(body), headers, input_tokens,
+                           url, encode_body(body), headers, input_tokens,
                            streaming=t.streaming and t.endpoint_type != "embeddings",
                            session=None if turn is None else turn.session,
-                           turn=None if turn is None else turn.index)
+                           turn=None if turn is None else turn.index, endpoint=label)
         return spec, prompt
 
     async def _one(self, index: int, phase: Phase, intended_perf_ns: int,
@@ -297,7 +322,8 @@ class Runner:
     async def _session(self, number: int, plan: SessionPlan, indices: Iterator[int],
                        budget_left: Callable[[], bool], deadline_ns: int | None) -> None:
         """One session's turns; a failed or cancelled turn ends it (its history is broken)."""
-        session = _Turn(f"{self._run_id}-s{number}", 0, (), 0, plan.header)
+        session = _Turn(f"{self._run_id}-s{number}", 0, (), 0, plan.header,
+                        self._endpoint(number))
         for index, turn in enumerate(self._turns(number, plan)):
             if turn.delay_s > 0:
                 await asyncio.sleep(turn.delay_s)

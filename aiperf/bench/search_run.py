@@ -58,8 +58,8 @@ def run_sla_search(resolved: Resolved, resolve_cell: Callable[[Cell], Resolved],
     try:
         style = sla.style_of(plan)
         first = prepare(resolved, servers)
-        if first.in_process_url is None:
-            check_reachable(first.target.url)
+        for url in first.remote_urls:
+            check_reachable(url)
         claim_run_dir(base, resolved, output)
     except ProfileError as e:
         output.line(str(e), label="error:", style="red")

@@ -56,7 +56,7 @@ def run_sweep(resolved: Resolved, cells: Sequence[tuple[Cell, Resolved]],
         for cell, cell_resolved in cells:
             prepared = attrs.evolve(prepare(cell_resolved, servers), run_dir=base / cell.name)
             prepared_cells.append((cell, cell_resolved, prepared))
-        for url in {p.target.url for _, _, p in prepared_cells if p.in_process_url is None}:
+        for url in {u for _, _, p in prepared_cells for u in p.remote_urls}:
             check_reachable(url)
         claim_run_dir(base, resolved, output)
     except ProfileError as e:

@@ -59,22 +59,23 @@ def metrics_url(base_url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/metrics", "", ""))
 
 
-def plan_telemetry(cfg: Benchmark, base_url: str, simulated_dcgm_url: str | None = None
-                   ) -> TelemetryPlan:
-    """What to read for a run whose requests go to ``base_url``.
+def plan_telemetry(cfg: Benchmark, base_url: str, simulated_dcgm_url: str | None = None,
+                   more_base_urls: Sequence[str] = ()) -> TelemetryPlan:
+    """What to read for a run whose requests go to ``base_url`` (and ``more_base_urls``,
+    the further endpoints of a repeated --url: each one's /metrics is read alike).
 
     ``simulated_dcgm_url`` is the in-process simulator's DCGM endpoint when it simulates
     GPUs (``sim://?gpus=N``), handed in by whoever serves it.
     """
     server, gpu = cfg.server_metrics, cfg.gpu_telemetry
     listed_server = tuple(server.urls or ())
-    own = metrics_url(base_url)
+    own = tuple(metrics_url(b) for b in (base_url, *more_base_urls))
     server_urls: tuple[str, ...] = ()
     server_probes: tuple[str, ...] = ()
     if server.mode == "required":
-        server_urls = (own, *listed_server)
+        server_urls = (*own, *listed_server)
     elif server.mode == "probe":
-        server_urls, server_probes = listed_server, (own,)
+        server_urls, server_probes = listed_server, own
     elif server.mode == "listed":
         server_urls = listed_server
     listed_gpu = tuple(gpu.urls or ())

@@ -116,7 +116,7 @@ def _annotation(field: F.Field, alias: str | None = None) -> Any:
                           hidden=alias is not None)
     if field.key in F.SWEEPABLE:
         return Annotated[Optional[str], option]  # noqa: UP045 - a number or a comma list
-    if isinstance(kind, MapKind):
+    if isinstance(kind, MapKind) or field.repeats_into is not None:
         return Annotated[Optional[list[str]], option]  # noqa: UP045
     if isinstance(kind, IntKind):
         return Annotated[Optional[int], option]  # noqa: UP045

@@ -29,6 +29,8 @@ from aiperf.config.kinds import (
 )
 
 ENDPOINT_TYPES = ("chat", "completions", "embeddings")
+#: How requests are spread over several endpoints (--url repeated).
+URL_STRATEGIES = ("round_robin", "random")
 ARRIVAL_PATTERNS = ("poisson", "constant", "gamma")
 DATASET_TYPES = ("single_turn", "multi_turn", "mooncake_trace")
 TELEMETRY_MODES = ("disabled", "listed", "probe", "required")
@@ -72,6 +74,9 @@ class Field:
     #: Decided by a rule's derivation from other fields, never set directly: no flag, no
     #: variable, and YAML files cannot name it (``config explain`` still shows it).
     derived: bool = False
+    #: The (list) field that takes this flag's further values when the flag is repeated:
+    #: ``--url A --url B`` sets this field to A and that one to [B].
+    repeats_into: str | None = None
 
     @property
     def yaml_path(self) -> tuple[str, ...]:
@@ -92,8 +97,16 @@ def _f(key: str, kind: Any, default: Any, doc: str, **kw: Any) -> Field:
 _SETTINGS: tuple[Field, ...] = (
     # endpoint
     _f("benchmark.endpoint.url", StrKind(), "http://localhost:8000",
-       "Server base URL; sim:// runs the built-in simulator in-process.",
-       flag="--url", env="AIPERF_URL", url=True),
+       "Server base URL; sim:// runs the built-in simulator in-process. Repeat the flag "
+       "to spread the requests over several endpoints serving the same model.",
+       flag="--url", env="AIPERF_URL", url=True, repeats_into="benchmark.endpoint.extra_urls"),
+    _f("benchmark.endpoint.extra_urls", ListKind(StrKind()), None,
+       "More endpoints serving the same model, beside url (a repeated --url): requests "
+       "are spread over all of them by url_strategy, a session's turns stay on one, and "
+       "each endpoint gets its own summary beside the total.", url=True),
+    _f("benchmark.endpoint.url_strategy", EnumKind(URL_STRATEGIES), "round_robin",
+       "How requests are spread over several endpoints: round_robin (in turn) or random "
+       "(drawn from the run's seed).", flag="--url-strategy"),
     _f("benchmark.endpoint.type", EnumKind(ENDPOINT_TYPES), "chat",
        "OpenAI API shape: chat, completions or embeddings.",
        flag="--endpoint-type", env="AIPERF_ENDPOINT_TYPE"),

@@ -15,6 +15,8 @@ import attrs
 @attrs.frozen
 class Endpoint:
     url: str
+    extra_urls: list[str] | None = attrs.field(repr=False)  # may hold passwords
+    url_strategy: str
     type: str
     model: str | None
     streaming: bool

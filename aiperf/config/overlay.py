@@ -102,6 +102,13 @@ def cli_layer(given: Mapping[str, Any]) -> Layer:
         if raw is False and field.negative_flag:
             flag = field.negative_flag  # name the spelling the user typed
         try:
+            if field.repeats_into is not None and isinstance(raw, list | tuple):
+                # --url A --url B: A is the field's, the rest its list field's.
+                if len(raw) > 1:
+                    more = F.field(field.repeats_into)
+                    values[more.key] = Value(parse_flag(more, list(raw[1:])),
+                                             Origin("cli", flag))
+                raw = raw[0]
             if key in F.SWEEPABLE and isinstance(raw, str):
                 numbers = [_number(field, part) for part in raw.split(",")]
                 if len(numbers) > 1:

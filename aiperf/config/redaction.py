@@ -65,8 +65,9 @@ def secret_values(values: Mapping[str, Any], secret_keys: Iterable[str],
             found.append(str(value))
     for key in url_keys:
         value = values.get(key)
-        if isinstance(value, str):
-            found += url_secrets(value)
+        for url in [value] if isinstance(value, str) else value or ():
+            if isinstance(url, str):
+                found += url_secrets(url)
     usable = {v for v in found if len(v) >= MIN_SECRET_LENGTH}
     return tuple(sorted(usable, key=lambda v: (-len(v), v)))
 
@@ -83,6 +84,8 @@ def hidden(key: str, value: Any) -> Any:
         return {k: REDACTED for k in value} if isinstance(value, Mapping) else REDACTED
     if f.url and isinstance(value, str):
         return redact_url(value)
+    if f.url and isinstance(value, list | tuple):
+        return [redact_url(v) if isinstance(v, str) else v for v in value]
     return value
 
 

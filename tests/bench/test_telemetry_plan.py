@@ -59,3 +59,13 @@ def test_the_dcgm_collector_alone_polls_no_nvml():
     plan = plan_telemetry(settings(**{"benchmark.gpu_telemetry.collector": "dcgm"}), BASE)
 
     assert (plan.gpu_probes, plan.nvml) == ((DEFAULT_DCGM_URL,), False)
+
+
+def test_every_endpoint_of_a_repeated_url_has_its_metrics_read():
+    other = "http://127.0.0.1:8001"
+    asked = plan_telemetry(settings(**{"benchmark.server_metrics.enabled": True}), BASE,
+                           more_base_urls=(other,))
+    probed = plan_telemetry(settings(), BASE, more_base_urls=(other,))
+
+    assert asked.server_urls == (f"{BASE}/metrics", f"{other}/metrics")
+    assert probed.server_probes == (f"{BASE}/metrics", f"{other}/metrics")

@@ -101,6 +101,24 @@ def test_the_url_password_is_redacted_in_explain(profile, tmp_path):
     assert "alice:***@127.0.0.1:9" in result.output
 
 
+def test_passwords_in_url_lists_are_redacted_in_explain_and_show():
+    """A list of URLs (a repeated --url, --server-metrics, --gpu-telemetry) hides each
+    one's password as the single URL does."""
+    from typer.testing import CliRunner
+
+    from aiperf.cli import app
+
+    url = f"http://alice:{URL_PASSWORD}@127.0.0.1:9"
+    args = ["--url", "http://127.0.0.1:8", "--url", url, "--server-metrics",
+            f"{url}/metrics", "--gpu-telemetry", f"{url}/dcgm"]
+    explained = CliRunner().invoke(app, ["config", "explain", *args])
+    shown = CliRunner().invoke(app, ["config", "show", *args])
+
+    assert explained.exit_code == 0 and shown.exit_code == 0, explained.output + shown.output
+    assert URL_PASSWORD not in explained.output + shown.output
+    assert "alice:***@127.0.0.1:9/metrics" in shown.output
+
+
 def test_credentials_in_the_url_and_an_authorization_header_are_refused(profile, http_server):
     """HTTP has one Authorization header: both ways of setting it is a clear error before
     any request, never a run of failed requests."""

@@ -88,3 +88,28 @@ def test_a_file_of_conversations_is_had_turn_by_turn_as_written(sim_server, prof
     assert sorted(len(v) for v in by_session.values()) == [2, 3]
     # Each turn carries the history: the prompts grow within each conversation.
     assert all(v == sorted(v) and v[-1] > v[0] for v in by_session.values())
+
+
+def test_each_session_is_summed_up_by_its_turns_and_its_duration(sim_server, profile,
+                                                                 tmp_path):
+    server = sim_server(**REALISTIC)
+    # 3 turns with 50 ms of think time between them: each session lasts over 100 ms.
+    run = profile("--url", server.url, *RUN, "--num-sessions", "4", "--session-turns-mean",
+                  "3", "--session-turn-delay-mean", "50", "--concurrency", "2",
+                  "--artifact-dir", str(tmp_path / "d"))
+    assert run.exit_code == 0, run.output
+    sessions = run.read().summary()["sessions"]
+    lines = [json.loads(x) for x in
+             (tmp_path / "d" / "profile_export.jsonl").read_text().splitlines()]
+    spans = collections.defaultdict(list)
+    for line in lines:
+        meta = line["metadata"]
+        spans[meta["conversation_id"]] += [meta["request_start_ns"], meta["request_end_ns"]]
+    durations_ms = sorted((max(s) - min(s)) / 1e6 for s in spans.values())
+
+    assert (sessions["count"], sessions["unfinished"]) == (4, 0)
+    assert (sessions["turns"]["min"], sessions["turns"]["max"]) == (3, 3)
+    assert sessions["duration"]["min"] == durations_ms[0]
+    assert sessions["duration"]["max"] == durations_ms[-1]
+    assert durations_ms[0] > 100
+    assert "sessions: 4 (0 unfinished)" in run.output

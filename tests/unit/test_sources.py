@@ -325,6 +325,18 @@ def test_cli_negative_flag_is_named_in_the_origin():
         "benchmark.artifacts.auto_plot")
 
 
+def test_a_repeated_url_flag_gives_its_further_values_to_extra_urls():
+    """``--url A --url B --url C``: A is the endpoint, B and C the extra ones, all from
+    the --url flag; one --url sets the endpoint alone."""
+    many = cli_layer({"benchmark.endpoint.url": ["http://a:1", "http://b:2", "http://c:3"]})
+    one = cli_layer({"benchmark.endpoint.url": ["http://a:1"]})
+    assert many.get("benchmark.endpoint.url") == Value("http://a:1", Origin("cli", "--url"))
+    assert many.get("benchmark.endpoint.extra_urls") == Value(
+        ["http://b:2", "http://c:3"], Origin("cli", "--url"))
+    assert dict(one.values) == {"benchmark.endpoint.url": Value("http://a:1",
+                                                                 Origin("cli", "--url"))}
+
+
 def test_cli_text_is_typed_like_yaml():
     """Text from the command line is typed by the field's kind."""
     layer = cli_layer({CONCURRENCY: "8", "benchmark.load.request_rate": "2.5"})
