@@ -37,8 +37,21 @@ def plot(
     config: Annotated[Optional[Path], typer.Option(  # noqa: UP045
         "--config", help="Plot config file; beats the run's own and ~/.aiperf/plot_config.yaml.",
         show_default=False)] = None,
+    html: Annotated[bool, typer.Option(
+        "--html", help="Also write report.html: one self-contained interactive page "
+        "(summaries, charts, SLO panel, configuration) that needs no network. The plot "
+        "config's html: true asks for it too.")] = False,
+    dashboard: Annotated[bool, typer.Option(
+        "--dashboard", help="Write the report, then serve it and the PNGs over local HTTP "
+        "until Ctrl-C.")] = False,
+    host: Annotated[str, typer.Option(
+        "--host", help="Where --dashboard listens (loopback unless you say otherwise).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(
+        "--port", help="The --dashboard port (0: any free port).", min=0, max=65535)] = 8050,
 ) -> None:
-    """Render PNG plots (seaborn) for single runs, trials, sweeps and recipes.
+    """Render PNG plots (seaborn) for single runs, trials, sweeps and recipes, and with
+    --html or --dashboard an interactive HTML report.
 
     Plot config: --config, else the run's own (its plot: envelope), else
     ~/.aiperf/plot_config.yaml, else the shipped default; aiperf_plot.log says which and why.
@@ -69,12 +82,49 @@ def plot(
     run_dir = receipt.parent if receipt is not None else paths[0]
     settings = load_settings(resolved, run_dir, environ, notice=typer.echo)
     typer.echo(f"plot config: {settings.source} ({settings.reason})")
-    _render(discovery, settings, output or default_output(paths),
-            theme.value if theme is not None else None)
+    folder = output or default_output(paths)
+    pngs_ok = _render(discovery, settings, folder, theme.value if theme is not None else None)
+    if html or dashboard or settings.values.html:
+        _write_report(discovery, folder)
+    if not pngs_ok:
+        raise typer.Exit(EXIT_PLOT_FAILED)
+    if dashboard:
+        _serve(folder, host, port)
+
+
+def _write_report(discovery: Discovery, folder: Path) -> None:
+    from aiperf.artifacts.atomic import ArtifactWriteError
+    from aiperf.report.page import NoReportData, write_report
+
+    try:
+        report = write_report(discovery, folder,
+                              notice=lambda text: typer.echo(text, err=True))
+    except (NoReportData, ArtifactWriteError, OSError) as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(EXIT_PLOT_FAILED) from None
+    typer.echo(report.summary())
+
+
+def _serve(folder: Path, host: str, port: int) -> None:
+    from aiperf.report.serve import Dashboard
+
+    try:
+        server = Dashboard(folder, host, port)
+    except OSError as e:
+        typer.echo(f"error: cannot serve the dashboard on {host}:{port}: "
+                   f"{e.strerror or e}", err=True)
+        raise typer.Exit(EXIT_PLOT_FAILED) from None
+    typer.echo(f"dashboard: {server.url} (the PNGs under {server.url}files/); "
+               "Ctrl-C stops it")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        typer.echo("dashboard stopped")
 
 
 def _render(discovery: Discovery, settings: PlotSettings, output: Path,
-            theme: str | None) -> None:
+            theme: str | None) -> bool:
+    """Draw the PNGs; whether every one was drawn (a failure is reported here)."""
     from aiperf.artifacts.atomic import ArtifactWriteError
     from aiperf.plot.render import NoDataToPlot, PlotOutputError, PlottingUnavailable, render
 
@@ -95,5 +145,4 @@ def _render(discovery: Discovery, settings: PlotSettings, output: Path,
     typer.echo(report.summary())
     for failed in report.failed:
         typer.echo(f"failed: {failed.name}: {failed.error}", err=True)
-    if report.failed or not report.rendered:
-        raise typer.Exit(EXIT_PLOT_FAILED)
+    return not (report.failed or not report.rendered)

@@ -179,6 +179,7 @@ class PlotSettings:
     multi_run: tuple[str, ...]
     exclude: tuple[str, ...]
     titles: dict[str, str]
+    html: bool = False
 
 
 @attrs.frozen

@@ -16,7 +16,15 @@ from typing import Any
 
 import attrs
 
-from aiperf.config.kinds import EnumKind, FloatKind, IntKind, ListKind, MapKind, StrKind
+from aiperf.config.kinds import (
+    BoolKind,
+    EnumKind,
+    FloatKind,
+    IntKind,
+    ListKind,
+    MapKind,
+    StrKind,
+)
 from aiperf.config.layer import Origin
 from aiperf.plot.registry import plot_names
 
@@ -75,6 +83,10 @@ PLOT_FIELDS: tuple[PlotField, ...] = (
               "Plots never to draw, whatever the lists above say."),
     PlotField("titles", MapKind(StrKind(), keys=PLOT_NAMES), {},
               "Custom figure titles by plot name."),
+    PlotField("html", BoolKind(), False,
+              "Also write report.html beside the PNGs: one self-contained, interactive "
+              "page (no network needed) with the summaries, charts, an SLO panel and the "
+              "resolved configuration."),
 )
 
 PLOT_FIELDS_BY_KEY: Mapping[str, PlotField] = MappingProxyType({f.key: f for f in PLOT_FIELDS})

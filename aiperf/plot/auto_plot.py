@@ -5,6 +5,8 @@ Called by ``aiperf profile`` after a run that finished (exit 0), when the resolv
 otherwise, the plot config the engine chose (``benchmark.artifacts.plot_config``). A
 ``plot:`` envelope is first written to ``<artifact_dir>/.aiperf-plot-config.yaml`` so
 that ``aiperf plot <artifact_dir>`` later draws the same plots without the original YAML.
+When the plot config says ``html: true``, the self-contained HTML report
+(:mod:`aiperf.report.page`) is written beside the PNGs too.
 
 Failures never touch the run's artifacts. Without ``plot_required`` they become one
 WARNING line and the run still exits 0; with it, any failed plot, zero rendered plots,
@@ -106,6 +108,11 @@ def auto_plot(resolved: Resolved, artifact_dir: Path, environ: Mapping[str, str]
             problem = f"{len(report.failed)} plot(s) failed ({names})"
         elif not report.rendered:
             problem = "no plot was rendered"
+        if problem is None and settings.values.html:
+            from aiperf.report.page import write_report
+
+            written = write_report(found, output, notice=notice)
+            return AutoPlotOutcome(f"{report.summary()}; {written.summary()}", None)
         if problem is None:
             return AutoPlotOutcome(report.summary(), None)
     except ConfigErrors as e:
@@ -128,5 +135,7 @@ def auto_plot(resolved: Resolved, artifact_dir: Path, environ: Mapping[str, str]
 def _user_facing(e: Exception) -> bool:
     from aiperf.plot.discover import PlotInputError
     from aiperf.plot.render import NoDataToPlot, PlotOutputError, PlottingUnavailable
+    from aiperf.report.page import NoReportData
 
-    return isinstance(e, NoDataToPlot | PlottingUnavailable | PlotInputError | PlotOutputError)
+    return isinstance(e, NoDataToPlot | PlottingUnavailable | PlotInputError | PlotOutputError
+                      | NoReportData)

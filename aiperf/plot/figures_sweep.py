@@ -30,6 +30,7 @@ from aiperf.plot.figure import (
 )
 from aiperf.plot.frames import ANSWERS
 from aiperf.plot.interval import t_interval
+from aiperf.plot.pareto import pareto_front
 from aiperf.plot.theme import Style, theme_of
 from aiperf.recipes.curves import KNEE_METRIC, knee, ttft_fit
 
@@ -240,18 +241,6 @@ def _cells(rows: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     agg = {c: (c, "mean") for c in columns} | extra
     out = rows.groupby(key, sort=False).agg(**agg).reset_index()
     return out.rename(columns={key: "_cell"})
-
-
-def pareto_front(latency: np.ndarray, throughput: np.ndarray) -> np.ndarray:
-    """Mask of the non-dominated points for (latency low, throughput high), O(n log n)."""
-    order = np.lexsort((-throughput, latency))
-    front = np.zeros(len(latency), dtype=bool)
-    best = -np.inf
-    for i in order:
-        if throughput[i] > best:
-            front[i] = True
-            best = throughput[i]
-    return front
 
 
 @themed_plot

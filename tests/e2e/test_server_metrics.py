@@ -40,7 +40,8 @@ def test_a_real_endpoints_metrics_are_probed_and_its_ttft_set_beside_the_clients
     assert run.exit_code == 0, run.output
     summary = run.read().summary()
 
-    assert summary["server_time_to_first_token"]["avg"] >= 20
+    # At least the simulator's 20 ms (the histogram's float sum may round a hair below).
+    assert summary["server_time_to_first_token"]["avg"] >= 20 - 1e-6
     assert "the client's and the network's share" in run.stdout
     files = {p.name for p in (tmp_path / "r").iterdir()}
     assert {"server_metrics_export.json", "server_metrics_export.csv",

@@ -23,8 +23,8 @@ from matplotlib.figure import Figure
 
 from aiperf.config.plot_config import MULTI_RUN_PLOTS, SINGLE_RUN_PLOTS
 from aiperf.plot.figure import Skip, new_figure, title_of
-from aiperf.plot.figures_sweep import pareto_front
 from aiperf.plot.interval import t_interval
+from aiperf.plot.pareto import pareto_front
 from aiperf.plot.registry import PLOTS, TITLES
 from aiperf.plot.theme import Style
 from aiperf.student_t import t_critical

@@ -1,0 +1,1 @@
+"""The self-contained HTML report (``aiperf plot --html``) and its dashboard server."""
