@@ -22,8 +22,8 @@ from aiperf.artifacts.names import SWEEP_DIR, SWEEP_JSON, recipe_answer_name
 from aiperf.plot.requests_frame import read_requests
 from aiperf.plot.series_frames import read_gpu, read_server_series, read_timeslices
 
-__all__ = ["ANSWERS", "SUMMARY_STATS", "LoadedRun", "NoData", "load_run", "recipe_answers",
-           "runs_table"]
+__all__ = ["ANSWERS", "SUMMARY_STATS", "LoadedRun", "NoData", "degraded", "load_run",
+           "recipe_answers", "runs_table"]
 
 #: The summary statistics that become ``runs_table`` columns, in column order.
 SUMMARY_STATS = (
@@ -115,7 +115,7 @@ def runs_table(runs: Sequence[LoadedRun]) -> pd.DataFrame:
             "status": manifest.status,
             **_lengths(loaded.summary.get("input_config")),
             "sla_pass": _verdict(loaded),
-            "degraded": _degraded(loaded),
+            "degraded": degraded(loaded),
             "degradation_threshold": _degradation_threshold(loaded.summary.get("input_config")),
         }
         for tag, entry in loaded.summary.items():
@@ -250,7 +250,7 @@ def _search_history(folder: Path) -> Mapping[int, bool]:
         return {}
 
 
-def _degraded(loaded: LoadedRun) -> bool | None:
+def degraded(loaded: LoadedRun) -> bool | None:
     """Whether the sweep this run belongs to (as a cell, or a trial of a cell) marked the
     cell degraded in its sweep aggregate: the runner decided it, the plots only read it.
     None for a run that is no sweep cell."""

@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     from aiperf.plot.discover import Discovery
     from aiperf.plot.frames import LoadedRun
 
-__all__ = ["COMPARED", "MAX_SCATTER_POINTS", "SLO_TAGS", "report_data", "welch_interval"]
+__all__ = ["COMPARED", "MAX_SCATTER_POINTS", "SLO_TAGS", "pareto_points", "report_data",
+           "welch_interval"]
 
 #: The most requests a scatter view draws per run; more are drawn at an even stride.
 MAX_SCATTER_POINTS = 2000
@@ -84,7 +85,7 @@ def report_data(discovery: Discovery, loaded: Sequence[LoadedRun],
         "runs": runs,
         "answers": {k: _jsonable(v) for k, v in recipe_answers(loaded).items()},
         "comparison": _comparison(groups) if len(groups) > 1 else None,
-        "pareto": _pareto(runs) if len(runs) > 2 else None,
+        "pareto": pareto_points(runs) if len(runs) > 2 else None,
     }
     return data
 
@@ -104,6 +105,8 @@ def _run(each: LoadedRun) -> dict[str, Any]:
         "ok": [int(v) for v in frame["ok"]],
         "error": [-1 if t is None else index[t] for t in frame["error_type"]],
     }
+    from aiperf.plot.frames import degraded
+
     ok = _number(_block(summary, "request_count").get("avg"))
     rate = _number(_block(summary, "request_throughput").get("avg"))
     # The summary's goodput divides by the measured window: ok / request_throughput.
@@ -120,6 +123,8 @@ def _run(each: LoadedRun) -> dict[str, Any]:
         "streaming": each.streaming,
         "trial": manifest.identity.trial,
         "cell": manifest.identity.cell,
+        # The sweep marked the cell degraded (too many errors): never on the frontier.
+        "degraded": bool(degraded(each)),
         "metrics": [_distribution(tag, summary) for tag in DISTRIBUTIONS
                     if _block(summary, tag).get("avg") is not None],
         "scalars": [_scalar(tag, summary) for tag in SCALARS
@@ -200,8 +205,9 @@ def _config(run_dir: Path, summary: Mapping[str, Any]) -> list[dict[str, Any]]:
                 continue
             origin = _mapping(field.get("origin"))
             rule = _mapping(field.get("rule"))
-            value = REDACTED if field.get("secret") and field.get("value") is not None \
-                else field.get("value")
+            value = field.get("value")
+            if field.get("secret") and value not in (None, {}, []):
+                value = REDACTED
             rows.append({"key": str(field.get("key")), "value": _jsonable(value),
                          "origin": str(origin.get("text") or ""),
                          "rule": str(rule.get("id") or ""),
@@ -284,9 +290,10 @@ def welch_interval(a: Sequence[float], b: Sequence[float]) -> tuple[float | None
     return diff - half, diff + half
 
 
-def _pareto(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def pareto_points(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Latency p50 against output token throughput per run, and which are on the
-    frontier (lower latency, higher throughput); runs without both are left out."""
+    frontier (lower latency, higher throughput) among the runs not degraded; runs
+    without both values are left out."""
     import numpy as np
 
     from aiperf.plot.pareto import pareto_front
@@ -298,13 +305,15 @@ def _pareto(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         throughput = next((s["value"] for s in run["scalars"]
                            if s["tag"] == "output_token_throughput"), None)
         if latency is not None and throughput is not None:
-            points.append((run["name"], latency, throughput))
+            points.append((run["name"], latency, throughput, run["degraded"]))
+    usable = [p for p in points if not p[3]]
     front: Sequence[bool] = list(pareto_front(
-        np.array([p[1] for p in points], dtype=float),
-        np.array([p[2] for p in points], dtype=float))) if points else []
+        np.array([p[1] for p in usable], dtype=float),
+        np.array([p[2] for p in usable], dtype=float))) if usable else []
+    on_front = {p[0] for p, f in zip(usable, front, strict=True) if f}
     return {"x": "request_latency p50 (ms)", "y": "output_token_throughput (tokens/sec)",
-            "points": [{"name": n, "latency": x, "throughput": y, "front": bool(f)}
-                       for (n, x, y), f in zip(points, front, strict=True)]}
+            "points": [{"name": n, "latency": x, "throughput": y, "front": n in on_front,
+                        "degraded": bad} for n, x, y, bad in points]}
 
 
 # --------------------------------------------------------------------------- plain values

@@ -390,13 +390,14 @@
     if (!p || !p.points.length) return [];
     section("pareto", "Pareto view: latency against throughput", [
       chartDiv("pareto-chart", "Runs on the frontier (lower latency, higher throughput) " +
-               "are joined")]);
+               "are joined; a degraded run (too many errors) is never on it")]);
     return [() => {
       const front = p.points.filter((q) => q.front).sort((a, b) => a.latency - b.latency);
       return draw("pareto-chart", [
         {type: "scatter", mode: "markers+text", name: "runs",
          x: p.points.map((q) => q.latency), y: p.points.map((q) => q.throughput),
-         text: p.points.map((q) => q.name), textposition: "top center",
+         text: p.points.map((q) => q.degraded ? `${q.name} (degraded)` : q.name),
+         textposition: "top center",
          marker: {size: 9, color: p.points.map((q) => q.front ? "#d62728" : "#7f7f7f")}},
         {type: "scatter", mode: "lines", name: "frontier", x: front.map((q) => q.latency),
          y: front.map((q) => q.throughput), line: {color: "#d62728", dash: "dot"}},
