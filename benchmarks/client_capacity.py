@@ -33,6 +33,13 @@ answers over pooled connections (``llama.cpp-pooled``); the ratio to ``generic``
 printed too (it also differs in stream shape: a role chunk and a usage chunk). PASS/FAIL is
 printed per target; the exit code is 0 either way (a measurement, not a test).
 
+The lean client (``lean_client.py``: raw asyncio streams, standard library only, the least
+a Python client can do) runs too, as a subprocess measured the same way (its own req/s
+over its measured window; its whole process's CPU per measured request), interleaved with
+the others against the same simulator processes; aiperf's figures are printed as ratios
+to it. Targets (issue 15): aiperf reaches at least 0.75x the lean client's requests/s at
+concurrency 64 and uses at most 1.5x its CPU per request (``--no-lean`` skips it).
+
 ``--bytecode`` gives the runs a private bytecode cache (``PYTHONPYCACHEPREFIX``) even when
 ``PYTHONDONTWRITEBYTECODE`` is set, as an installed wheel would have (it lowers the fixed
 cost); by default the environment is used as it is.
@@ -74,6 +81,13 @@ RPS_TARGET = 1000.0
 CPU_MS_TARGET = 1.0
 #: A connection per request (llama.cpp profile) against pooled connections, requests/s.
 PER_REQUEST_CONNECTION_RATIO_TARGET = 0.80
+#: aiperf against the lean client at this concurrency: at least this share of its
+#: requests/s, at most this multiple of its CPU per request.
+LEAN = "lean"
+LEAN_CONCURRENCY = 64
+LEAN_RPS_RATIO_TARGET = 0.75
+LEAN_CPU_RATIO_TARGET = 1.5
+LEAN_CLIENT = Path(__file__).resolve().parent / "lean_client.py"
 
 
 def _throughput(run: ProfileRun, requests: int) -> float:
@@ -120,6 +134,37 @@ def _one_run(cli: tuple[str, ...], extra: list[str], sim: SimServer, concurrency
     }
 
 
+def _lean_run(sim: SimServer, concurrency: int, requests: int, osl: int, work: Path,
+              tag: str) -> dict[str, Any]:
+    """The lean client's run and its one-request-per-slot run, measured as :func:`_one_run`
+    measures a profile (its summary is the last line of its output)."""
+    def run(count: int, name: str) -> tuple[ProfileRun, dict[str, Any]]:
+        run_dir = work / name
+        argv = [sys.executable, str(LEAN_CLIENT), "--url", sim.url, "-c", str(concurrency),
+                "-r", str(count), "-w", str(concurrency), "--osl", str(osl)]
+        done = run_profile(argv, run_dir)
+        out = run_dir.with_name(run_dir.name + ".log").read_text("utf-8").strip()
+        return done, json.loads(out.splitlines()[-1])
+
+    small, _ = run(concurrency, f"{tag}-fixed")
+    sim.reset()
+    sim_cpu0 = sim.cpu_s()
+    full, said = run(requests, tag)
+    sim_cpu1 = sim.cpu_s()
+    return {
+        "rps": said["requests_per_s"],
+        "cpu_ms": full.cpu_s / requests * 1e3,
+        "steady_ms": (full.cpu_s - small.cpu_s) / (requests - concurrency) * 1e3,
+        "fixed_cpu_s": small.cpu_s,
+        "wall_s": full.wall_s,
+        "sim_cpu": (None if sim_cpu0 is None or sim_cpu1 is None
+                    else (sim_cpu1 - sim_cpu0) / full.wall_s),
+        "client_cpu": None,
+        "records": said["requests"],
+        "failed": said["failed"],
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("-n", "--runs", type=int, default=3, help="runs per concurrency and tool")
@@ -138,6 +183,8 @@ def main() -> None:
                     help="keep the run directories under DIR (default: a temporary one)")
     ap.add_argument("--server-profile", action="append", choices=list(SERVER_PROFILES),
                     help="simulator profile to measure against (repeat; default: all)")
+    ap.add_argument("--no-lean", action="store_true",
+                    help="do not run the lean client (benchmarks/lean_client.py) beside")
     ap.add_argument("--no-scrape-too", action="store_true",
                     help="also run aiperf with --no-server-metrics --no-gpu-telemetry (by "
                          "default it scrapes the simulator's /metrics every second) and "
@@ -149,6 +196,8 @@ def main() -> None:
         ap.error("--requests must be larger than every concurrency")
 
     tools = tools_to_measure(opts.reference, opts.reference_arg, opts.no_scrape_too)
+    if not opts.no_lean:
+        tools[LEAN] = ((), [])  # not a profile command line: see _lean_run
 
     work = Path(opts.keep) if opts.keep else Path(tempfile.mkdtemp(prefix="aiperf-capacity-"))
     if opts.bytecode:
@@ -165,6 +214,8 @@ def main() -> None:
                     for p in profiles}
             if opts.bytecode:  # an untimed run of each tool fills the bytecode cache
                 for name, (cli, extra) in tools.items():
+                    if name == LEAN:
+                        continue
                     fill = work / f"{name}-fill"
                     run_profile(profile_argv(cli, sims[profiles[0]].url, fill, concurrency=1,
                                              requests=1, warmup=0, extra=extra), fill)
@@ -173,6 +224,10 @@ def main() -> None:
                     for profile, sim in sims.items():
                         for name, (cli, extra) in list(tools.items()):
                             tag = f"{name}-{profile}-c{c}-run{i}"
+                            if name == LEAN:
+                                results[(name, profile, c)].append(_lean_run(
+                                    sim, c, opts.requests, opts.osl, work, tag))
+                                continue
                             res = measure_or_drop(
                                 tools, name, lambda cli=cli, extra=extra, sim=sim, c=c, tag=tag:
                                 _one_run(cli, extra, sim, c, opts.requests, work, tag))
@@ -247,6 +302,35 @@ def main() -> None:
                       f"x{r_cpu:.2f}")
                 summary.setdefault("scraping", {})[str(c)] = {
                     "rps_ratio": round(r_rps, 3), "cpu_ratio": round(r_cpu, 3)}
+
+    if LEAN in tools:
+        print("aiperf / lean client (requests/s: above 1 is faster; CPU per request: "
+              "below 1 is cheaper):")
+        for profile in profiles:
+            for c in concurrencies:
+                ours, lean = results[("aiperf", profile, c)], results[(LEAN, profile, c)]
+                if not ours or not lean:
+                    continue
+                r_rps = med([r["rps"] for r in ours]) / med([r["rps"] for r in lean])
+                r_cpu = med([r["cpu_ms"] for r in ours]) / med([r["cpu_ms"] for r in lean])
+                r_steady = (med([r["steady_ms"] for r in ours])
+                            / med([r["steady_ms"] for r in lean]))
+                print(f"  {profile:<16} concurrency {c:>3}: requests/s x{r_rps:.2f}, CPU per "
+                      f"request x{r_cpu:.2f} (steady x{r_steady:.2f})")
+                summary.setdefault("lean", {})[f"{profile}:{c}"] = {
+                    "rps_ratio": round(r_rps, 3), "cpu_ratio": round(r_cpu, 3),
+                    "steady_cpu_ratio": round(r_steady, 3)}
+                if profile == base and c == LEAN_CONCURRENCY:
+                    ok_rps = r_rps >= LEAN_RPS_RATIO_TARGET
+                    ok_cpu = r_cpu <= LEAN_CPU_RATIO_TARGET
+                    summary["pass"][f"lean_rps_c{c}"] = ok_rps
+                    summary["pass"][f"lean_cpu_c{c}"] = ok_cpu
+                    print(f"{'PASS' if ok_rps else 'FAIL'}: aiperf reaches x{r_rps:.2f} the "
+                          f"lean client's requests/s at concurrency {c} (target >= "
+                          f"{LEAN_RPS_RATIO_TARGET:.2f})")
+                    print(f"{'PASS' if ok_cpu else 'FAIL'}: aiperf uses x{r_cpu:.2f} the lean "
+                          f"client's CPU per request at concurrency {c} (target <= "
+                          f"{LEAN_CPU_RATIO_TARGET:.2f})")
 
     for c in concurrencies:
         rs = results[("aiperf", base, c)]
