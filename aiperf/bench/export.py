@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import orjson
 
 import aiperf
 from aiperf.artifacts.atomic import write_text_atomic
@@ -62,6 +63,7 @@ __all__ = [
     "export_run",
     "new_benchmark_id",
     "record_line",
+    "record_line_bytes",
     "render_summary_csv",
     "render_summary_json",
     "render_timeslices_csv",
@@ -120,6 +122,8 @@ class RunExport:
     extra_files: Mapping[str, tuple[str, str]] = attrs.field(factory=dict)
     #: How the synthetic prompts were sized, for run.json (None: prompts from a file).
     prompt_sizing: Mapping[str, Any] | None = None
+    #: A distributed run's workers (:meth:`aiperf.scale.driver.WorkerReport.to_json`).
+    workers: tuple[Mapping[str, Any], ...] = ()
     #: The run's thresholds as run.json lists them (``ThresholdResult.to_json``).
     thresholds: Sequence[Mapping[str, Any]] = ()
 
@@ -194,6 +198,7 @@ def export_run(run_dir: str | Path, metrics: RunMetrics, run: RunExport) -> RunM
         export_names=names,
         files=files,
         prompt_sizing=run.prompt_sizing,
+        workers=run.workers,
         thresholds=tuple(run.thresholds),
     )
     write_manifest(directory, manifest)
@@ -220,7 +225,17 @@ def _check_extra_file(name: str, taken: set[str]) -> None:
 def record_line(item: RecordMetrics) -> str:
     """One request's JSONL line, newline included: what the record writer streams into
     the run's JSONL export as the request finishes."""
-    return json.dumps(_record_json(item), separators=(",", ":"), ensure_ascii=False) + "\n"
+    return record_line_bytes(item).decode("utf-8")
+
+
+def record_line_bytes(item: RecordMetrics) -> bytes:
+    """:func:`record_line` as UTF-8 bytes, as the record writer wants it.
+
+    orjson writes the same keys and values as ``json.dumps`` (compact, UTF-8) at a tenth
+    of its cost per request; only a float's spelling can differ (``1e-5`` for ``1e-05``).
+    A list value that is not finite (never met: gaps between clock readings) is null.
+    """
+    return orjson.dumps(_record_json(item), option=orjson.OPT_APPEND_NEWLINE)
 
 
 def _record_json(item: RecordMetrics) -> dict[str, Any]:

@@ -46,7 +46,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import attrs
 
@@ -109,9 +109,11 @@ def metric_info(tag: str) -> MetricInfo:
 # --------------------------------------------------------------------------- per request
 
 
-@attrs.frozen
-class MetricValue:
-    """One metric of one request, in display units (``inter_chunk_latency`` is a tuple)."""
+class MetricValue(NamedTuple):
+    """One metric of one request, in display units (``inter_chunk_latency`` is a tuple).
+
+    A named tuple: some twenty are made per request, and a tuple is built in a third of
+    the time of a frozen attrs class."""
 
     tag: str
     unit: str

@@ -40,13 +40,14 @@ FLUSH_BYTES = 64 * 1024
 class RecordWriter:
     """Appends the JSONL line of every profiling request to ``path`` as it finishes.
 
-    ``render`` turns a request's metrics into its line (newline included). Use
+    ``render`` turns a request's metrics into its line (newline included), as text or
+    as UTF-8 bytes (the run's own renderer gives bytes: no encoding step per request). Use
     :meth:`start` before the run (with the run's loop for the periodic flush) and
     :meth:`close` after it. Warm-up records are not exported, so they are not written
     either.
     """
 
-    def __init__(self, path: Path, render: Callable[[RecordMetrics], str],
+    def __init__(self, path: Path, render: Callable[[RecordMetrics], str | bytes],
                  flush_interval_s: float = FLUSH_INTERVAL_S,
                  flush_bytes: int = FLUSH_BYTES) -> None:
         self.path = path
@@ -76,7 +77,8 @@ class RecordWriter:
         """Buffer one finished request's line; write the buffer when it is full."""
         if item.record.phase != "profiling" or self._file is None:
             return
-        line = self._render(item).encode("utf-8")
+        rendered = self._render(item)
+        line = rendered if isinstance(rendered, bytes) else rendered.encode("utf-8")
         self._pending.append(line)
         self._pending_bytes += len(line)
         if self._pending_bytes >= self._flush_bytes:
@@ -132,6 +134,6 @@ class RecordWriter:
 
 def run_record_writer(path: Path) -> RecordWriter:
     """The writer of a run's JSONL export, in the reference's line format."""
-    from aiperf.bench.export import record_line
+    from aiperf.bench.export import record_line_bytes
 
-    return RecordWriter(path, record_line)
+    return RecordWriter(path, record_line_bytes)

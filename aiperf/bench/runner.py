@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Literal
 
 import attrs
+import orjson
 
 from aiperf.bench.clock import perf_ns, wall_ns
 from aiperf.bench.connections import ConnectionHealth
@@ -184,7 +185,7 @@ class Runner:
             which = turn.endpoint if turn is not None else self._endpoint(index)
             url, label = t.urls[which], t.labels[which]
         spec = RequestSpec(index, phase, f"{self._run_id}-{phase[0]}{index}", intended_perf_ns,
-                           url, encode_body(body), headers, input_tokens,
+                           url, _encode(body), headers, input_tokens,
                            streaming=t.streaming and t.endpoint_type != "embeddings",
                            session=None if turn is None else turn.session,
                            turn=None if turn is None else turn.index, endpoint=label)
@@ -441,6 +442,17 @@ class Runner:
             cpu_s=time.process_time() - cpu0,
             wall_s=time.perf_counter() - wall0,
         )
+
+
+def _encode(body: Mapping[str, Any]) -> bytes:
+    """The request body as :func:`~aiperf.bench.payloads.encode_body` writes it (compact
+    UTF-8 JSON), by orjson: a 550-word prompt costs it a twentieth of ``json.dumps``'s time.
+    What orjson cannot write (a read-only mapping from the config in extra inputs, an
+    integer past 64 bits) goes the standard way."""
+    try:
+        return orjson.dumps(body)
+    except TypeError:
+        return encode_body(body)
 
 
 async def _gather_or_cancel(coros: list[Any]) -> None:

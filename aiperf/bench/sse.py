@@ -14,9 +14,9 @@ into a :class:`ChunkInfo`. It never raises: bad JSON becomes ``malformed=True``.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, NamedTuple
 
-import attrs
+import orjson
 
 from aiperf.bench.records import RequestError, Usage
 
@@ -26,10 +26,12 @@ MAX_MESSAGE_CHARS = 500
 _BOM = b"\xef\xbb\xbf"
 
 
-@attrs.frozen
-class SSEEvent:
+class SSEEvent(NamedTuple):
     """One dispatched event. ``event`` is the type (``message`` unless the server named
-    one); ``id`` is the last event id seen on the stream, as the spec defines it."""
+    one); ``id`` is the last event id seen on the stream, as the spec defines it.
+
+    A named tuple rather than a frozen attrs class: one is made per streamed token, and a
+    tuple is built in a third of the time."""
 
     data: str
     event: str = "message"
@@ -138,22 +140,22 @@ class SSEParser:
     def _dispatch(self, parts: list[bytes]) -> SSEEvent:
         """The event made of the data lines ``parts`` (``self._data``); clears its fields."""
         raw = parts[0] if len(parts) == 1 else b"\n".join(parts)
-        event = SSEEvent(raw.decode("utf-8", "replace"), self._event or "message", self._id)
+        data = raw.decode("utf-8", "replace")
+        event = SSEEvent(data, self._event or "message", self._id)
         self._data = None
         self._event = None
-        if _is_done(event.data):
+        if len(data) < 32 and data.strip() == "[DONE]":  # _is_done, inlined: per token
             self.done = True
         return event
 
 
-@attrs.frozen
-class ChunkInfo:
+class ChunkInfo(NamedTuple):
     """What one stream event (or one non-streaming body) carried.
 
     ``usage_only`` marks the trailing usage chunk (``choices == []``) that
     ``stream_options.include_usage`` asks for. ``error`` is a ``server-error`` for an error
     object in the stream; ``malformed`` means the data was not a JSON object of the
-    expected shape.
+    expected shape. A named tuple: one is made per streamed token.
     """
 
     content: str = ""
@@ -184,9 +186,14 @@ def interpret(event: SSEEvent) -> ChunkInfo:
     if not data or data.isspace():
         return _EMPTY
     try:
-        obj = json.loads(data)
-    except ValueError:  # JSONDecodeError and UnicodeDecodeError are both ValueErrors
-        return _MALFORMED
+        obj = orjson.loads(data)  # a few times faster than json.loads, once per token
+    except ValueError:
+        # What orjson refuses that json reads (NaN, integers past 64 bits) is read the
+        # standard way, so a chunk is malformed exactly when json.loads says so.
+        try:
+            obj = json.loads(data)
+        except ValueError:  # JSONDecodeError and UnicodeDecodeError are both ValueErrors
+            return _MALFORMED
     return interpret_object(obj)
 
 
@@ -223,7 +230,7 @@ def interpret_object(obj: Any) -> ChunkInfo:
         return _MALFORMED
     if not content and not reasoning and usage is None:
         return _EMPTY
-    return ChunkInfo(content, reasoning, usage)  # positional: attrs' frozen init is faster so
+    return ChunkInfo(content, reasoning, usage)
 
 
 def _text(value: Any) -> str:
