@@ -167,6 +167,9 @@ class RunManifest:
     #: The run's thresholds with their measured values and verdicts
     #: (:meth:`aiperf.bench.thresholds.ThresholdResult.to_json`); empty when none was set.
     thresholds: tuple[Mapping[str, Any], ...] = attrs.field(default=(), converter=_tuple_of)
+    #: A distributed run's workers: host, process, clock offset and its error bound, the
+    #: requests each sent and how it ended; empty for a run in one process.
+    workers: tuple[Mapping[str, Any], ...] = attrs.field(default=(), converter=_tuple_of)
 
     def to_json(self) -> dict[str, Any]:
         """The manifest as the JSON object written to ``run.json``."""
@@ -190,6 +193,7 @@ class RunManifest:
             "files": dict(self.files),
             "prompt_sizing": None if self.prompt_sizing is None else dict(self.prompt_sizing),
             "thresholds": [dict(t) for t in self.thresholds],
+            "workers": [dict(w) for w in self.workers],
         }
 
     @classmethod
@@ -213,6 +217,7 @@ class RunManifest:
                 schema_version=data["schema_version"],
                 prompt_sizing=data.get("prompt_sizing"),
                 thresholds=data.get("thresholds") or (),
+                workers=data.get("workers") or (),
             )
         except (KeyError, TypeError) as exc:
             msg = f"malformed {MANIFEST_FILE}: {exc!r}"

@@ -230,10 +230,10 @@ def _rows(metrics: RunMetrics, distributions: Sequence[str],
 def print_summary(output: Output, metrics: RunMetrics, artifact_dir: str,
                   status: str, reason: str | None,
                   thresholds: Sequence[ThresholdResult] = (),
-                  server_notes: Sequence[str] = ()) -> None:
-    """The end-of-run report: metrics, client health, telemetry, errors, what the
-    server's own figures say (``server_notes``), thresholds, where the files are, and last
-    the one-line verdict with the request counts."""
+                  server_notes: Sequence[str] = (), workers: Sequence[Any] = ()) -> None:
+    """The end-of-run report: metrics, client health (per worker for a distributed run),
+    telemetry, errors, what the server's own figures say (``server_notes``), thresholds,
+    where the files are, and last the one-line verdict with the request counts."""
     for table in CONSOLE_TABLES:
         rows = _rows(metrics, *console_rows(table))
         if rows:
@@ -246,8 +246,11 @@ def print_summary(output: Output, metrics: RunMetrics, artifact_dir: str,
     for item in metrics.errors:
         output.line(f"{item.error.type}: {item.error.message}",
                     label=f"{item.count} request(s) failed:", style="red")
+    for worker in workers:
+        output.line(worker.line(), label="worker:")
     if metrics.health.warning:
-        output.line(metrics.health.warning, label="warning:", style="yellow")
+        output.line(metrics.health.warning + _busiest(workers), label="warning:",
+                    style="yellow")
     for warning in metrics.warnings:
         output.line(warning, label="warning:", style="yellow")
     for note in _connection_notes(metrics):
@@ -284,6 +287,17 @@ def _sessions_line(sessions: Mapping[str, Any]) -> str:
     return (f"{sessions['count']:,} ({sessions['unfinished']:,} unfinished), "
             f"{sessions['turns'].avg:,.1f} turns and {sessions['duration_ms'].avg:,.2f} ms "
             "each on average")
+
+
+def _busiest(workers: Sequence[Any]) -> str:
+    """Which worker of a distributed run the client bottleneck is likeliest at: the one
+    whose event loop lagged most."""
+    lagged = [w for w in workers if w.loop_lag_p99_ms is not None]
+    if len(lagged) < 2:
+        return ""
+    worst = max(lagged, key=lambda w: w.loop_lag_p99_ms)
+    return (f" (worst at worker {worst.index} on {worst.host}: event-loop lag p99 "
+            f"{worst.loop_lag_p99_ms:.2f} ms)")
 
 
 def verdict(status: str, metrics: RunMetrics) -> str:

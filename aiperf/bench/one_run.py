@@ -21,7 +21,7 @@ from aiperf.bench.experiment import new_experiment_id
 from aiperf.bench.metrics import RunMetrics, ScalarMetric, metric_info
 from aiperf.bench.outcome import EXIT_FAILED
 from aiperf.bench.output import Output
-from aiperf.bench.profile import Prepared, run_prepared
+from aiperf.bench.profile import Prepared, ProfileError, run_prepared
 from aiperf.bench.records import RequestRecord
 from aiperf.bench.run_tally import RunTally
 from aiperf.bench.runner import RunResult
@@ -74,19 +74,29 @@ def one_run(resolved: Resolved, prepared: Prepared, output: Output,
         progress.profiling_started()
         tally.start(start_wall_ns)
 
+    workers: list[Any] = []
     try:
         writer.start(loop)
         mark_in_progress(prepared.run_dir, names, new_benchmark_id(), kind, identity)
         with progress:
-            result = loop.run_until_complete(
-                run_prepared(prepared, on_record, _finishing(output), stopped_by, on_start))
+            if cfg.scale.backend == "ray":
+                from aiperf.scale.driver import run_on_ray
+
+                sending = run_on_ray(resolved, prepared, on_record, _finishing(output),
+                                     stopped_by, on_start, workers.extend)
+            else:
+                sending = run_prepared(prepared, on_record, _finishing(output), stopped_by,
+                                       on_start)
+            result = loop.run_until_complete(sending)
         writer.close()
-        return finish_run(resolved, prepared, result, tally, output, kind, identity, stopped_by)
-    except ArtifactWriteError as e:
+        return finish_run(resolved, prepared, result, tally, output, kind, identity, stopped_by,
+                          workers)
+    except (ArtifactWriteError, ProfileError) as e:
+        # ProfileError: a distributed run that could not start (Ray, a worker's clock).
         with contextlib.suppress(ArtifactWriteError):
             writer.close()
         output.line(str(e), label="error:", style="red")
-        return EXIT_FAILED
+        return e.exit_code if isinstance(e, ProfileError) else EXIT_FAILED
 
 
 def _finishing(output: Output) -> Any:
@@ -104,7 +114,8 @@ def _finishing(output: Output) -> Any:
 
 def finish_run(resolved: Resolved, prepared: Prepared, result: RunResult, tally: RunTally,
             output: Output, kind: RunKind = "single",
-            identity: RunIdentity | None = None, stopped_by: Sequence[int] = ()) -> int:
+            identity: RunIdentity | None = None, stopped_by: Sequence[int] = (),
+            workers: Sequence[Any] = ()) -> int:
     """Compute the metrics, judge the run (status, thresholds), write the artifacts and
     print the summary; the exit code (:func:`aiperf.bench.outcome.exit_code`)."""
     from aiperf.artifacts.manifest import export_names
@@ -157,12 +168,14 @@ def finish_run(resolved: Resolved, prepared: Prepared, result: RunResult, tally:
         extra_files={RUN_EXPLAIN_FILE: (explain_json(resolved), "explain"),
                      **telemetry.files},
         prompt_sizing=result.prompt_sizing,
+        workers=tuple(w.to_json() for w in workers),
         kind=kind,
         # A single run is an experiment of its own, with an id no other run shares.
         identity=identity or RunIdentity(experiment_id=new_experiment_id()),
     )
     export_run(run_dir, metrics, export)
-    print_summary(output, metrics, str(run_dir), status, reason, thresholds, telemetry.notes)
+    print_summary(output, metrics, str(run_dir), status, reason, thresholds, telemetry.notes,
+                  workers)
     return exit_code(status, bool(breached(thresholds)), stopped_by)
 
 

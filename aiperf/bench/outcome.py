@@ -56,9 +56,10 @@ def stop_code(signals: Sequence[int]) -> int:
 
 
 def exit_code(status: str, thresholds_breached: bool, signals: Sequence[int] = ()) -> int:
-    """The exit code one run leaves: a stop beats a failure, which beats a threshold."""
+    """The exit code one run leaves: a stop beats a failure, which beats a threshold. A
+    run ended early with no signal (a distributed run's worker died) failed: exit 1."""
     if status == "partial":
-        return stop_code(signals)
+        return stop_code(signals) if signals else EXIT_FAILED
     if status in ("aborted", "failed"):
         return EXIT_FAILED
     return EXIT_THRESHOLD if thresholds_breached else EXIT_OK

@@ -24,7 +24,7 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -162,6 +162,8 @@ class Prepared:
     conversations: tuple[Conversation, ...] | None = attrs.field(default=None, repr=False)
     #: Every configured endpoint URL, ``target.url`` first (a repeated --url).
     endpoints: tuple[str, ...] = attrs.field(default=(), repr=False)
+    #: A distributed run's worker: (its index, the number of workers); (0, 1) otherwise.
+    shard: tuple[int, int] = (0, 1)
 
     @property
     def remote_urls(self) -> tuple[str, ...]:
@@ -206,6 +208,8 @@ def prepare(resolved: Resolved, servers: InProcessServers = NO_SERVERS) -> Prepa
         raise ProfileError(f"--url {twice[0]} is given twice; each endpoint once (its "
                            "requests and summary are its own)")
     in_process_url = ep.url if servers.claims(ep.url) else None
+    if cfg.scale.backend == "ray":
+        _check_scale(cfg, plan)
     target = Target(
         url=ep.url,
         endpoint_type=ep.type,
@@ -221,6 +225,21 @@ def prepare(resolved: Resolved, servers: InProcessServers = NO_SERVERS) -> Prepa
     return Prepared(plan, target, prompts, count, run_directory(resolved), in_process_url,
                     unsized, cfg.prompt_sizing, calibration, servers, cfg, conversations,
                     endpoints)
+
+
+def _check_scale(cfg: Benchmark, plan: LoadPlan) -> None:
+    """A :class:`ProfileError` (exit 2) for a distributed run that cannot start: Ray is
+    not installed, or the plan has no end to split among workers."""
+    from aiperf.scale.driver import RAY_EXTRA_HINT, ray_available
+    from aiperf.scale.shard import ShardError, shard_plan
+
+    if not ray_available():
+        raise ProfileError(f"--workers {cfg.scale.workers} runs on Ray, which is not "
+                           f"installed: {RAY_EXTRA_HINT}")
+    try:
+        shard_plan(plan, cfg.scale.workers)
+    except ShardError as e:
+        raise ProfileError(f"--workers {cfg.scale.workers}: {e}") from None
 
 
 def _check_endpoint(url: str, servers: InProcessServers, headers: Mapping[str, str]) -> None:
@@ -335,7 +354,7 @@ def check_reachable(base_url: str, timeout_s: float = 5.0) -> None:
 
 
 @contextlib.asynccontextmanager
-async def _endpoints(prepared: Prepared) -> AsyncIterator[tuple[str, ...]]:
+async def open_endpoints(prepared: Prepared) -> AsyncIterator[tuple[str, ...]]:
     """The base URLs to send to, one per configured endpoint: an in-process server's (a
     fresh one for every run), or the configured one."""
     async with contextlib.AsyncExitStack() as stack:
@@ -351,13 +370,20 @@ async def run_prepared(prepared: Prepared, on_record: Any, on_late_signal: Any,
                stopped_by: list[int] | None = None, on_start: Any = None) -> RunResult:
     """Run ``prepared``; a SIGINT or SIGTERM stops it, and ``stopped_by`` gets the signal
     (Ctrl-C exits 130, SIGTERM 143: a supervisor must tell the two apart)."""
-    from aiperf.bench.client import Client, new_fresh_session, new_session
-    from aiperf.bench.payloads import endpoint_url
-    from aiperf.bench.runner import Runner
-
     stop = asyncio.Event()
+    with stop_on_signals(stop, stopped_by if stopped_by is not None else [], on_late_signal):
+        async with open_endpoints(prepared) as base_urls:
+            return await drive_load(prepared, base_urls, stop, on_record, on_start,
+                                    run_telemetry(prepared, base_urls))
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop: asyncio.Event, signals: list[int],
+                    on_late_signal: Any) -> Iterator[None]:
+    """While the block runs, a SIGINT or SIGTERM sets ``stop`` and is appended to
+    ``signals``; after it, ``on_late_signal`` handles them (the results are being
+    written)."""
     loop = asyncio.get_running_loop()
-    signals = stopped_by if stopped_by is not None else []
 
     def stop_by(sig: int) -> None:
         signals.append(sig)
@@ -367,34 +393,7 @@ async def run_prepared(prepared: Prepared, on_record: Any, on_late_signal: Any,
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop_by, sig)
     try:
-        async with _endpoints(prepared) as base_urls:
-            # Prompt sizing and telemetry ask the first endpoint: they serve one model.
-            base_url = base_urls[0]
-            kind = prepared.target.endpoint_type
-            target = attrs.evolve(prepared.target, url=endpoint_url(base_url, kind),
-                                  urls=tuple(endpoint_url(b, kind) for b in base_urls)
-                                  if len(base_urls) > 1 else ())
-            cap = prepared.plan.in_flight_cap or 0  # 0: no limit (uncapped request rate)
-            async with new_session(cap) as session, new_fresh_session() as fresh:
-                prompts, calibration = await _sized_prompts(prepared, fresh, base_url)
-                client = Client(session, target.timeout_s, prepared.count_tokens, fresh=fresh,
-                                notify=log.warning, secrets=target.secrets)
-                talks = (None if prepared.conversations is None
-                         else itertools.cycle(prepared.conversations))
-                runner = Runner(prepared.plan, target, prompts, client, on_record, on_start,
-                                talks)
-                telemetry = _telemetry(prepared, base_urls)
-                # Probing and starting the collectors may block briefly: off the loop.
-                await loop.run_in_executor(None, telemetry.start)
-                try:
-                    result = await runner.run(stop)
-                finally:
-                    client.watch.closing()
-                    collected = await loop.run_in_executor(None, telemetry.stop)
-                return attrs.evolve(
-                    result, connections=client.watch.health(),
-                    prompt_sizing=None if calibration is None else calibration.to_json(),
-                    telemetry=collected)
+        yield
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -404,7 +403,61 @@ async def run_prepared(prepared: Prepared, on_record: Any, on_late_signal: Any,
             signal.signal(sig, on_late_signal)
 
 
-def _telemetry(prepared: Prepared, base_urls: Sequence[str]) -> RunTelemetry:
+async def drive_load(prepared: Prepared, base_urls: Sequence[str], stop: asyncio.Event,
+                     on_record: Any, on_start: Any = None,
+                     telemetry: RunTelemetry | None = None,
+                     start_perf_ns: int | None = None,
+                     before_start: Callable[[], Awaitable[None]] | None = None
+                     ) -> RunResult:
+    """The load itself, sent to ``base_urls`` until done or ``stop``: this process's run,
+    and every Ray worker's shard of a distributed one (``prepared.shard``: the worker
+    takes every k-th prompt and conversation of the global stream, starting at its own
+    index). ``telemetry`` collectors, when given, read the server beside it."""
+    from aiperf.bench.client import Client, new_fresh_session, new_session
+    from aiperf.bench.payloads import endpoint_url
+    from aiperf.bench.runner import Runner
+
+    loop = asyncio.get_running_loop()
+    # Prompt sizing and telemetry ask the first endpoint: they serve one model.
+    base_url = base_urls[0]
+    kind = prepared.target.endpoint_type
+    target = attrs.evolve(prepared.target, url=endpoint_url(base_url, kind),
+                          urls=tuple(endpoint_url(b, kind) for b in base_urls)
+                          if len(base_urls) > 1 else ())
+    index, count = prepared.shard
+    cap = prepared.plan.in_flight_cap or 0  # 0: no limit (uncapped request rate)
+    async with new_session(cap) as session, new_fresh_session() as fresh:
+        prompts, calibration = await _sized_prompts(prepared, fresh, base_url)
+        talks = None
+        if prepared.conversations is not None:
+            talks = itertools.cycle(prepared.conversations[index::count]
+                                    or prepared.conversations)
+        if count > 1:
+            prompts = itertools.islice(prompts, index, None, count)
+        # The first prompt is drawn now: building the word pool it draws from takes a
+        # while, and it must not make the first requests late.
+        prompts = itertools.chain(itertools.islice(prompts, 1), prompts)
+        client = Client(session, target.timeout_s, prepared.count_tokens, fresh=fresh,
+                        notify=log.warning, secrets=target.secrets)
+        runner = Runner(prepared.plan, target, prompts, client, on_record, on_start, talks)
+        if telemetry is not None:
+            # Probing and starting the collectors may block briefly: off the loop.
+            await loop.run_in_executor(None, telemetry.start)
+        if before_start is not None:
+            await before_start()
+        try:
+            result = await runner.run(stop, start_perf_ns)
+        finally:
+            client.watch.closing()
+            collected = (None if telemetry is None
+                         else await loop.run_in_executor(None, telemetry.stop))
+        return attrs.evolve(
+            result, connections=client.watch.health(),
+            prompt_sizing=None if calibration is None else calibration.to_json(),
+            telemetry=collected)
+
+
+def run_telemetry(prepared: Prepared, base_urls: Sequence[str]) -> RunTelemetry:
     """The collectors of server metrics and GPU telemetry the settings ask for, reading
     every endpoint's /metrics (``base_urls``, the first endpoint's first)."""
     from aiperf.bench.telemetry_run import RunTelemetry, TelemetryPlan, plan_telemetry

@@ -388,8 +388,11 @@ class Runner:
             if tasks:
                 await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def run(self, stop: asyncio.Event) -> RunResult:
-        """Warm up, run the measured phase, and stop early if ``stop`` is set."""
+    async def run(self, stop: asyncio.Event, start_perf_ns: int | None = None) -> RunResult:
+        """Warm up, run the measured phase, and stop early if ``stop`` is set.
+
+        ``start_perf_ns`` anchors the measured phase's schedule and duration to a given
+        instant (a distributed run's common start) instead of the moment it begins."""
         plan = self.plan
         window: list[int] = []
         cpu0, wall0 = time.process_time(), time.perf_counter()
@@ -403,7 +406,7 @@ class Runner:
             window.append(_wall_ns())
             if self._on_start is not None:
                 self._on_start(window[0])
-            start_ns = _perf_ns()
+            start_ns = _perf_ns() if start_perf_ns is None else start_perf_ns
             deadline = None if plan.duration_s is None else start_ns + int(plan.duration_s * 1e9)
             try:
                 if plan.mode in ("request_rate", "fixed_schedule"):

@@ -35,6 +35,8 @@ ARRIVAL_PATTERNS = ("poisson", "constant", "gamma")
 DATASET_TYPES = ("single_turn", "multi_turn", "mooncake_trace")
 TELEMETRY_MODES = ("disabled", "listed", "probe", "required")
 GPU_COLLECTORS = ("auto", "dcgm", "nvml")
+#: Where the load comes from: this process, or worker actors on Ray (rules/scale.yaml).
+SCALE_BACKENDS = ("in_process", "ray")
 #: Kept equal to the names of `search_styles:` in rules/recipes.yaml (a test ties them).
 SEARCH_STYLES = ("probe-bisect", "grid", "bayesian")
 SWEEP_TYPES = ("grid", "zip", "scenarios")
@@ -225,6 +227,21 @@ _SETTINGS: tuple[Field, ...] = (
        "Whose tokens --isl counts: builtin (words), file (--tokenizer), server (its "
        "/tokenize, else calibration requests) or calibration (requests with max_tokens 1).",
        flag="--prompt-sizing", env="AIPERF_PROMPT_SIZING"),
+    # where the load comes from (rules/scale.yaml decides the backend)
+    _f("benchmark.scale.workers", _POS_INT, 1,
+       "Client processes that send the load together (one merged result); above 1 they "
+       "run as worker actors on Ray (the ray extra).", flag="--workers",
+       env="AIPERF_WORKERS"),
+    _f("benchmark.scale.ray_address", StrKind(), None,
+       "The Ray cluster the workers run on: auto (the one this machine is part of) or "
+       "ray://host:10001; unset, a local Ray is started for the run when --workers is "
+       "above 1.", flag="--ray-address", env="AIPERF_RAY_ADDRESS"),
+    _f("benchmark.scale.max_clock_error_ms", _POS_FLOAT, 5.0,
+       "The largest error bound (half the best ping round trip, ms) of a worker's clock "
+       "offset with which a distributed run may start.", flag="--max-clock-error"),
+    _f("benchmark.scale.backend", EnumKind(SCALE_BACKENDS), None,
+       "Where the load comes from: in_process (this process) or ray (worker actors).",
+       derived=True),
     # what the server and its GPUs did (rules/telemetry.yaml decides each mode)
     _f("benchmark.server_metrics.enabled", BoolKind(), None,
        "Scrape the endpoint's Prometheus /metrics, or (--no-server-metrics) nothing at "

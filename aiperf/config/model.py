@@ -132,6 +132,14 @@ class Sessions:
 
 
 @attrs.frozen
+class Scale:
+    workers: int
+    ray_address: str | None
+    max_clock_error_ms: float
+    backend: str
+
+
+@attrs.frozen
 class ServerMetrics:
     enabled: bool | None
     urls: tuple[str, ...] | None = attrs.field(repr=False)
@@ -156,6 +164,7 @@ class Benchmark:
     tokenizer: str
     prompt_sizing: str
     sessions: Sessions
+    scale: Scale
     server_metrics: ServerMetrics
     gpu_telemetry: GpuTelemetry
     slos: dict[str, float]

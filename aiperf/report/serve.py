@@ -25,6 +25,10 @@ DEFAULT_PORT = 8050
 class _Handler(http.server.SimpleHTTPRequestHandler):
     """The plot folder's files; ``/`` is the report, ``/files/`` the folder's listing."""
 
+    #: A browser's speculative connection that never sends a request must not hold a
+    #: thread (and the shutdown) forever.
+    timeout = 10
+
     def translate_path(self, path: str) -> str:
         route = path.split("?", 1)[0].split("#", 1)[0]
         if route in ("/", "/index.html"):
@@ -44,6 +48,8 @@ class Dashboard:
         handler = functools.partial(_Handler, directory=str(folder))
         self._server = http.server.ThreadingHTTPServer((host, port), handler)
         self._server.daemon_threads = True
+        # Ctrl-C stops at once: no waiting for connections a browser left open.
+        self._server.block_on_close = False
         self._thread: threading.Thread | None = None
 
     @property

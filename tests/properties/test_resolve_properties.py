@@ -552,6 +552,10 @@ def oracle(stack: S.Stack) -> dict[str, Any]:
     if not given_chain(stack, salt):  # file prompts go as written; synthetic ones salted
         out[salt] = not (given_chain(stack, "benchmark.dataset.input_file")
                          and out["benchmark.dataset.type"] in ("single_turn", "multi_turn"))
+    # A named Ray cluster or more than one worker runs on Ray; one worker in this process.
+    out["benchmark.scale.backend"] = (
+        "ray" if out["benchmark.scale.ray_address"] is not None
+        or out["benchmark.scale.workers"] != 1 else "in_process")
     url = given_chain(stack, "benchmark.endpoint.url")
     given_url = str(url[-1].value) if url else ""
     for section, simulated in (("server_metrics", None), ("gpu_telemetry", "[?&]gpus=")):

@@ -1,0 +1,211 @@
+"""Distributed runs on Ray (``--workers``, ``--ray-address``): one experiment sharded over
+worker actors, one merged result. Checked against the simulator's ground truth: what it
+received, its peak in flight; and against the merged records themselves."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from aiperf.cli import app
+
+ray = pytest.importorskip("ray", reason="the ray extra is not installed")
+
+RUN = ("--model", "m", "--streaming", "--osl", "4", "--isl", "16", "--ui", "none",
+       "--prompt-sizing", "builtin", "--no-server-metrics", "--no-gpu-telemetry")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _ray_stops_with_the_module():
+    """The local Ray a run starts in this process is shut down after these tests."""
+    yield
+    ray.shutdown()
+
+
+def cli(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+def records_of(run: Path) -> list[dict]:
+    return [json.loads(x) for x in (run / "profile_export.jsonl").read_text().splitlines()]
+
+
+def test_a_closed_loop_is_split_exactly_and_merged_whole(sim_server, tmp_path):
+    server = sim_server(mode="deterministic", ttft_ms=20, itl_ms=5)
+    run = tmp_path / "run"
+    result = cli("profile", "--url", server.url, *RUN, "--workers", "2", "--concurrency", "6",
+                 "--request-count", "60", "--artifact-dir", str(run))
+
+    assert result.exit_code == 0, result.output
+    stats = server.stats(records=False)
+    manifest = json.loads((run / "run.json").read_text())
+    assert len(records_of(run)) == 60 == stats["totals"]["requests"]
+    assert stats["concurrency"]["max_in_flight"] == 6
+    assert [w["requests"] for w in manifest["workers"]] == [30, 30]
+    assert all(w["error_bound_ms"] < 5 for w in manifest["workers"])
+    assert len({w["pid"] for w in manifest["workers"]} | {os.getpid()}) == 3
+    assert "worker: 0 on" in result.output and "worker: 1 on" in result.output
+
+
+def test_the_summary_is_the_one_of_the_merged_records(sim_server, tmp_path):
+    server = sim_server(mode="realistic", jitter=0.2, seed=3)
+    run = tmp_path / "run"
+    result = cli("profile", "--url", server.url, *RUN, "--workers", "2", "--concurrency", "4",
+                 "--request-count", "40", "--artifact-dir", str(run))
+    assert result.exit_code == 0, result.output
+    summary = json.loads((run / "profile_export_aiperf.json").read_text())
+    ttft = [r["metrics"]["time_to_first_token"]["value"] for r in records_of(run)]
+
+    block = summary["time_to_first_token"]
+    assert block["count"] == 40
+    assert block["avg"] == pytest.approx(statistics.fmean(ttft), rel=1e-9)
+    assert (block["min"], block["max"]) == (min(ttft), max(ttft))
+    assert block["p50"] == pytest.approx(statistics.median(ttft), rel=1e-9)
+
+
+def test_a_rate_is_dealt_out_so_the_achieved_rate_is_the_target(sim_server, tmp_path):
+    server = sim_server(mode="deterministic", ttft_ms=5, itl_ms=1)
+    run = tmp_path / "run"
+    result = cli("profile", "--url", server.url, *RUN, "--workers", "2", "--request-rate",
+                 "40", "--arrival-pattern", "constant", "--request-count", "120",
+                 "--artifact-dir", str(run))
+
+    assert result.exit_code == 0, result.output
+    summary = json.loads((run / "profile_export_aiperf.json").read_text())
+    assert server.stats(records=False)["totals"]["requests"] == 120
+    assert summary["achieved_request_rate"]["avg"] == pytest.approx(40, rel=0.02)
+
+
+def test_each_cell_of_a_sweep_runs_distributed(sim_server, tmp_path):
+    server = sim_server(mode="deterministic", ttft_ms=5, itl_ms=1)
+    base = tmp_path / "sweep"
+    result = cli("profile", "--url", server.url, *RUN, "--workers", "2", "--concurrency",
+                 "2,4", "--request-count", "12", "--artifact-dir", str(base))
+
+    assert result.exit_code == 0, result.output
+    cells = sorted(p.parent for p in base.glob("*/run.json"))
+    assert len(cells) == 2
+    for cell in cells:
+        assert len(json.loads((cell / "run.json").read_text())["workers"]) == 2
+        assert len(records_of(cell)) == 12
+
+
+def test_without_ray_several_workers_is_an_error_naming_the_extra(monkeypatch, tmp_path):
+    import aiperf.scale.driver as driver
+
+    monkeypatch.setattr(driver, "ray_available", lambda: False)
+    result = cli("profile", "--url", "sim://", *RUN, "--workers", "2", "--request-count", "4",
+                 "--artifact-dir", str(tmp_path / "run"))
+
+    assert result.exit_code == 2
+    assert ".[ray]" in result.output
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_rate_without_an_end_cannot_be_distributed(tmp_path):
+    result = cli("profile", "--url", "sim://", *RUN, "--workers", "2", "--request-rate",
+                 "10", "--benchmark-duration", "0", "--artifact-dir", str(tmp_path / "run"))
+
+    assert result.exit_code == 2
+
+
+def test_two_nodes_get_one_worker_each(sim_server, tmp_path):
+    ray.shutdown()  # one Ray on the machine at a time: the local one of earlier tests goes
+    server = sim_server(mode="deterministic", ttft_ms=5, itl_ms=1)
+    run = tmp_path / "run"
+    script = Path(__file__).with_name("two_node_cluster.py")
+    # What an earlier ray.init in this process exported (token auth) is not the cluster's.
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("RAY_") and k != "PYTHONBREAKPOINT"}
+    done = subprocess.run([sys.executable, str(script), "--url", server.url, *RUN,
+                           "--workers", "2", "--concurrency", "4", "--request-count", "40",
+                           "--artifact-dir", str(run)], capture_output=True, text=True,
+                          timeout=300, check=False, env=env)
+
+    lines = done.stdout.strip().splitlines()
+    assert lines and lines[-1] == "0", done.stdout + done.stderr[-3000:]
+    workers = json.loads((run / "run.json").read_text())["workers"]
+    assert len({w["node"] for w in workers}) == 2
+    assert [w["requests"] for w in workers] == [20, 20]
+    assert len(records_of(run)) == 40 == server.stats(records=False)["totals"]["requests"]
+
+
+def _ray_processes() -> set[int]:
+    out = subprocess.run(["pgrep", "-f", "ray::|raylet|gcs_server"], capture_output=True,
+                         text=True, check=False).stdout
+    return {int(p) for p in out.split()}
+
+
+def _worker_pids() -> list[int]:
+    out = subprocess.run(["pgrep", "-f", "ray::LoadWorker"], capture_output=True, text=True,
+                         check=False).stdout
+    return [int(p) for p in out.split()]
+
+
+def _wait_for_records(run: Path, proc, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    records = run / "profile_export.jsonl"
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(proc.stdout.read() + proc.stderr.read())
+        if records.exists() and records.stat().st_size > 0 and len(_worker_pids()) == 2:
+            return
+        time.sleep(0.2)
+    raise AssertionError("no records within the time allowed")
+
+
+def test_a_worker_that_dies_makes_the_run_partial_and_exit_1(sim_server, aiperf_subprocess,
+                                                             tmp_path):
+    ray.shutdown()
+    before = _ray_processes()
+    server = sim_server(mode="deterministic", ttft_ms=5, itl_ms=5)
+    run = tmp_path / "run"
+    proc = aiperf_subprocess("profile", "--url", server.url, *RUN, "--workers", "2",
+                             "--concurrency", "4", "--benchmark-duration", "60",
+                             "--artifact-dir", str(run))
+    _wait_for_records(run, proc)
+    victim = _worker_pids()[0]
+    os.kill(victim, signal.SIGKILL)
+    code = proc.wait(timeout=120)
+    output = proc.stdout.read()
+
+    manifest = json.loads((run / "run.json").read_text())
+    assert code == 1, output
+    assert manifest["status"] == "partial"
+    assert re.search(r"worker \d on .* died after sending \d+ request", manifest["partial_reason"])
+    assert [w["status"] for w in manifest["workers"]].count("died") == 1
+    assert len(records_of(run)) == sum(w["requests"] for w in manifest["workers"]) > 0
+    time.sleep(1)
+    assert _ray_processes() <= before  # the local Ray went with the run
+
+
+def test_ctrl_c_stops_every_worker_and_keeps_what_they_measured(sim_server, aiperf_subprocess,
+                                                                tmp_path):
+    ray.shutdown()
+    before = _ray_processes()
+    server = sim_server(mode="deterministic", ttft_ms=5, itl_ms=5)
+    run = tmp_path / "run"
+    proc = aiperf_subprocess("profile", "--url", server.url, *RUN, "--workers", "2",
+                             "--concurrency", "4", "--benchmark-duration", "60",
+                             "--artifact-dir", str(run))
+    _wait_for_records(run, proc)
+    proc.send_signal(signal.SIGINT)
+    code = proc.wait(timeout=120)
+
+    manifest = json.loads((run / "run.json").read_text())
+    assert code == 130
+    assert manifest["status"] == "partial"
+    assert len(records_of(run)) == sum(w["requests"] for w in manifest["workers"]) > 0
+    time.sleep(1)
+    assert _ray_processes() <= before
+    assert _worker_pids() == []
