@@ -5,7 +5,9 @@ offset of its own (:mod:`aiperf.bench.clock`). Before a distributed run starts, 
 asks each worker for its perf clock several times; each round trip brackets the worker's
 reading between two of the driver's, so the worker's clock is ``reading - midpoint``
 ahead, give or take half the round trip. The round with the shortest trip wins (its
-bound is the tightest). A record's perf stamps then move by that offset, and its wall
+bound is the tightest). A worker on the driver's own machine (the same kernel boot id)
+shares its monotonic clock: its perf offset is exactly zero, and only the processes'
+wall-clock offsets differ. A record's perf stamps then move by that offset, and its wall
 stamps are the driver's wall clock of the moved perf stamps: every timestamp of the
 merged run is on the driver's clock, within the bound.
 """
@@ -16,9 +18,29 @@ from collections.abc import Sequence
 
 import attrs
 
-from aiperf.bench.records import RequestRecord
+from aiperf.bench.records import Chunk, RequestRecord
 
-__all__ = ["ClockOffset", "best_offset", "to_driver_clock"]
+__all__ = ["ClockOffset", "best_offset", "boot_id", "same_clock", "to_driver_clock"]
+
+#: The kernel's id of this boot: two processes that read the same one share one
+#: monotonic clock (perf_counter), so their perf stamps need no moving at all.
+_BOOT_ID = "/proc/sys/kernel/random/boot_id"
+
+
+def boot_id() -> str | None:
+    """This machine's boot id, or None where the kernel does not say (not Linux)."""
+    try:
+        with open(_BOOT_ID, encoding="ascii") as handle:
+            return handle.read().strip() or None
+    except OSError:
+        return None
+
+
+def same_clock(worker_wall_offset_ns: int, driver_wall_offset_ns: int) -> ClockOffset:
+    """The offset of a worker on the driver's machine: its perf clock is the driver's,
+    exactly; only the two processes' wall-clock offsets differ."""
+    return ClockOffset(perf_ns=0, bound_ns=0,
+                       wall_ns=worker_wall_offset_ns - driver_wall_offset_ns)
 
 
 @attrs.frozen
@@ -51,9 +73,14 @@ def best_offset(rounds: Sequence[tuple[int, int, int]], worker_wall_offset_ns: i
 def to_driver_clock(record: RequestRecord, offset: ClockOffset) -> RequestRecord:
     """``record`` with every stamp moved onto the driver's clock."""
     perf, wall = offset.perf_ns, offset.wall_ns
-    if perf == 0 and wall == 0:
-        return record
-    chunks = tuple(attrs.evolve(c, perf_ns=c.perf_ns - perf) for c in record.chunks)
+    if perf == 0:
+        # One machine, one monotonic clock: only the wall-clock offsets differ.
+        if wall == 0:
+            return record
+        return attrs.evolve(record, start_wall_ns=record.start_wall_ns - wall,
+                            end_wall_ns=record.end_wall_ns - wall)
+    chunks = tuple(Chunk(c.perf_ns - perf, c.text, c.reasoning, c.tokens)
+                   for c in record.chunks)
     return attrs.evolve(
         record,
         intended_perf_ns=record.intended_perf_ns - perf,

@@ -9,8 +9,9 @@ the same for one process and for many. In order:
    plan (:func:`aiperf.scale.shard.shard_plan`);
 2. it starts one long-lived actor per shard, spread over the cluster's nodes; each
    prepares its prompts and sends its share of the warm-up;
-3. it measures each worker's clock offset by ping rounds (:mod:`aiperf.scale.clock`)
-   and refuses to start when a bound exceeds ``benchmark.scale.max_clock_error_ms``;
+3. it measures each worker's clock offset by ping rounds (:mod:`aiperf.scale.clock`;
+   a worker on the driver's own machine shares its clock exactly) and refuses to start
+   when a bound exceeds ``benchmark.scale.max_clock_error_ms``;
 4. it broadcasts one start instant, a little ahead, converted to each worker's clock;
 5. while the workers run, it drains their finished records in batches, moves them onto
    its own clock and hands them on; server metrics and GPU telemetry are read here;
@@ -44,7 +45,7 @@ from aiperf.bench.records import RequestRecord
 from aiperf.bench.runner import RunResult
 from aiperf.bench.sample import Sample
 from aiperf.config.provenance import Resolved
-from aiperf.scale.clock import ClockOffset, best_offset, to_driver_clock
+from aiperf.scale.clock import ClockOffset, best_offset, boot_id, same_clock, to_driver_clock
 from aiperf.scale.shard import ShardError, shard_plan
 
 __all__ = ["RAY_EXTRA_HINT", "WorkerReport", "ray_available", "run_on_ray"]
@@ -75,6 +76,9 @@ class WorkerReport:
     reason: str | None = None
     #: The Ray node it ran on.
     node: str | None = None
+    #: On the driver's machine: its stamps moved exactly (one monotonic clock), not by
+    #: the measured offset.
+    shared_clock: bool = False
     cpu_s: float | None = None
     #: The worker's CPU time over its run's wall time (one busy core = 1.0).
     cpu_share: float | None = None
@@ -83,7 +87,8 @@ class WorkerReport:
     def to_json(self) -> dict[str, Any]:
         """The worker as run.json lists it."""
         return {"index": self.index, "host": self.host, "node": self.node, "pid": self.pid,
-                **self.clock.to_json(), "requests": self.sent, "status": self.status,
+                **self.clock.to_json(), "shared_clock": self.shared_clock,
+                "requests": self.sent, "status": self.status,
                 "reason": self.reason, "cpu_s": self.cpu_s, "cpu_share": self.cpu_share,
                 "loop_lag_p99_ms": self.loop_lag_p99_ms}
 
@@ -175,15 +180,21 @@ async def _drive(ray: Any, actors: Sequence[Any], prepared: Prepared,
     try:
         identities = await asyncio.wait_for(
             asyncio.gather(*[a.identity.remote() for a in actors]), SETUP_TIMEOUT_S)
-        clocks = [await _measure_clock(a, ident["wall_offset_ns"])
-                  for a, ident in zip(actors, identities, strict=True)]
+        measured = [await _measure_clock(a, ident["wall_offset_ns"])
+                    for a, ident in zip(actors, identities, strict=True)]
     except TimeoutError:
         raise ProfileError(f"Ray did not start the {len(actors)} workers within "
                            f"{SETUP_TIMEOUT_S:g} s (too few CPUs in the cluster?)",
                            exit_code=1) from None
     except ray.exceptions.RayActorError as e:
         raise ProfileError(f"a worker failed while preparing: {e}", exit_code=1) from None
-    for i, (ident, clock) in enumerate(zip(identities, clocks, strict=True)):
+    # A worker on this machine shares its monotonic clock: its stamps move exactly; the
+    # ping rounds still vouch for the link (their bound is checked and reported).
+    here = boot_id()
+    shared = [here is not None and ident.get("boot_id") == here for ident in identities]
+    clocks = [same_clock(ident["wall_offset_ns"], WALL_OFFSET_NS) if same else clock
+              for ident, clock, same in zip(identities, measured, shared, strict=True)]
+    for i, (ident, clock) in enumerate(zip(identities, measured, strict=True)):
         log.info("worker %d on %s (pid %d): clock offset %.3f ms +- %.3f ms", i,
                  ident["host"], ident["pid"], clock.wall_ns / 1e6, clock.bound_ns / 1e6)
         if clock.bound_ns / 1e6 > max_clock_error_ms:
@@ -254,8 +265,8 @@ async def _drive(ray: Any, actors: Sequence[Any], prepared: Prepared,
         for fut in runs.values():
             fut.cancel()
         collected = await loop.run_in_executor(None, telemetry.stop)
-    reports = [_report(i, identities[i], clocks[i], sent[i], results.get(i), dead.get(i))
-               for i in range(len(actors))]
+    reports = [_report(i, identities[i], measured[i], shared[i], sent[i], results.get(i),
+                       dead.get(i)) for i in range(len(actors))]
     if on_workers is not None:
         on_workers(reports)
     return _merged(results, dead, reports, start_wall, last_end, signals, collected,
@@ -293,12 +304,12 @@ def _death(index: int, identity: dict[str, Any], sent: int, error: Exception | N
     return message
 
 
-def _report(index: int, identity: dict[str, Any], clock: ClockOffset, sent: int,
-            result: RunResult | None, death: str | None) -> WorkerReport:
+def _report(index: int, identity: dict[str, Any], clock: ClockOffset, shared: bool,
+            sent: int, result: RunResult | None, death: str | None) -> WorkerReport:
     lag = result.loop_lag_ms if result is not None and len(result.loop_lag_ms) else None
     return WorkerReport(
         index=index, host=str(identity["host"]), pid=int(identity["pid"]), clock=clock,
-        node=identity.get("node"),
+        node=identity.get("node"), shared_clock=shared,
         sent=sent, status="died" if death is not None else (
             result.status if result is not None else "unknown"),
         reason=death if death is not None else (result.reason if result else None),

@@ -24,6 +24,7 @@ from aiperf.bench.records import RequestRecord
 from aiperf.bench.runner import RunResult
 from aiperf.bench.schedule import LoadPlan
 from aiperf.config.provenance import Resolved
+from aiperf.scale.clock import boot_id
 
 __all__ = ["LoadWorker", "ServedByDriver"]
 
@@ -75,7 +76,7 @@ class LoadWorker:
 
         return {"host": socket.gethostname(), "pid": os.getpid(),
                 "node": ray.get_runtime_context().get_node_id(),
-                "wall_offset_ns": WALL_OFFSET_NS}
+                "wall_offset_ns": WALL_OFFSET_NS, "boot_id": boot_id()}
 
     def clock(self) -> int:
         """The worker's perf clock now (for the driver's ping rounds)."""

@@ -52,7 +52,7 @@ def test_a_closed_loop_is_split_exactly_and_merged_whole(sim_server, tmp_path):
     assert len(records_of(run)) == 60 == stats["totals"]["requests"]
     assert stats["concurrency"]["max_in_flight"] == 6
     assert [w["requests"] for w in manifest["workers"]] == [30, 30]
-    assert all(w["error_bound_ms"] < 5 for w in manifest["workers"])
+    assert all(w["error_bound_ms"] < 5 and w["shared_clock"] for w in manifest["workers"])
     assert len({w["pid"] for w in manifest["workers"]} | {os.getpid()}) == 3
     assert "worker: 0 on" in result.output and "worker: 1 on" in result.output
 
@@ -84,6 +84,33 @@ def test_a_rate_is_dealt_out_so_the_achieved_rate_is_the_target(sim_server, tmp_
     summary = json.loads((run / "profile_export_aiperf.json").read_text())
     assert server.stats(records=False)["totals"]["requests"] == 120
     assert summary["achieved_request_rate"]["avg"] == pytest.approx(40, rel=0.02)
+
+
+def test_a_run_refuses_to_start_when_a_clock_is_known_too_loosely(sim_server, tmp_path):
+    server = sim_server(mode="deterministic", ttft_ms=5, itl_ms=1)
+    result = cli("profile", "--url", server.url, *RUN, "--workers", "2", "--concurrency", "2",
+                 "--request-count", "10", "--max-clock-error", "0.000001",
+                 "--artifact-dir", str(tmp_path / "run"))
+
+    assert result.exit_code == 1
+    assert "above --max-clock-error" in result.output and "did not start" in result.output
+    assert server.stats(records=False)["totals"]["requests"] == 0
+
+
+def test_sessions_stay_whole_on_their_worker(sim_server, tmp_path):
+    server = sim_server(mode="deterministic", ttft_ms=5, itl_ms=1)
+    run = tmp_path / "run"
+    result = cli("profile", "--url", server.url, *RUN, "--workers", "2", "--concurrency", "4",
+                 "--num-sessions", "8", "--session-turns-mean", "3",
+                 "--session-header", "X-Session-ID", "--artifact-dir", str(run))
+
+    assert result.exit_code == 0, result.output
+    turns: dict[str, list[int]] = {}
+    for record in records_of(run):
+        turns.setdefault(record["metadata"]["conversation_id"], []).append(
+            record["metadata"]["turn_index"])
+    assert sorted(sorted(t) for t in turns.values()) == [[0, 1, 2]] * 8
+    assert server.stats(records=False)["concurrency"]["max_in_flight"] <= 4
 
 
 def test_each_cell_of_a_sweep_runs_distributed(sim_server, tmp_path):

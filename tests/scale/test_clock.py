@@ -4,7 +4,7 @@ onto the driver's clock with every stamp."""
 from __future__ import annotations
 
 from aiperf.bench.records import Chunk, RequestRecord
-from aiperf.scale.clock import ClockOffset, best_offset, to_driver_clock
+from aiperf.scale.clock import ClockOffset, best_offset, same_clock, to_driver_clock
 
 
 def test_the_shortest_round_trip_gives_the_offset_and_half_of_it_the_bound():
@@ -32,3 +32,17 @@ def test_a_record_moves_onto_the_drivers_clock_with_every_stamp():
     assert [c.perf_ns for c in moved.chunks] == [1_400, 1_800]
     # What a record measures (its own differences) does not move.
     assert moved.chunks[0].perf_ns - moved.start_perf_ns == 400
+
+
+def test_a_worker_on_the_drivers_machine_moves_by_the_wall_offsets_alone():
+    offset = same_clock(worker_wall_offset_ns=1_000_500, driver_wall_offset_ns=1_000_000)
+    record = RequestRecord(index=0, phase="profiling", x_request_id="x",
+                           intended_perf_ns=10, start_perf_ns=20, start_wall_ns=1_000_520,
+                           end_perf_ns=90, end_wall_ns=1_000_590)
+
+    moved = to_driver_clock(record, offset)
+
+    assert (offset.perf_ns, offset.bound_ns) == (0, 0)
+    assert (moved.start_perf_ns, moved.end_perf_ns) == (20, 90)
+    # The driver's wall clock of the same perf instants.
+    assert (moved.start_wall_ns, moved.end_wall_ns) == (1_000_020, 1_000_090)
