@@ -191,48 +191,45 @@ def _wait_for_records(run: Path, proc, timeout_s: float = 120) -> None:
     raise AssertionError("no records within the time allowed")
 
 
-def test_a_worker_that_dies_makes_the_run_partial_and_exit_1(sim_server, aiperf_subprocess,
-                                                             tmp_path):
+def _long_run(sim_server, aiperf_subprocess, run: Path):
+    """A 60 s distributed run in a child process, once both workers are sending; the Ray
+    processes that were there before it."""
     ray.shutdown()
     before = _ray_processes()
     server = sim_server(mode="deterministic", ttft_ms=5, itl_ms=5)
-    run = tmp_path / "run"
     proc = aiperf_subprocess("profile", "--url", server.url, *RUN, "--workers", "2",
                              "--concurrency", "4", "--benchmark-duration", "60",
                              "--artifact-dir", str(run))
     _wait_for_records(run, proc)
-    victim = _worker_pids()[0]
-    os.kill(victim, signal.SIGKILL)
-    code = proc.wait(timeout=120)
-    output = proc.stdout.read()
+    return proc, before
 
+
+def _ended_partial_with_every_record(run: Path, before: set[int]) -> dict:
     manifest = json.loads((run / "run.json").read_text())
-    assert code == 1, output
     assert manifest["status"] == "partial"
-    assert re.search(r"worker \d on .* died after sending \d+ request", manifest["partial_reason"])
-    assert [w["status"] for w in manifest["workers"]].count("died") == 1
     assert len(records_of(run)) == sum(w["requests"] for w in manifest["workers"]) > 0
     time.sleep(1)
     assert _ray_processes() <= before  # the local Ray went with the run
+    assert _worker_pids() == []
+    return manifest
+
+
+def test_a_worker_that_dies_makes_the_run_partial_and_exit_1(sim_server, aiperf_subprocess,
+                                                             tmp_path):
+    proc, before = _long_run(sim_server, aiperf_subprocess, tmp_path / "run")
+    os.kill(_worker_pids()[0], signal.SIGKILL)
+    code = proc.wait(timeout=120)
+
+    assert code == 1, proc.stdout.read()
+    manifest = _ended_partial_with_every_record(tmp_path / "run", before)
+    assert re.search(r"worker \d on .* died after sending \d+ request", manifest["partial_reason"])
+    assert [w["status"] for w in manifest["workers"]].count("died") == 1
 
 
 def test_ctrl_c_stops_every_worker_and_keeps_what_they_measured(sim_server, aiperf_subprocess,
                                                                 tmp_path):
-    ray.shutdown()
-    before = _ray_processes()
-    server = sim_server(mode="deterministic", ttft_ms=5, itl_ms=5)
-    run = tmp_path / "run"
-    proc = aiperf_subprocess("profile", "--url", server.url, *RUN, "--workers", "2",
-                             "--concurrency", "4", "--benchmark-duration", "60",
-                             "--artifact-dir", str(run))
-    _wait_for_records(run, proc)
+    proc, before = _long_run(sim_server, aiperf_subprocess, tmp_path / "run")
     proc.send_signal(signal.SIGINT)
-    code = proc.wait(timeout=120)
 
-    manifest = json.loads((run / "run.json").read_text())
-    assert code == 130
-    assert manifest["status"] == "partial"
-    assert len(records_of(run)) == sum(w["requests"] for w in manifest["workers"]) > 0
-    time.sleep(1)
-    assert _ray_processes() <= before
-    assert _worker_pids() == []
+    assert proc.wait(timeout=120) == 130
+    _ended_partial_with_every_record(tmp_path / "run", before)
