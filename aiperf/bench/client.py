@@ -1,8 +1,12 @@
-"""Send one request over a shared aiohttp session and measure it into a RequestRecord.
+"""Send one request and measure it into a RequestRecord.
 
-The only module that imports aiohttp. Timing: ``perf_counter_ns`` just before the
-request is handed to aiohttp (start), when the response headers are in (ack), and
-after every read off the socket (each event parsed from that read carries the read's
+Plain ``http://`` URLs go over :mod:`aiperf.bench.http1`, a lean HTTP/1.1 client on
+asyncio Protocols (aiohttp's request machinery cost as much CPU per request as the rest
+of the client); anything else (``https://``, a URL it cannot parse) goes over aiohttp,
+made on first use. :class:`Session` holds both; this is the only module that imports
+aiohttp. Timing: ``perf_counter_ns`` just before the request's bytes are written (start;
+on aiohttp when its body reached the socket), when the response headers are in (ack),
+and at every read off the socket (each event parsed from that read carries the read's
 time); the wall-clock start and end are derived from those readings
 (:mod:`aiperf.bench.clock`), so every stamp keeps the order things happened in.
 
@@ -27,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import aiohttp
@@ -36,6 +40,17 @@ import attrs
 from aiperf import __version__
 from aiperf.bench.clock import perf_ns, wall_of
 from aiperf.bench.connections import ConnectionWatch
+from aiperf.bench.http1 import (
+    ClientPayloadError,
+    Connection,
+    HttpError,
+    InvalidResponseError,
+    Pool,
+    ServerDisconnectedError,
+    Target,
+    plain_http_target,
+    request_head,
+)
 from aiperf.bench.payloads import REQUEST_ID_HEADER, RequestSpec, encode_body
 from aiperf.bench.records import Chunk, RequestError, RequestRecord, Usage
 from aiperf.bench.sse import SSEParser, error_from_object, interpret, interpret_object, truncate
@@ -47,6 +62,10 @@ _perf_ns = perf_ns
 #: Markup to drop from an HTML error page: invisible sections whole, then any tag.
 _HTML_NOISE = re.compile(r"<(head|script|style)\b.*?</\1\s*>|<[^>]*>", re.DOTALL | re.IGNORECASE)
 _CANCELLED = RequestError("cancelled", "cancelled while in flight")
+_USER_AGENT = f"aiperf/{__version__}"
+#: Request heads kept per session (one per URL and header set; conversations add a header).
+_MAX_HEADS = 512
+Pieces = list[tuple[int, bytes]]
 
 
 def _first(*values: int | None) -> int:
@@ -94,7 +113,79 @@ def _tracing() -> aiohttp.TraceConfig:
     return trace
 
 
-def new_session(concurrency: int, *, keepalive_timeout: float = 30.0) -> aiohttp.ClientSession:
+def _aiohttp_session(connector: aiohttp.TCPConnector) -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(
+        connector=connector,
+        trace_configs=[_tracing()],
+        timeout=aiohttp.ClientTimeout(total=None),
+        skip_auto_headers=("Accept-Encoding",),
+        headers={"User-Agent": _USER_AGENT},
+    )
+
+
+class Session:
+    """The connections of a run: a :class:`~aiperf.bench.http1.Pool` for plain
+    ``http://`` URLs, and an aiohttp session for every other URL, made on first use.
+
+    Also an async context manager that closes both. Request heads are cached per URL and
+    header set: building one is a good part of a request's cost.
+    """
+
+    def __init__(self, *, keep_alive: bool, limit: int, keepalive_timeout: float) -> None:
+        self.pool = Pool(keep_alive=keep_alive, limit=limit, idle_timeout_s=keepalive_timeout)
+        self._keep_alive = keep_alive
+        self._limit = limit
+        self._keepalive_timeout = keepalive_timeout
+        self._aiohttp: aiohttp.ClientSession | None = None
+        self._targets: dict[str, Target | None] = {}
+        self._heads: dict[tuple[str, tuple[tuple[str, str], ...]], bytes] = {}
+
+    def target(self, url: str) -> Target | None:
+        """Where ``url`` points when the lean client can send to it, else None."""
+        try:
+            return self._targets[url]
+        except KeyError:
+            target = self._targets[url] = plain_http_target(url)
+            return target
+
+    def head(self, url: str, target: Target, headers: Mapping[str, str]) -> bytes:
+        """The request line and headers for ``url`` (no ``x-request-id`` or length)."""
+        key = (url, tuple(headers.items()))
+        head = self._heads.get(key)
+        if head is None:
+            if len(self._heads) >= _MAX_HEADS:
+                self._heads.clear()
+            own = {k: v for k, v in headers.items() if k.lower() != REQUEST_ID_HEADER}
+            head = self._heads[key] = request_head(target, own, user_agent=_USER_AGENT,
+                                                   close=not self._keep_alive)
+        return head
+
+    @property
+    def fallback(self) -> aiohttp.ClientSession:
+        """The aiohttp session for URLs the lean client does not take."""
+        if self._aiohttp is None:
+            if self._keep_alive:
+                connector = aiohttp.TCPConnector(limit=self._limit, limit_per_host=0,
+                                                 keepalive_timeout=self._keepalive_timeout)
+            else:
+                connector = aiohttp.TCPConnector(limit=0, force_close=True)
+            self._aiohttp = _aiohttp_session(connector)
+        return self._aiohttp
+
+    async def close(self) -> None:
+        """Close every connection."""
+        self.pool.close()
+        if self._aiohttp is not None:
+            await self._aiohttp.close()
+
+    async def __aenter__(self) -> Session:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+def new_session(concurrency: int, *, keepalive_timeout: float = 30.0) -> Session:
     """A session for a benchmark: one pooled keep-alive connection per in-flight slot
     (``concurrency`` 0: no limit).
 
@@ -105,29 +196,15 @@ def new_session(concurrency: int, *, keepalive_timeout: float = 30.0) -> aiohttp
     ``Accept-Encoding`` is sent, so servers answer uncompressed and chunks reach the
     parser as the server wrote them; no session-wide timeout (each request has its own).
     """
-    connector = aiohttp.TCPConnector(
-        limit=concurrency, limit_per_host=0, keepalive_timeout=keepalive_timeout
-    )
-    return aiohttp.ClientSession(
-        connector=connector,
-        trace_configs=[_tracing()],
-        timeout=aiohttp.ClientTimeout(total=None),
-        skip_auto_headers=("Accept-Encoding",),
-        headers={"User-Agent": f"aiperf/{__version__}"},
-    )
+    return Session(keep_alive=True, limit=concurrency, keepalive_timeout=keepalive_timeout)
 
 
-def new_fresh_session() -> aiohttp.ClientSession:
+def new_fresh_session() -> Session:
     """A session that opens a connection per request and closes it after the response
     (``Connection: close``): for re-sending a request whose reused connection was dead,
-    and for every request once a run has stopped reusing connections."""
-    return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=0, force_close=True),
-        trace_configs=[_tracing()],
-        timeout=aiohttp.ClientTimeout(total=None),
-        skip_auto_headers=("Accept-Encoding",),
-        headers={"User-Agent": f"aiperf/{__version__}"},
-    )
+    for every request once a run has stopped reusing connections, and for prompt
+    calibration."""
+    return Session(keep_alive=False, limit=0, keepalive_timeout=30.0)
 
 
 class InFlight:
@@ -260,10 +337,10 @@ class Client:
     notice about the server once (a console line).
     """
 
-    session: aiohttp.ClientSession = attrs.field(repr=False)
+    session: Session = attrs.field(repr=False)
     timeout_s: float | None
     count_tokens: CountTokens = attrs.field(repr=False)
-    fresh: aiohttp.ClientSession | None = attrs.field(default=None, repr=False)
+    fresh: Session | None = attrs.field(default=None, repr=False)
     notify: Callable[[str], None] | None = attrs.field(default=None, repr=False)
     #: Configured secret values: a server that echoes one in its error text has it
     #: replaced before the error is stored or printed.
@@ -296,19 +373,18 @@ class Client:
         """
         spec = flight.spec
         body = spec.body if isinstance(spec.body, bytes) else encode_body(spec.body)
-        headers = {**spec.headers, REQUEST_ID_HEADER: spec.x_request_id}
         flight.start_perf_ns = _perf_ns()
         flight.start_wall_ns = wall_of(flight.start_perf_ns)
         pooled = self.watch.reuse or self.fresh is None
         try:
             try:
                 error = await self._attempt(self.session if pooled else self.fresh, flight,
-                                            body, headers)
+                                            body)
             except _DeadConnection:
                 self.watch.replaced()
                 flight._new_attempt()
                 error = await self._attempt(self.fresh or self.session, flight, body,
-                                            headers, retry=True)
+                                            retry=True)
         except asyncio.CancelledError:
             flight._finish(cancelled=True)
             raise
@@ -320,18 +396,108 @@ class Client:
         flight._finish(error)
         return flight.record()
 
-    async def _attempt(self, session: aiohttp.ClientSession | None, flight: InFlight,
-                       body: bytes, headers: dict[str, str],
+    async def _attempt(self, session: Session | None, flight: InFlight, body: bytes,
                        retry: bool = False) -> RequestError | None:
         """One send of the request; raises :class:`_DeadConnection` when a reused
         connection was dead before any response came (and this is not already the retry)."""
         assert session is not None
+        target = session.target(flight.spec.url)
+        if target is not None:
+            return await self._attempt_lean(session, target, flight, body, retry)
+        headers = {**flight.spec.headers, REQUEST_ID_HEADER: flight.spec.x_request_id}
+        return await self._attempt_aiohttp(session, flight, body, headers, retry)
+
+    async def _attempt_lean(self, session: Session, target: Target, flight: InFlight,
+                            body: bytes, retry: bool) -> RequestError | None:
+        """:meth:`_attempt` over :mod:`aiperf.bench.http1`: the same outcomes, errors and
+        connection bookkeeping as over aiohttp."""
+        spec = flight.spec
+        pool = session.pool
+        # A fresh session's connections are never reused: nothing to watch on them.
+        watched = session is not self.fresh
+        conn: Connection | None = None
+        slot = False
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                await pool.slot()
+                slot = True
+                conn = pool.idle(target)
+                if conn is not None:
+                    flight.reused = True
+                else:
+                    flight.connect_start_ns = started = _perf_ns()
+                    try:
+                        conn = await pool.connect(target)
+                    except OSError as e:
+                        return RequestError("connection", f"cannot connect: {e}")
+                    flight.connect_ns = _perf_ns() - started
+                head = session.head(spec.url, target, spec.headers)
+                flight.sent_perf_ns = sent = _perf_ns()
+                flight.sent_wall_ns = wall_of(sent)
+                conn.send(b"%sx-request-id: %s\r\n" % (head, spec.x_request_id.encode()),
+                          body)
+                await conn.response()
+                # Stamped when the headers' bytes came in, like the body's reads: the
+                # first chunk may have come with them, and must not precede the ack.
+                flight.ack_perf_ns = conn.head_ns
+                status = flight.status = conn.status
+                headers = conn.headers
+                if watched:
+                    self.watch.on_response(conn, headers)
+                error: RequestError | None
+                content_type = headers.get("content-type")
+                if status >= 400:
+                    error = await _http_error(status, conn.reason, conn.read_all,
+                                              (HttpError, OSError))
+                elif content_type is not None and _media_type(content_type) == (
+                        "text/event-stream"):  # whatever the request asked
+                    error = await _read_stream(conn.read, flight)
+                else:
+                    flight.unstreamed = spec.streaming
+                    raw = await conn.read_all()
+                    error = _read_body(raw, _perf_ns(), content_type, flight)
+            # The server closing a connection it had said it would keep, before the
+            # response was even put back: the same sign as closing it while it idled.
+            done, conn = conn, None
+            closed_early = done.peer_closed and not done.must_close
+            kept = pool.release(done, target)
+            if watched and (kept or closed_early):
+                self.watch.on_idle(done, closed_by_peer=not kept)
+            return error
+        except TimeoutError:
+            if flight.status is not None and flight.status >= 400:
+                # The error page stalled: the status is what the server had to say.
+                return RequestError("http-status", f"HTTP {flight.status}", flight.status)
+            limit = "" if self.timeout_s is None else f" within {self.timeout_s:g} s"
+            return RequestError("timeout", f"no complete response{limit}")
+        except (ServerDisconnectedError, ClientPayloadError, OSError) as e:
+            dead = (flight.reused and flight.ack_perf_ns is None and conn is not None
+                    and not conn.got_bytes)
+            if not retry and dead:
+                raise _DeadConnection(_describe(e)) from None
+            kind = ("disconnected" if isinstance(e, HttpError) or flight.ack_perf_ns is not None
+                    else "connection")
+            return RequestError(kind, _describe(e))
+        except InvalidResponseError as e:  # the server's bytes were not valid HTTP
+            return RequestError("malformed-response", _describe(e))
+        except Exception as e:  # a bug of ours must not stop the benchmark; report it
+            return RequestError("internal", _describe(e))
+        finally:
+            if conn is not None:
+                conn.close()  # failed or cancelled: its state is unknown
+            if slot:
+                pool.free()
+
+
+    async def _attempt_aiohttp(self, session: Session, flight: InFlight, body: bytes,
+                               headers: dict[str, str], retry: bool) -> RequestError | None:
+        """:meth:`_attempt` over aiohttp (URLs the lean client does not take)."""
         spec = flight.spec
         protocol = None
         # A fresh session's connections are never reused: nothing to watch on them.
         watched = session is not self.fresh
         try:
-            async with session.post(
+            async with session.fallback.post(
                 spec.url, data=body, headers=headers, timeout=self._timeout,
                 trace_request_ctx=flight,
             ) as resp:
@@ -342,12 +508,15 @@ class Client:
                     self.watch.on_response(protocol, resp.headers, released=released)
                 error: RequestError | None
                 if resp.status >= 400:
-                    error = await _http_error(resp)
+                    error = await _http_error(resp.status, resp.reason, resp.read,
+                                              (aiohttp.ClientError, TimeoutError))
                 elif resp.content_type == "text/event-stream":  # whatever the request asked
-                    error = await _read_stream(resp, flight)
+                    error = await _read_stream(_aiohttp_reads(resp), flight)
                 else:
                     flight.unstreamed = spec.streaming
-                    error = await _read_body(resp, flight)
+                    raw = await resp.read()
+                    error = _read_body(raw, _perf_ns(), resp.headers.get("Content-Type"),
+                                       flight)
             if watched:
                 self.watch.on_idle(protocol)
             return error
@@ -378,6 +547,11 @@ class Client:
                 self.notify(notice)
 
 
+def _media_type(content_type: str) -> str:
+    """``text/event-stream; charset=utf-8`` -> ``text/event-stream``."""
+    return content_type.partition(";")[0].strip().lower()
+
+
 def _protocol_of(resp: aiohttp.ClientResponse) -> tuple[Any, bool]:
     """The connection's protocol object, and whether aiohttp already put the connection
     back in the pool (it does as soon as the whole body is in, which for a short response
@@ -399,62 +573,76 @@ def _dead_before_answer(flight: InFlight, error: BaseException) -> bool:
     return not isinstance(error, aiohttp.ClientPayloadError)
 
 
-async def _read_stream(resp: aiohttp.ClientResponse, flight: InFlight) -> RequestError | None:
-    """Read an SSE body to its end, appending a Chunk per content or reasoning delta."""
+def _aiohttp_reads(resp: aiohttp.ClientResponse) -> Callable[[], Awaitable[Pieces]]:
+    """aiohttp's body reads in the lean client's shape: stamped pieces, [] at the end."""
+    read = resp.content.readany
+
+    async def reads() -> Pieces:
+        data = await read()
+        return [(_perf_ns(), data)] if data else []
+
+    return reads
+
+
+async def _read_stream(read: Callable[[], Awaitable[Pieces]],
+                       flight: InFlight) -> RequestError | None:
+    """Read an SSE body to its end, appending a Chunk per content or reasoning delta;
+    ``read`` gives the body's pieces as they arrive, each stamped with its read's time."""
     parser = SSEParser()
     chunks = flight.chunks
-    read = resp.content.readany
     seen = 0  # cumulative completion_tokens reported so far
     per_chunk: bool | None = None  # does the server report usage on every chunk?
     done = False
     while True:
-        data = await read()
-        now = _perf_ns()
-        events = parser.feed(data) if data else parser.close()
-        for event in events:
-            if done:
-                break  # nothing after [DONE] counts; keep reading only to reuse the connection
-            info = interpret(event)
-            if info.done:
-                done = True
-                continue
-            if info.error is not None:
-                return info.error
-            if info.malformed:
-                return RequestError(
-                    "malformed-response", f"unreadable stream chunk: {truncate(event.data, 200)}"
-                )
-            has_text = bool(info.content or info.reasoning)
-            usage = info.usage
-            if per_chunk is None and has_text:
-                # Usage on the first delta means continuous usage stats (cumulative
-                # counts); usage only at the end says nothing about single chunks.
-                per_chunk = usage is not None and usage.completion_tokens is not None
-            tokens = None
-            if usage is not None:
-                flight.usage = usage  # the last usage reported is the final count
-                if usage.completion_tokens is not None:
-                    if per_chunk and has_text:
-                        tokens = usage.completion_tokens - seen
-                    seen = usage.completion_tokens
-            if info.reasoning:
-                # a delta with both parts is rare; its token count goes on the content chunk
-                chunks.append(Chunk(now, info.reasoning, True, None if info.content else tokens))
-            if info.content:
-                chunks.append(Chunk(now, info.content, False, tokens))
-        if not data:
+        pieces = await read()
+        if pieces:
+            batches = [(now, parser.feed(data)) for now, data in pieces]
+        else:
+            batches = [(_perf_ns(), parser.close())]
+        for now, events in batches:
+            for event in events:
+                if done:
+                    break  # nothing after [DONE] counts; keep reading to reuse the connection
+                info = interpret(event)
+                if info.done:
+                    done = True
+                    continue
+                if info.error is not None:
+                    return info.error
+                if info.malformed:
+                    return RequestError("malformed-response",
+                                        f"unreadable stream chunk: {truncate(event.data, 200)}")
+                has_text = bool(info.content or info.reasoning)
+                usage = info.usage
+                if per_chunk is None and has_text:
+                    # Usage on the first delta means continuous usage stats (cumulative
+                    # counts); usage only at the end says nothing about single chunks.
+                    per_chunk = usage is not None and usage.completion_tokens is not None
+                tokens = None
+                if usage is not None:
+                    flight.usage = usage  # the last usage reported is the final count
+                    if usage.completion_tokens is not None:
+                        if per_chunk and has_text:
+                            tokens = usage.completion_tokens - seen
+                        seen = usage.completion_tokens
+                if info.reasoning:
+                    # a delta with both parts is rare; its token count goes on the content
+                    chunks.append(Chunk(now, info.reasoning, True,
+                                        None if info.content else tokens))
+                if info.content:
+                    chunks.append(Chunk(now, info.content, False, tokens))
+        if not pieces:
             return None
 
 
-async def _read_body(resp: aiohttp.ClientResponse, flight: InFlight) -> RequestError | None:
-    """Read a whole JSON body: one chunk at body-read time (two if it has reasoning)."""
-    raw = await resp.read()
-    now = _perf_ns()
+def _read_body(raw: bytes, now: int, content_type: str | None,
+               flight: InFlight) -> RequestError | None:
+    """A whole JSON body ``raw``, read at ``now``: one chunk (two if it has reasoning)."""
     try:
         obj = json.loads(raw)
     except ValueError:
         snippet = _HTML_NOISE.sub(" ", raw[:2000].decode("utf-8", "replace"))
-        kind = resp.headers.get("Content-Type", "no content type")
+        kind = content_type or "no content type"
         return RequestError(
             "malformed-response", f"response body is not JSON ({kind}): {truncate(snippet, 200)}"
         )
@@ -471,12 +659,14 @@ async def _read_body(resp: aiohttp.ClientResponse, flight: InFlight) -> RequestE
     return None
 
 
-async def _http_error(resp: aiohttp.ClientResponse) -> RequestError:
+async def _http_error(status: int, reason: str | None, read: Callable[[], Awaitable[bytes]],
+                      read_errors: tuple[type[BaseException], ...]) -> RequestError:
     """``http-status`` with the server's own words: the JSON error message, or the body
-    text (HTML tags stripped), truncated."""
+    text (HTML tags stripped), truncated; an error page that cannot be read (one of
+    ``read_errors``) leaves the status alone."""
     try:
-        raw = await resp.read()
-    except (aiohttp.ClientError, TimeoutError):
+        raw = await read()
+    except read_errors:
         raw = b""
     text = raw.decode("utf-8", "replace")
     try:
@@ -487,8 +677,8 @@ async def _http_error(resp: aiohttp.ClientResponse) -> RequestError:
         detail = error_from_object(obj).message
     else:
         detail = truncate(_HTML_NOISE.sub(" ", text) if "<" in text else text)
-    message = f"HTTP {resp.status} {resp.reason or ''}".rstrip()
-    return RequestError("http-status", f"{message}: {detail}" if detail else message, resp.status)
+    message = f"HTTP {status} {reason or ''}".rstrip()
+    return RequestError("http-status", f"{message}: {detail}" if detail else message, status)
 
 
 def _describe(e: BaseException) -> str:
@@ -497,15 +687,44 @@ def _describe(e: BaseException) -> str:
     return f"{type(e).__name__}: {truncate(text)}" if text else type(e).__name__
 
 
-async def post_json(session: aiohttp.ClientSession, url: str, body: Mapping[str, Any],
+async def post_json(session: Session, url: str, body: Mapping[str, Any],
                     headers: Mapping[str, str], timeout_s: float) -> tuple[int, Any]:
     """POST ``body`` as JSON outside the measured run (prompt calibration): the status and
     the decoded JSON answer (None when the answer is not JSON). Connection failures raise
-    ``aiohttp.ClientError`` or ``OSError``; a timeout raises ``TimeoutError``."""
-    async with session.post(url, data=encode_body(body), headers=dict(headers),
-                            timeout=aiohttp.ClientTimeout(total=timeout_s)) as resp:
-        raw = await resp.read()
+    ``OSError``, an :class:`~aiperf.bench.http1.HttpError` or ``aiohttp.ClientError``;
+    a timeout raises ``TimeoutError``."""
+    data = encode_body(body)
+    target = session.target(url)
+    if target is None:
+        async with session.fallback.post(url, data=data, headers=dict(headers),
+                                         timeout=aiohttp.ClientTimeout(total=timeout_s)) as resp:
+            status, raw = resp.status, await resp.read()
+    else:
+        async with asyncio.timeout(timeout_s):
+            status, raw = await _post_lean(session, target, url, data, headers)
     try:
-        return resp.status, json.loads(raw)
+        return status, json.loads(raw)
     except ValueError:
-        return resp.status, None
+        return status, None
+
+
+async def _post_lean(session: Session, target: Target, url: str, data: bytes,
+                     headers: Mapping[str, str]) -> tuple[int, bytes]:
+    """One POST over the lean client, outside any measurement: (status, body)."""
+    pool = session.pool
+    await pool.slot()
+    conn = pool.idle(target)
+    try:
+        if conn is None:
+            conn = await pool.connect(target)
+        conn.send(session.head(url, target, headers), data)
+        await conn.response()
+        raw = await conn.read_all()
+        status = conn.status
+        pool.release(conn, target)
+        conn = None
+        return status, raw
+    finally:
+        if conn is not None:
+            conn.close()
+        pool.free()

@@ -8,15 +8,19 @@ its pool and sends the next request on it loses the request ("Can not write requ
 client cope:
 
 - it counts the responses on each connection and closes a connection once the server's
-  ``Keep-Alive: max`` is reached (``Connection: close`` is honoured by aiohttp itself);
+  ``Keep-Alive: max`` is reached (``Connection: close`` is honoured by the HTTP client
+  itself);
 - it notices a connection the server closed while it sat idle in the pool for much less
   than the advertised keep-alive timeout: such a server closes connections after its
   responses, so the run stops reusing connections (one per request) and says so once;
 - it counts the stale connections the client replaced (a request re-sent on a fresh
   connection because the reused one had been closed before a byte of a response came).
 
-Only this module and :mod:`aiperf.bench.client` know about aiohttp's connection objects;
-the rest of the run sees :class:`ConnectionHealth`.
+A connection here is whatever the client's HTTP layer calls one: an
+:class:`aiperf.bench.http1.Connection`, or aiohttp's protocol object for the URLs aiohttp
+still serves; both offer ``closed``, ``is_connected()``, ``close()`` and
+``force_close()``. Only this module and :mod:`aiperf.bench.client` touch them; the rest
+of the run sees :class:`ConnectionHealth`.
 """
 
 from __future__ import annotations
@@ -96,7 +100,7 @@ class ConnectionWatch:
         self._stopped_reason: str | None = None
         self._closing = False
         self._responses = 0
-        # Per connection (aiohttp protocol object): responses seen, the keep-alive it
+        # Per connection: responses seen, the keep-alive it
         # advertised, and since when it has been idle in the pool (None: in use).
         self._uses: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
         self._advertised: weakref.WeakKeyDictionary[Any, KeepAlive] = (
@@ -119,7 +123,9 @@ class ConnectionWatch:
         self._idle_since[protocol] = None
         uses = self._uses.get(protocol, 0) + 1
         self._uses[protocol] = uses
-        advertised = parse_keep_alive(headers.get("Keep-Alive"))
+        # Lower case: the lean client's headers are a plain dict with lower-case names,
+        # aiohttp's compare without case.
+        advertised = parse_keep_alive(headers.get("keep-alive"))
         self._advertised[protocol] = advertised
         limit = advertised.max_requests
         if limit is not None and uses >= limit:
@@ -129,10 +135,19 @@ class ConnectionWatch:
                 protocol.force_close()
             self._max_closes += 1
 
-    def on_idle(self, protocol: Any) -> None:
+    def on_idle(self, protocol: Any, *, closed_by_peer: bool = False) -> None:
         """The response has been read; if its connection went back to the pool, watch for
-        the server closing it."""
-        if protocol is None or self._closing or not protocol.is_connected():
+        the server closing it. ``closed_by_peer``: the server had already closed it, with
+        no word of it in the headers, before it could go back (the lean client sees this
+        when the close arrives with the response's last bytes); judged as a close right
+        after the response."""
+        if protocol is None or self._closing:
+            return
+        if closed_by_peer:
+            self._idle_since[protocol] = _perf_ns()
+            self._closed_by_peer(protocol, None)
+            return
+        if not protocol.is_connected():
             return
         self._idle_since[protocol] = _perf_ns()
         if protocol in self._watched:
@@ -144,7 +159,7 @@ class ConnectionWatch:
             closed.add_done_callback(lambda f: self._closed_by_peer(ref(), f))
 
     def _closed_by_peer(self, protocol: Any, closed: Any) -> None:
-        if not closed.cancelled():
+        if closed is not None and not closed.cancelled():
             closed.exception()  # retrieved, so asyncio does not log it as lost
         if protocol is None or self._closing or not self.reuse:
             return
