@@ -79,6 +79,16 @@ class PromptSizer:
         remaining = target - round(self.overhead)
         words: list[str] = []
         planned = round(self.overhead)
+        # While even the dearest word fits, draw in batches that cannot overshoot: the
+        # same words one draw at a time would give, at a fraction of the cost (a prompt
+        # is sized on the client's hot path).
+        dearest = max(costs[w] for w in VOCABULARY)
+        while remaining >= dearest:
+            batch = rng.choices(VOCABULARY, k=remaining // dearest)
+            spent = sum(map(costs.__getitem__, batch))
+            words += batch
+            remaining -= spent
+            planned += spent
         while remaining > 0 or not words:
             word = rng.choice(VOCABULARY)
             if costs[word] > remaining > 0:
