@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
@@ -116,10 +119,27 @@ def _serve(folder: Path, host: str, port: int) -> None:
         raise typer.Exit(EXIT_PLOT_FAILED) from None
     typer.echo(f"dashboard: {server.url} (the PNGs under {server.url}files/); "
                "Ctrl-C stops it")
+    with _stopped_by_signals():
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            typer.echo("dashboard stopped")
+
+
+@contextlib.contextmanager
+def _stopped_by_signals() -> Iterator[None]:
+    """Ctrl-C and SIGTERM stop the dashboard cleanly (exit 0), whatever the process
+    inherited: a shell starts a background job with SIGINT ignored, and a service
+    manager stops with SIGTERM."""
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    saved = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        typer.echo("dashboard stopped")
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
 
 
 def _render(discovery: Discovery, settings: PlotSettings, output: Path,

@@ -188,15 +188,17 @@ async def _drive(ray: Any, actors: Sequence[Any], prepared: Prepared,
                            exit_code=1) from None
     except ray.exceptions.RayActorError as e:
         raise ProfileError(f"a worker failed while preparing: {e}", exit_code=1) from None
-    # A worker on this machine shares its monotonic clock: its stamps move exactly; the
-    # ping rounds still vouch for the link (their bound is checked and reported).
+    # A worker on this machine shares its monotonic clock: its stamps move exactly (a
+    # bound of zero), however slow the ping rounds were on a busy machine; only a worker
+    # elsewhere is known within half its shortest round trip.
     here = boot_id()
     shared = [here is not None and ident.get("boot_id") == here for ident in identities]
     clocks = [same_clock(ident["wall_offset_ns"], WALL_OFFSET_NS) if same else clock
               for ident, clock, same in zip(identities, measured, shared, strict=True)]
-    for i, (ident, clock) in enumerate(zip(identities, measured, strict=True)):
-        log.info("worker %d on %s (pid %d): clock offset %.3f ms +- %.3f ms", i,
-                 ident["host"], ident["pid"], clock.wall_ns / 1e6, clock.bound_ns / 1e6)
+    for i, (ident, clock, same) in enumerate(zip(identities, clocks, shared, strict=True)):
+        log.info("worker %d on %s (pid %d): clock offset %.3f ms +- %.3f ms%s", i,
+                 ident["host"], ident["pid"], clock.wall_ns / 1e6, clock.bound_ns / 1e6,
+                 " (this machine's clock)" if same else "")
         if clock.bound_ns / 1e6 > max_clock_error_ms:
             raise ProfileError(
                 f"worker {i} on {ident['host']}: its clock is known to within "

@@ -281,16 +281,19 @@ def profile() -> Callable[..., ProfileRun]:
 
 @pytest.fixture
 def aiperf_subprocess() -> Iterator[Callable[..., subprocess.Popen]]:
-    """``aiperf_subprocess(*args)``: start ``python -m aiperf ARGS`` (stdout/stderr piped,
-    unbuffered, in the test's working directory). Every child still running when the
+    """``aiperf_subprocess(*args, ignore_sigint=False)``: start ``python -m aiperf ARGS``
+    (stdout/stderr piped, unbuffered, in the test's working directory; with SIGINT
+    ignored as a shell's background job has it, if asked). Every child still running when the
     test ends is killed and reaped, whatever the test did."""
     children: list[subprocess.Popen] = []
 
-    def start(*args: str) -> subprocess.Popen:
+    def start(*args: str, ignore_sigint: bool = False) -> subprocess.Popen:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "140"}
+        # ignore_sigint: started the way a shell starts a background job.
+        ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ignore_sigint else None
         proc = subprocess.Popen([sys.executable, "-m", "aiperf", *args],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                env=env, start_new_session=True)
+                                env=env, start_new_session=True, preexec_fn=ignore)
         children.append(proc)
         return proc
 

@@ -290,13 +290,7 @@ def test_auto_plot_writes_no_report_unless_asked(tmp_path):
 @needs_browser
 def test_the_dashboard_serves_the_report_and_the_pngs(report_run, aiperf_subprocess):
     proc = aiperf_subprocess("plot", str(report_run), "--dashboard", "--port", "0")
-    url = None
-    for line in proc.stdout:
-        found = re.search(r"dashboard: (http://127\.0\.0\.1:\d+/)", line)
-        if found:
-            url = found.group(1)
-            break
-    assert url is not None, proc.stderr.read()
+    url = _dashboard_url(proc)
 
     with urllib.request.urlopen(url, timeout=10) as response:
         page = response.read().decode()
@@ -316,7 +310,38 @@ def test_the_dashboard_serves_the_report_and_the_pngs(report_run, aiperf_subproc
     assert errors == [] and outside == []
     assert float(goodput) > 0
     proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=15) == 0
+    assert proc.wait(timeout=30) == 0
+
+
+def _dashboard_url(proc) -> str:
+    for line in proc.stdout:
+        found = re.search(r"dashboard: (http://127\.0\.0\.1:\d+/)", line)
+        if found:
+            return found.group(1)
+    raise AssertionError(proc.stderr.read())
+
+
+def test_ctrl_c_stops_a_dashboard_started_as_a_background_job(report_run, aiperf_subprocess):
+    proc = aiperf_subprocess("plot", str(report_run), "--dashboard", "--port", "0",
+                             ignore_sigint=True)
+    _dashboard_url(proc)
+
+    proc.send_signal(signal.SIGINT)
+
+    assert proc.wait(timeout=30) == 0
+    assert "dashboard stopped" in proc.stdout.read()
+
+
+def test_sigterm_stops_the_dashboard_cleanly(report_run, aiperf_subprocess):
+    proc = aiperf_subprocess("plot", str(report_run), "--dashboard", "--port", "0")
+    url = _dashboard_url(proc)
+    with urllib.request.urlopen(url, timeout=10) as response:
+        assert response.status == 200
+
+    proc.send_signal(signal.SIGTERM)
+
+    assert proc.wait(timeout=30) == 0
+    assert "dashboard stopped" in proc.stdout.read()
 
 
 def test_the_dashboard_listens_on_loopback_by_default(tmp_path):
