@@ -2,12 +2,13 @@
 
 Plain ``http://`` URLs go over :mod:`aiperf.bench.http1`, a lean HTTP/1.1 client on
 asyncio Protocols (aiohttp's request machinery cost as much CPU per request as the rest
-of the client); anything else (``https://``, a URL it cannot parse) goes over aiohttp,
-made on first use. :class:`Session` holds both; this is the only module that imports
-aiohttp. Timing: ``perf_counter_ns`` just before the request's bytes are written (start;
-on aiohttp when its body reached the socket), when the response headers are in (ack),
-and at every read off the socket (each event parsed from that read carries the read's
-time); the wall-clock start and end are derived from those readings
+of the client); anything else (``https://``, a URL it cannot parse) goes over aiohttp
+(:mod:`aiperf.bench.aiohttp_fallback`, imported on first use: a plain ``http://`` run
+never pays for aiohttp's import). :class:`Session` holds both. Timing:
+``perf_counter_ns`` just before the request's bytes are written (start; on aiohttp
+when its body reached the socket), when the response headers are in (ack), and at every
+read off the socket (each event parsed from that read carries the read's time); the
+wall-clock start and end are derived from those readings
 (:mod:`aiperf.bench.clock`), so every stamp keeps the order things happened in.
 
 Connections: a request whose reused keep-alive connection turns out to be dead before a
@@ -31,10 +32,9 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import attrs
 
 from aiperf import __version__
@@ -56,13 +56,16 @@ from aiperf.bench.records import Chunk, RequestError, RequestRecord, Usage
 from aiperf.bench.sse import SSEParser, error_from_object, interpret, interpret_object, truncate
 from aiperf.config.redaction import scrub
 
+if TYPE_CHECKING:
+    import aiohttp
+
 CountTokens = Callable[[str], int]
 
 _perf_ns = perf_ns
 #: Markup to drop from an HTML error page: invisible sections whole, then any tag.
 _HTML_NOISE = re.compile(r"<(head|script|style)\b.*?</\1\s*>|<[^>]*>", re.DOTALL | re.IGNORECASE)
 _CANCELLED = RequestError("cancelled", "cancelled while in flight")
-_USER_AGENT = f"aiperf/{__version__}"
+USER_AGENT = f"aiperf/{__version__}"
 #: Request heads kept per session (one per URL and header set; conversations add a header).
 _MAX_HEADS = 512
 Pieces = list[tuple[int, bytes]]
@@ -71,56 +74,6 @@ Pieces = list[tuple[int, bytes]]
 def _first(*values: int | None) -> int:
     """The first stamp that was taken."""
     return next(v for v in values if v is not None)
-
-
-async def _stamp_sent(session: object, ctx: object, params: object) -> None:
-    # A request's start is when its bytes reach the socket: on Python < 3.12 aiohttp
-    # writes the body from a task of its own, which under load runs well after the
-    # request was handed over, and that wait is the client's, not the server's.
-    flight = ctx.trace_request_ctx  # type: ignore[attr-defined]
-    if isinstance(flight, InFlight) and flight.sent_perf_ns is None:
-        flight.sent_perf_ns = _perf_ns()
-        flight.sent_wall_ns = wall_of(flight.sent_perf_ns)
-
-
-async def _stamp_reused(session: object, ctx: object, params: object) -> None:
-    flight = ctx.trace_request_ctx  # type: ignore[attr-defined]
-    if isinstance(flight, InFlight):
-        flight.reused = True
-
-
-async def _stamp_connecting(session: object, ctx: object, params: object) -> None:
-    flight = ctx.trace_request_ctx  # type: ignore[attr-defined]
-    if isinstance(flight, InFlight):
-        flight.connect_start_ns = _perf_ns()
-
-
-async def _stamp_connected(session: object, ctx: object, params: object) -> None:
-    # Opening a connection is the network's time, not the client's: the record keeps it
-    # apart from the scheduling lag.
-    flight = ctx.trace_request_ctx  # type: ignore[attr-defined]
-    if isinstance(flight, InFlight) and flight.connect_start_ns is not None:
-        flight.connect_ns = _perf_ns() - flight.connect_start_ns
-
-
-def _tracing() -> aiohttp.TraceConfig:
-    trace = aiohttp.TraceConfig()
-    trace.on_request_chunk_sent.append(_stamp_sent)
-    trace.on_connection_reuseconn.append(_stamp_reused)
-    trace.on_connection_create_start.append(_stamp_connecting)
-    trace.on_connection_create_end.append(_stamp_connected)
-    trace.freeze()
-    return trace
-
-
-def _aiohttp_session(connector: aiohttp.TCPConnector) -> aiohttp.ClientSession:
-    return aiohttp.ClientSession(
-        connector=connector,
-        trace_configs=[_tracing()],
-        timeout=aiohttp.ClientTimeout(total=None),
-        skip_auto_headers=("Accept-Encoding",),
-        headers={"User-Agent": _USER_AGENT},
-    )
 
 
 class Session:
@@ -156,7 +109,7 @@ class Session:
             if len(self._heads) >= _MAX_HEADS:
                 self._heads.clear()
             own = {k: v for k, v in headers.items() if k.lower() != REQUEST_ID_HEADER}
-            head = self._heads[key] = request_head(target, own, user_agent=_USER_AGENT,
+            head = self._heads[key] = request_head(target, own, user_agent=USER_AGENT,
                                                    close=not self._keep_alive)
         return head
 
@@ -164,13 +117,18 @@ class Session:
     def fallback(self) -> aiohttp.ClientSession:
         """The aiohttp session for URLs the lean client does not take."""
         if self._aiohttp is None:
-            if self._keep_alive:
-                connector = aiohttp.TCPConnector(limit=self._limit, limit_per_host=0,
-                                                 keepalive_timeout=self._keepalive_timeout)
-            else:
-                connector = aiohttp.TCPConnector(limit=0, force_close=True)
-            self._aiohttp = _aiohttp_session(connector)
+            from aiperf.bench import aiohttp_fallback
+
+            self._aiohttp = aiohttp_fallback.new_session(
+                keep_alive=self._keep_alive, limit=self._limit,
+                keepalive_timeout=self._keepalive_timeout)
         return self._aiohttp
+
+    def ready_for(self, urls: Iterable[str]) -> None:
+        """Make the aiohttp session now when one of ``urls`` needs it: importing aiohttp
+        takes a while, and must not delay the first request."""
+        if any(self.target(url) is None for url in urls):
+            _ = self.fallback
 
     async def close(self) -> None:
         """Close every connection."""
@@ -321,7 +279,7 @@ class InFlight:
         return (count(content) if content else 0) + (count(reasoning) if reasoning else 0)
 
 
-class _DeadConnection(Exception):
+class DeadConnection(Exception):
     """The reused connection was closed before a byte of a response arrived."""
 
 
@@ -346,16 +304,11 @@ class Client:
     #: replaced before the error is stored or printed.
     secrets: tuple[str, ...] = attrs.field(default=(), repr=False)
     watch: ConnectionWatch = attrs.field(repr=False)
-    _timeout: aiohttp.ClientTimeout = attrs.field(init=False, repr=False)
     _said: set[str] = attrs.field(init=False, repr=False, factory=set)
 
     @watch.default
     def _make_watch(self) -> ConnectionWatch:
         return ConnectionWatch(self.notify)
-
-    @_timeout.default
-    def _make_timeout(self) -> aiohttp.ClientTimeout:
-        return aiohttp.ClientTimeout(total=self.timeout_s)
 
     def prepare(self, spec: RequestSpec) -> InFlight:
         """The mutable measurement :meth:`run` fills in; keep it to read a partial record."""
@@ -380,7 +333,7 @@ class Client:
             try:
                 error = await self._attempt(self.session if pooled else self.fresh, flight,
                                             body)
-            except _DeadConnection:
+            except DeadConnection:
                 self.watch.replaced()
                 flight._new_attempt()
                 error = await self._attempt(self.fresh or self.session, flight, body,
@@ -398,14 +351,16 @@ class Client:
 
     async def _attempt(self, session: Session | None, flight: InFlight, body: bytes,
                        retry: bool = False) -> RequestError | None:
-        """One send of the request; raises :class:`_DeadConnection` when a reused
+        """One send of the request; raises :class:`DeadConnection` when a reused
         connection was dead before any response came (and this is not already the retry)."""
         assert session is not None
         target = session.target(flight.spec.url)
         if target is not None:
             return await self._attempt_lean(session, target, flight, body, retry)
+        from aiperf.bench import aiohttp_fallback
+
         headers = {**flight.spec.headers, REQUEST_ID_HEADER: flight.spec.x_request_id}
-        return await self._attempt_aiohttp(session, flight, body, headers, retry)
+        return await aiohttp_fallback.attempt(self, session, flight, body, headers, retry)
 
     async def _attempt_lean(self, session: Session, target: Target, flight: InFlight,
                             body: bytes, retry: bool) -> RequestError | None:
@@ -447,15 +402,15 @@ class Client:
                 error: RequestError | None
                 content_type = headers.get("content-type")
                 if status >= 400:
-                    error = await _http_error(status, conn.reason, conn.read_all,
+                    error = await http_error(status, conn.reason, conn.read_all,
                                               (HttpError, OSError))
                 elif content_type is not None and _media_type(content_type) == (
                         "text/event-stream"):  # whatever the request asked
-                    error = await _read_stream(conn.read, flight)
+                    error = await read_stream(conn.read, flight)
                 else:
                     flight.unstreamed = spec.streaming
                     raw = await conn.read_all()
-                    error = _read_body(raw, _perf_ns(), content_type, flight)
+                    error = read_body(raw, _perf_ns(), content_type, flight)
             # The server closing a connection it had said it would keep, before the
             # response was even put back: the same sign as closing it while it idled.
             done, conn = conn, None
@@ -474,71 +429,20 @@ class Client:
             dead = (flight.reused and flight.ack_perf_ns is None and conn is not None
                     and not conn.got_bytes)
             if not retry and dead:
-                raise _DeadConnection(_describe(e)) from None
+                raise DeadConnection(describe(e)) from None
             kind = ("disconnected" if isinstance(e, HttpError) or flight.ack_perf_ns is not None
                     else "connection")
-            return RequestError(kind, _describe(e))
+            return RequestError(kind, describe(e))
         except InvalidResponseError as e:  # the server's bytes were not valid HTTP
-            return RequestError("malformed-response", _describe(e))
+            return RequestError("malformed-response", describe(e))
         except Exception as e:  # a bug of ours must not stop the benchmark; report it
-            return RequestError("internal", _describe(e))
+            return RequestError("internal", describe(e))
         finally:
             if conn is not None:
                 conn.close()  # failed or cancelled: its state is unknown
             if slot:
                 pool.free()
 
-
-    async def _attempt_aiohttp(self, session: Session, flight: InFlight, body: bytes,
-                               headers: dict[str, str], retry: bool) -> RequestError | None:
-        """:meth:`_attempt` over aiohttp (URLs the lean client does not take)."""
-        spec = flight.spec
-        protocol = None
-        # A fresh session's connections are never reused: nothing to watch on them.
-        watched = session is not self.fresh
-        try:
-            async with session.fallback.post(
-                spec.url, data=body, headers=headers, timeout=self._timeout,
-                trace_request_ctx=flight,
-            ) as resp:
-                flight.ack_perf_ns = _perf_ns()
-                flight.status = resp.status
-                if watched:
-                    protocol, released = _protocol_of(resp)
-                    self.watch.on_response(protocol, resp.headers, released=released)
-                error: RequestError | None
-                if resp.status >= 400:
-                    error = await _http_error(resp.status, resp.reason, resp.read,
-                                              (aiohttp.ClientError, TimeoutError))
-                elif resp.content_type == "text/event-stream":  # whatever the request asked
-                    error = await _read_stream(_aiohttp_reads(resp), flight)
-                else:
-                    flight.unstreamed = spec.streaming
-                    raw = await resp.read()
-                    error = _read_body(raw, _perf_ns(), resp.headers.get("Content-Type"),
-                                       flight)
-            if watched:
-                self.watch.on_idle(protocol)
-            return error
-        # ServerTimeoutError is also a connection error: timeouts must be caught first.
-        except TimeoutError:
-            limit = "" if self.timeout_s is None else f" within {self.timeout_s:g} s"
-            return RequestError("timeout", f"no complete response{limit}")
-        except aiohttp.ClientConnectorError as e:
-            return RequestError("connection", f"cannot connect: {e.os_error or e}")
-        except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError) as e:
-            if not retry and _dead_before_answer(flight, e):
-                raise _DeadConnection(_describe(e)) from None
-            return RequestError("disconnected", _describe(e))
-        except aiohttp.ClientResponseError as e:  # the server's bytes were not valid HTTP
-            return RequestError("malformed-response", _describe(e))
-        except (aiohttp.ClientError, OSError) as e:
-            if not retry and _dead_before_answer(flight, e):
-                raise _DeadConnection(_describe(e)) from None
-            kind = "connection" if flight.ack_perf_ns is None else "disconnected"
-            return RequestError(kind, _describe(e))
-        except Exception as e:  # a bug of ours must not stop the benchmark; report it
-            return RequestError("internal", _describe(e))
 
     def _say_once(self, notice: str) -> None:
         if notice not in self._said:
@@ -552,39 +456,7 @@ def _media_type(content_type: str) -> str:
     return content_type.partition(";")[0].strip().lower()
 
 
-def _protocol_of(resp: aiohttp.ClientResponse) -> tuple[Any, bool]:
-    """The connection's protocol object, and whether aiohttp already put the connection
-    back in the pool (it does as soon as the whole body is in, which for a short response
-    is before the headers reach us; the protocol is then only on a private attribute)."""
-    connection = resp.connection
-    if connection is not None:
-        return connection.protocol, False
-    return getattr(resp, "_protocol", None), True
-
-
-def _dead_before_answer(flight: InFlight, error: BaseException) -> bool:
-    """Whether a failed send met a dead pooled connection: it went out on a reused
-    connection and no status line came back (a ``ServerDisconnectedError`` that carries a
-    parsed response message had one)."""
-    if not flight.reused or flight.status is not None or flight.ack_perf_ns is not None:
-        return False
-    if isinstance(error, aiohttp.ServerDisconnectedError):
-        return not hasattr(error.message, "code")
-    return not isinstance(error, aiohttp.ClientPayloadError)
-
-
-def _aiohttp_reads(resp: aiohttp.ClientResponse) -> Callable[[], Awaitable[Pieces]]:
-    """aiohttp's body reads in the lean client's shape: stamped pieces, [] at the end."""
-    read = resp.content.readany
-
-    async def reads() -> Pieces:
-        data = await read()
-        return [(_perf_ns(), data)] if data else []
-
-    return reads
-
-
-async def _read_stream(read: Callable[[], Awaitable[Pieces]],
+async def read_stream(read: Callable[[], Awaitable[Pieces]],
                        flight: InFlight) -> RequestError | None:
     """Read an SSE body to its end, appending a Chunk per content or reasoning delta;
     ``read`` gives the body's pieces as they arrive, each stamped with its read's time."""
@@ -635,7 +507,7 @@ async def _read_stream(read: Callable[[], Awaitable[Pieces]],
             return None
 
 
-def _read_body(raw: bytes, now: int, content_type: str | None,
+def read_body(raw: bytes, now: int, content_type: str | None,
                flight: InFlight) -> RequestError | None:
     """A whole JSON body ``raw``, read at ``now``: one chunk (two if it has reasoning)."""
     try:
@@ -659,7 +531,7 @@ def _read_body(raw: bytes, now: int, content_type: str | None,
     return None
 
 
-async def _http_error(status: int, reason: str | None, read: Callable[[], Awaitable[bytes]],
+async def http_error(status: int, reason: str | None, read: Callable[[], Awaitable[bytes]],
                       read_errors: tuple[type[BaseException], ...]) -> RequestError:
     """``http-status`` with the server's own words: the JSON error message, or the body
     text (HTML tags stripped), truncated; an error page that cannot be read (one of
@@ -681,7 +553,7 @@ async def _http_error(status: int, reason: str | None, read: Callable[[], Awaita
     return RequestError("http-status", f"{message}: {detail}" if detail else message, status)
 
 
-def _describe(e: BaseException) -> str:
+def describe(e: BaseException) -> str:
     """Exception class and text; never ``repr``, which for aiohttp can include headers."""
     text = str(e)
     return f"{type(e).__name__}: {truncate(text)}" if text else type(e).__name__
@@ -691,14 +563,14 @@ async def post_json(session: Session, url: str, body: Mapping[str, Any],
                     headers: Mapping[str, str], timeout_s: float) -> tuple[int, Any]:
     """POST ``body`` as JSON outside the measured run (prompt calibration): the status and
     the decoded JSON answer (None when the answer is not JSON). Connection failures raise
-    ``OSError``, an :class:`~aiperf.bench.http1.HttpError` or ``aiohttp.ClientError``;
-    a timeout raises ``TimeoutError``."""
+    ``OSError``, an :class:`~aiperf.bench.http1.HttpError` or (over aiohttp)
+    ``aiohttp.ClientError``; a timeout raises ``TimeoutError``."""
     data = encode_body(body)
     target = session.target(url)
     if target is None:
-        async with session.fallback.post(url, data=data, headers=dict(headers),
-                                         timeout=aiohttp.ClientTimeout(total=timeout_s)) as resp:
-            status, raw = resp.status, await resp.read()
+        from aiperf.bench import aiohttp_fallback
+
+        status, raw = await aiohttp_fallback.post(session, url, data, headers, timeout_s)
     else:
         async with asyncio.timeout(timeout_s):
             status, raw = await _post_lean(session, target, url, data, headers)

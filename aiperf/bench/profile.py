@@ -427,6 +427,8 @@ async def drive_load(prepared: Prepared, base_urls: Sequence[str], stop: asyncio
     index, count = prepared.shard
     cap = prepared.plan.in_flight_cap or 0  # 0: no limit (uncapped request rate)
     async with new_session(cap) as session, new_fresh_session() as fresh:
+        for each in (session, fresh):
+            each.ready_for(target.urls or (target.url,))
         prompts, calibration = await _sized_prompts(prepared, fresh, base_url)
         talks = None
         if prepared.conversations is not None:

@@ -10,11 +10,8 @@ exit code (1 with ``--plot-required``).
 
 from __future__ import annotations
 
-import contextlib
-import importlib
 import logging
 import os
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -53,7 +50,6 @@ def profile(
     from aiperf.config.gather import gather
     from aiperf.config.sweep import expand
 
-    _import_in_background("aiohttp")
     # INFO shows the config's notes and the prompt-sizing line; warnings read like the
     # summary's own (`warning: ...`).
     console_logging(logging.INFO)
@@ -99,22 +95,3 @@ def _plot_then(outcome: ProfileOutcome, resolved: Resolved, output: Output) -> i
     if plotted.summary is not None:
         output.line(plotted.summary)
     return outcome.code
-
-
-def _import_in_background(module: str) -> None:
-    """Start importing ``module`` on a daemon thread while this one gets on with the run.
-
-    aiohttp's import takes about 0.15 s, a third of it loading the system's CA
-    certificates in OpenSSL with the GIL released; meanwhile this thread resolves the
-    configuration and prepares the run. When the client module later imports aiohttp,
-    Python's per-module import lock makes it wait for this import to finish. The two
-    threads cannot deadlock: asyncio and the rest of the standard library that both need
-    are imported before the thread starts (``aiperf.bench.profile`` imports them), and
-    aiohttp never imports anything of aiperf's.
-    """
-
-    def run() -> None:
-        with contextlib.suppress(ImportError):  # reported by the import that needs it
-            importlib.import_module(module)
-
-    threading.Thread(target=run, name=f"import {module}", daemon=True).start()

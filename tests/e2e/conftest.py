@@ -33,6 +33,7 @@ import os
 import re
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -154,10 +155,11 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 class AppServer(_ThreadLoop):
     """A test's own aiohttp handler on every path and method; remembers every request."""
 
-    def __init__(self, handler: Handler) -> None:
+    def __init__(self, handler: Handler, ssl_context: ssl.SSLContext | None = None) -> None:
         super().__init__()
         self.handler = handler
         self.seen: list[Seen] = []
+        self._ssl = ssl_context
 
     @property
     def api_seen(self) -> list[Seen]:
@@ -180,9 +182,10 @@ class AppServer(_ThreadLoop):
             runner = web.AppRunner(application, access_log=None, shutdown_timeout=0.2)
             await runner.setup()
             try:
-                site = web.TCPSite(runner, "127.0.0.1", 0)
+                site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=self._ssl)
                 await site.start()
-                yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+                scheme = "http" if self._ssl is None else "https"
+                yield f"{scheme}://127.0.0.1:{runner.addresses[0][1]}"
             finally:
                 await runner.cleanup()
 
@@ -206,13 +209,13 @@ def sim_server() -> Iterator[Callable[..., SimServer]]:
 
 
 @pytest.fixture
-def http_server() -> Iterator[Callable[[Handler], AppServer]]:
-    """A factory: ``http_server(handler)`` serves ``handler`` on every path; stopped at the
-    end of the test."""
+def http_server() -> Iterator[Callable[..., AppServer]]:
+    """A factory: ``http_server(handler, ssl_context=None)`` serves ``handler`` on every
+    path (over TLS with a context); stopped at the end of the test."""
     started: list[AppServer] = []
 
-    def start(handler: Handler) -> AppServer:
-        server = AppServer(handler).start()
+    def start(handler: Handler, ssl_context: ssl.SSLContext | None = None) -> AppServer:
+        server = AppServer(handler, ssl_context).start()
         started.append(server)
         return server
 
