@@ -53,6 +53,16 @@ def _code_digest() -> str:
 
 
 @functools.cache
+def _file_digest(path: str) -> str:
+    """A hash of one more reader's source (a module outside config that parses its own
+    shipped files), so editing it misses the cache too."""
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return "?"
+
+
+@functools.cache
 def _strictyaml_release() -> str:
     """Which strictyaml is installed, without importing it (that costs a start ~60 ms):
     the name of its dist-info folder, which carries the release. strictyaml's own
@@ -83,8 +93,9 @@ class ParseCache:
 
     One cache file per ``kind`` and content: it is named by a hash of ``kind``, every
     document's label and text, the aiperf and strictyaml releases, the code that
-    parses them (schemas included) and types scalars and :data:`CACHE_FORMAT`, so any
-    change to the files or to the way they are read is a miss. It holds two things:
+    parses them (schemas included; ``code`` names any reader module outside config)
+    and types scalars and :data:`CACHE_FORMAT`, so any change to the files or to the
+    way they are read is a miss. It holds two things:
 
     * :meth:`parse`: each document's parse with the schema (plain dicts, lists, strings
       and booleans), and
@@ -98,12 +109,14 @@ class ParseCache:
     temp file renamed into place), so processes writing it at once cannot corrupt it.
     """
 
-    def __init__(self, kind: str, docs: Sequence[tuple[str, str]]):
+    def __init__(self, kind: str, docs: Sequence[tuple[str, str]],
+                 code: Sequence[str] = ()):
         self.kind = kind
         self.docs = list(docs)
         h = hashlib.sha256()
         for part in (str(CACHE_FORMAT), kind, __version__, _strictyaml_release(),
-                     _code_digest(), *(p for doc in self.docs for p in doc)):
+                     _code_digest(), *map(_file_digest, code),
+                     *(p for doc in self.docs for p in doc)):
             raw = part.encode("utf-8")
             h.update(len(raw).to_bytes(8, "little"))
             h.update(raw)

@@ -89,26 +89,44 @@ def _family_name(name: str, type_: str) -> str:
     return name.removesuffix("_total") if type_ == "counter" else name
 
 
-def load_server(path: Path) -> ServerFamilies:
-    """Parse one server file; a ``ValueError`` names the file and line of a mistake."""
+def _parse(text: str, label: str) -> Any:
+    """strictyaml's plain data of one server file; a ``ValueError`` names the file and
+    line of a mistake."""
     import strictyaml as sy
 
     try:
-        data = sy.load(path.read_text(encoding="utf-8"), _schema(), label=str(path)).data
+        return sy.load(text, _schema(), label=label).data
     except sy.YAMLError as e:
-        raise ValueError(f"{path}: {e}") from None
+        raise ValueError(f"{label}: {e}") from None
+
+
+def _server(data: Any, source: str) -> ServerFamilies:
     roles = {
         name: Role(name, tuple(_family_name(f, spec["type"]) for f in spec["families"]),
                    spec["type"], spec["unit"], float(spec.get("scale", 1.0)))
         for name, spec in data["roles"].items()}
     return ServerFamilies(data["server"], data["description"],
-                          (data["prefix"], *data.get("also_prefixes", [])), roles, str(path))
+                          (data["prefix"], *data.get("also_prefixes", [])), roles, source)
+
+
+def load_server(path: Path) -> ServerFamilies:
+    """Parse one server file; a ``ValueError`` names the file and line of a mistake."""
+    return _server(_parse(path.read_text(encoding="utf-8"), str(path)), str(path))
 
 
 @functools.cache
 def known_servers() -> tuple[ServerFamilies, ...]:
-    """Every server file shipped with aiperf, by file name."""
-    return tuple(load_server(p) for p in sorted(FAMILIES_DIR.glob("*.yaml")))
+    """Every server file shipped with aiperf, by file name (strictyaml's parse kept in
+    the on-disk cache of shipped data files: it is most of a short run's reading)."""
+    from aiperf.config.parse_cache import ParseCache
+
+    paths = sorted(FAMILIES_DIR.glob("*.yaml"))
+    cache = ParseCache("server-families",
+                       [(str(p), p.read_text(encoding="utf-8")) for p in paths],
+                       code=(__file__,))
+    docs = cache.parse(_parse)
+    cache.save()
+    return tuple(_server(doc, str(p)) for doc, p in zip(docs, paths, strict=True))
 
 
 def role_family(server: ServerFamilies, role: str, families: Collection[str]) -> str | None:

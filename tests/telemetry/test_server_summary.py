@@ -178,3 +178,16 @@ def test_time_series_gives_a_histograms_mean_observation_since_the_last_scrape()
     assert {} == points[0].values
     assert {"h": pytest.approx(0.4)} == points[1].values  # 1.2 s over 3 observations
     assert {} == points[2].values  # nothing observed: no mean
+
+
+def test_server_files_read_from_the_parse_cache_equal_strictyamls_parse() -> None:
+    from aiperf.telemetry.families import FAMILIES_DIR, load_server
+
+    known_servers.cache_clear()
+    known_servers()  # a miss: parsed and stored
+    known_servers.cache_clear()
+
+    cached = known_servers()
+
+    parsed = tuple(load_server(p) for p in sorted(FAMILIES_DIR.glob("*.yaml")))
+    assert cached == parsed
