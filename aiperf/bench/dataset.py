@@ -16,9 +16,13 @@ prompt (chat template, BOS token).
 
 from __future__ import annotations
 
+import array
+import functools
 import json
+import operator
 import os
 import random
+import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -50,6 +54,27 @@ VOCABULARY = tuple(
 )
 
 
+@functools.cache
+def _word_of_16_bits() -> tuple[str, ...]:
+    """The vocabulary word of every 16-bit value (multiply-shift range reduction): each
+    word has 313 or 314 of the 65,536 values, uniform to within 0.4%."""
+    n = len(VOCABULARY)
+    return tuple(VOCABULARY[(value * n) >> 16] for value in range(1 << 16))
+
+
+def draw_words(rng: random.Random, k: int) -> list[str]:
+    """``k`` vocabulary words drawn at random from ``rng``: one draw of 16 random bits per
+    word, looked up in C (a prompt is drawn on the client's hot path, and drawing its
+    words one ``random()`` at a time cost more than sending it)."""
+    if k <= 0:
+        return []
+    values = array.array("H", rng.getrandbits(16 * k).to_bytes(2 * k, "little"))
+    if sys.byteorder == "big":
+        values.byteswap()  # the same words from the same seed on every machine
+    words = operator.itemgetter(*values)(_word_of_16_bits())
+    return [words] if k == 1 else list(words)
+
+
 @attrs.frozen
 class PromptSizer:
     """How many words make a prompt of N tokens.
@@ -68,7 +93,7 @@ class PromptSizer:
         costs = self.word_costs
         if costs is None:
             n = max(1, round((target - self.overhead) / self.tokens_per_word))
-            words = rng.choices(VOCABULARY, k=n)
+            words = draw_words(rng, n)
             return words, max(1, round(self.overhead + n * self.tokens_per_word))
         return self._exact(rng, target, costs)
 
@@ -84,7 +109,7 @@ class PromptSizer:
         # is sized on the client's hot path).
         dearest = max(costs[w] for w in VOCABULARY)
         while remaining >= dearest:
-            batch = rng.choices(VOCABULARY, k=remaining // dearest)
+            batch = draw_words(rng, remaining // dearest)
             spent = sum(map(costs.__getitem__, batch))
             words += batch
             remaining -= spent

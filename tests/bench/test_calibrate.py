@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from aiperf.bench.calibrate import calibrate, server_root, sizer_from_tokenizer
-from aiperf.bench.dataset import BUILTIN_SIZER, VOCABULARY, SyntheticPrompts
+from aiperf.bench.dataset import BUILTIN_SIZER, VOCABULARY, SyntheticPrompts, draw_words
 
 TEMPLATE = 12
 
@@ -152,12 +152,12 @@ class TestFallback:
 
 
 def test_builtin_sizer_keeps_words_as_tokens():
-    """Sizing in built-in words leaves synthetic prompts exactly as they always were."""
+    """Sizing in built-in words draws one word per token, straight from the seed."""
     rng_words = random.Random(1)
     prompt = next(iter(SyntheticPrompts(40, 0.0, 8, 0.0, seed=1)))
 
     assert 40 == prompt.input_tokens == len(prompt.text.split())
-    assert rng_words.choices(VOCABULARY, k=40) == prompt.text.split()
+    assert draw_words(rng_words, 40) == prompt.text.split()
 
 
 def test_tokenizer_file_sizes_word_by_word():

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import collections
 import itertools
 import json
+import random
 import statistics
 
 import pytest
 
-from aiperf.bench.dataset import DatasetError, SyntheticPrompts, read_prompt_file
+from aiperf.bench.dataset import (
+    VOCABULARY,
+    DatasetError,
+    SyntheticPrompts,
+    draw_words,
+    read_prompt_file,
+)
 from aiperf.bench.schedule import arrival_offsets, plan_load
 from aiperf.bench.tokenizer import TokenizerError, builtin_count, load_tokenizer
 
@@ -24,6 +32,25 @@ def test_synthetic_prompts_have_the_exact_length_without_stddev():
     assert {128} == {p.input_tokens for p in prompts}
     assert {128} == {builtin_count(p.text) for p in prompts}
     assert {32} == {p.max_tokens for p in prompts}
+
+
+def test_drawn_words_are_the_vocabulary_uniformly():
+    """Every entry of the vocabulary is drawn within a few percent of 1/len(VOCABULARY)
+    of the time (a word listed twice, twice as often)."""
+    counts = collections.Counter(draw_words(random.Random(7), 400_000))
+    listed = collections.Counter(VOCABULARY)
+
+    assert set(counts) == set(listed)
+    expected = {w: 400_000 * n / len(VOCABULARY) for w, n in listed.items()}
+    assert max(abs(counts[w] - e) / e for w, e in expected.items()) < 0.12
+
+
+@pytest.mark.parametrize("k", [0, 1, 2, 550])
+def test_drawn_words_are_as_many_as_asked_and_repeat_for_a_seed(k):
+    words = draw_words(random.Random(3), k)
+
+    assert len(words) == k and all(isinstance(w, str) for w in words)
+    assert words == draw_words(random.Random(3), k)
 
 
 def test_synthetic_prompts_are_deterministic_for_a_seed():
