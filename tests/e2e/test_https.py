@@ -7,6 +7,7 @@ the way a user points Python's ``ssl`` at a private CA.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import ssl
@@ -31,7 +32,7 @@ runpy.run_module("aiperf", run_name="__main__", alter_sys=True)
 
 
 async def _streamed_chat(request: web.Request) -> web.StreamResponse:
-    """Streams ANSWER a word per chunk, then the usage and [DONE]."""
+    """Streams ANSWER a word per chunk, 20 ms apart, then the usage and [DONE]."""
     if request.method != "POST":
         return web.Response(status=404)
     await request.read()
@@ -42,6 +43,7 @@ async def _streamed_chat(request: web.Request) -> web.StreamResponse:
                  "choices": [{"index": 0, "delta": {"content": word + " "},
                               "finish_reason": None}]}
         await resp.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        await asyncio.sleep(0.02)  # tokens apart, so each is read (and stamped) on its own
     usage = {"object": "chat.completion.chunk", "model": "m", "choices": [],
              "usage": {"prompt_tokens": 20, "completion_tokens": 4, "total_tokens": 24}}
     await resp.write(f"data: {json.dumps(usage)}\n\n".encode())
