@@ -117,10 +117,11 @@ def _serve(folder: Path, host: str, port: int) -> None:
         typer.echo(f"error: cannot serve the dashboard on {host}:{port}: "
                    f"{e.strerror or e}", err=True)
         raise typer.Exit(EXIT_PLOT_FAILED) from None
-    typer.echo(f"dashboard: {server.url} (the PNGs under {server.url}files/); "
-               "Ctrl-C stops it")
+    # The handlers come first: a Ctrl-C sent as soon as the URL is out must stop it.
     with _stopped_by_signals():
         try:
+            typer.echo(f"dashboard: {server.url} (the PNGs under {server.url}files/); "
+                       "Ctrl-C stops it")
             server.serve_forever()
         except KeyboardInterrupt:
             typer.echo("dashboard stopped")
