@@ -31,7 +31,7 @@ import collections
 import functools
 import socket
 import time
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
 import attrs
@@ -168,8 +168,8 @@ class Connection(asyncio.Protocol):
     # -- asyncio.Protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # A stream transport; uvloop's are not subclasses of asyncio.Transport.
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         now = _perf_ns()

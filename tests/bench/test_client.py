@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import socket
 import statistics
+import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from itertools import pairwise
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from openai_stub import StubServer
@@ -19,10 +20,27 @@ from aiperf.bench.payloads import RequestSpec, base_headers, endpoint_url, reque
 from aiperf.bench.records import RequestRecord
 
 MS = 1_000_000
+T = TypeVar("T")
 
 
 def count_words(text: str) -> int:
     return len(text.split())
+
+
+#: The event loop ``send`` runs on (set per test by ``event_loop_kind``).
+LOOP_FACTORY: Callable[[], asyncio.AbstractEventLoop] = asyncio.new_event_loop
+
+
+@pytest.fixture(autouse=True, params=["asyncio", "uvloop"])
+def event_loop_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test here runs on asyncio's loop and on uvloop's (the [fast] extra, which a
+    run uses when it is installed): their transports are not the same classes."""
+    factory = asyncio.new_event_loop
+    if request.param == "uvloop":
+        uvloop = pytest.importorskip("uvloop", reason="the [fast] extra is not installed")
+        factory = uvloop.new_event_loop
+    monkeypatch.setattr(sys.modules[__name__], "LOOP_FACTORY", factory)
+    return str(request.param)
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +82,13 @@ def send(spec: RequestSpec, *, timeout: float = 5.0) -> RequestRecord:
         async with new_session(2) as session:
             return await Client(session, timeout, count_words).send(spec)
 
-    return asyncio.run(go())
+    return run_on_loop(go())
+
+
+def run_on_loop(coro: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run(coro)`` on the event loop of the test's ``event_loop_kind``."""
+    with asyncio.Runner(loop_factory=LOOP_FACTORY) as runner:
+        return runner.run(coro)
 
 
 def texts(record: RequestRecord) -> list[str]:
@@ -356,7 +380,7 @@ class TestCancellation:
                     return flight, True
                 return flight, False
 
-        flight, raised = asyncio.run(go())
+        flight, raised = run_on_loop(go())
         record = flight.record()
 
         assert raised
@@ -378,7 +402,7 @@ class TestCancellation:
                     await task
                 return flight
 
-        flight = asyncio.run(go())
+        flight = run_on_loop(go())
         record = flight.record()
 
         assert (False, True, ()) == (flight.sent, record.cancelled, record.chunks)
@@ -395,7 +419,7 @@ class TestCancellation:
                 await client.run(flight)
                 return flight
 
-        flight = asyncio.run(go())
+        flight = run_on_loop(go())
 
         assert flight.record() == flight.record()
 
@@ -410,7 +434,7 @@ def test_concurrent_requests_share_a_session(server):
                      for i in range(12)]
             return await asyncio.gather(*(client.send(s) for s in specs))
 
-    records = asyncio.run(go())
+    records = run_on_loop(go())
 
     assert all(r.ok for r in records)
     assert [i % 3 + 1 for i in range(12)] == [r.output_tokens for r in records]
