@@ -87,6 +87,23 @@ class PromptSizer:
     tokens_per_word: float = 1.0
     overhead: float = 0.0
     word_costs: Mapping[str, int] | None = None
+    #: With ``word_costs``: the dearest word's cost, and for each budget below it the words
+    #: that fit (vocabulary order). Worked out once: a prompt is sized on the hot path.
+    _dearest: int = attrs.field(init=False, repr=False, eq=False)
+    _fitting: tuple[tuple[str, ...], ...] = attrs.field(init=False, repr=False, eq=False)
+
+    @_dearest.default
+    def _dearest_cost(self) -> int:
+        costs = self.word_costs
+        return 1 if costs is None else max(costs[w] for w in VOCABULARY)
+
+    @_fitting.default
+    def _words_that_fit(self) -> tuple[tuple[str, ...], ...]:
+        costs = self.word_costs
+        if costs is None:
+            return ()
+        return tuple(tuple(w for w in VOCABULARY if costs[w] <= budget)
+                     for budget in range(self._dearest))
 
     def words(self, rng: random.Random, target: int) -> tuple[list[str], int]:
         """Random words whose prompt is ``target`` tokens, and its planned token count."""
@@ -107,7 +124,7 @@ class PromptSizer:
         # While even the dearest word fits, draw in batches that cannot overshoot: the
         # same words one draw at a time would give, at a fraction of the cost (a prompt
         # is sized on the client's hot path).
-        dearest = max(costs[w] for w in VOCABULARY)
+        dearest = self._dearest
         while remaining >= dearest:
             batch = draw_words(rng, remaining // dearest)
             spent = sum(map(costs.__getitem__, batch))
@@ -117,7 +134,8 @@ class PromptSizer:
         while remaining > 0 or not words:
             word = rng.choice(VOCABULARY)
             if costs[word] > remaining > 0:
-                fitting = [w for w in VOCABULARY if costs[w] <= remaining]
+                # remaining < dearest here: every budget it can be is in the table.
+                fitting = self._fitting[remaining]
                 if fitting:
                     word = rng.choice(fitting)
             words.append(word)
