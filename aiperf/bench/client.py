@@ -403,7 +403,7 @@ class Client:
                 content_type = headers.get("content-type")
                 if status >= 400:
                     error = await http_error(status, conn.reason, conn.read_all,
-                                              (HttpError, OSError))
+                                             (HttpError, OSError))
                 elif content_type is not None and _media_type(content_type) == (
                         "text/event-stream"):  # whatever the request asked
                     error = await read_stream(conn.read, flight)
@@ -457,7 +457,7 @@ def _media_type(content_type: str) -> str:
 
 
 async def read_stream(read: Callable[[], Awaitable[Pieces]],
-                       flight: InFlight) -> RequestError | None:
+                      flight: InFlight) -> RequestError | None:
     """Read an SSE body to its end, appending a Chunk per content or reasoning delta;
     ``read`` gives the body's pieces as they arrive, each stamped with its read's time."""
     parser = SSEParser()
@@ -508,7 +508,7 @@ async def read_stream(read: Callable[[], Awaitable[Pieces]],
 
 
 def read_body(raw: bytes, now: int, content_type: str | None,
-               flight: InFlight) -> RequestError | None:
+              flight: InFlight) -> RequestError | None:
     """A whole JSON body ``raw``, read at ``now``: one chunk (two if it has reasoning)."""
     try:
         obj = json.loads(raw)
@@ -532,7 +532,7 @@ def read_body(raw: bytes, now: int, content_type: str | None,
 
 
 async def http_error(status: int, reason: str | None, read: Callable[[], Awaitable[bytes]],
-                      read_errors: tuple[type[BaseException], ...]) -> RequestError:
+                     read_errors: tuple[type[BaseException], ...]) -> RequestError:
     """``http-status`` with the server's own words: the JSON error message, or the body
     text (HTML tags stripped), truncated; an error page that cannot be read (one of
     ``read_errors``) leaves the status alone."""

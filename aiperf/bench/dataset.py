@@ -121,9 +121,8 @@ class PromptSizer:
         remaining = target - round(self.overhead)
         words: list[str] = []
         planned = round(self.overhead)
-        # While even the dearest word fits, draw in batches that cannot overshoot: the
-        # same words one draw at a time would give, at a fraction of the cost (a prompt
-        # is sized on the client's hot path).
+        # While even the dearest word fits, draw in batches that cannot overshoot: one
+        # call per batch rather than per word (a prompt is sized on the client's hot path).
         dearest = self._dearest
         while remaining >= dearest:
             batch = draw_words(rng, remaining // dearest)
