@@ -40,6 +40,7 @@ import attrs
 from aiperf import __version__
 from aiperf.bench.clock import perf_ns, wall_of
 from aiperf.bench.connections import ConnectionWatch
+from aiperf.bench.deadlines import NO_LIMIT, Deadlines
 from aiperf.bench.http1 import (
     ClientPayloadError,
     Connection,
@@ -53,7 +54,14 @@ from aiperf.bench.http1 import (
 )
 from aiperf.bench.payloads import REQUEST_ID_HEADER, RequestSpec, encode_body
 from aiperf.bench.records import Chunk, RequestError, RequestRecord, Usage
-from aiperf.bench.sse import SSEParser, error_from_object, interpret, interpret_object, truncate
+from aiperf.bench.sse import (
+    SSEParser,
+    error_from_object,
+    interpret,
+    interpret_data,
+    interpret_object,
+    truncate,
+)
 from aiperf.config.redaction import scrub
 
 if TYPE_CHECKING:
@@ -305,6 +313,11 @@ class Client:
     secrets: tuple[str, ...] = attrs.field(default=(), repr=False)
     watch: ConnectionWatch = attrs.field(repr=False)
     _said: set[str] = attrs.field(init=False, repr=False, factory=set)
+    _deadlines: Deadlines | None = attrs.field(init=False, repr=False)
+
+    @_deadlines.default
+    def _make_deadlines(self) -> Deadlines | None:
+        return None if self.timeout_s is None else Deadlines(self.timeout_s)
 
     @watch.default
     def _make_watch(self) -> ConnectionWatch:
@@ -373,7 +386,8 @@ class Client:
         conn: Connection | None = None
         slot = False
         try:
-            async with asyncio.timeout(self.timeout_s):
+            deadlines = self._deadlines
+            async with NO_LIMIT if deadlines is None else deadlines.limit():
                 await pool.slot()
                 slot = True
                 conn = pool.idle(target)
@@ -461,50 +475,64 @@ async def read_stream(read: Callable[[], Awaitable[Pieces]],
     """Read an SSE body to its end, appending a Chunk per content or reasoning delta;
     ``read`` gives the body's pieces as they arrive, each stamped with its read's time."""
     parser = SSEParser()
+    feed = parser.feed_raw
     chunks = flight.chunks
+    append = chunks.append
     seen = 0  # cumulative completion_tokens reported so far
     per_chunk: bool | None = None  # does the server report usage on every chunk?
     done = False
     while True:
         pieces = await read()
-        if pieces:
-            batches = [(now, parser.feed(data)) for now, data in pieces]
-        else:
-            batches = [(_perf_ns(), parser.close())]
+        batches = [(now, feed(data)) for now, data in pieces] if pieces \
+            else [(_perf_ns(), parser.close_raw())]
         for now, events in batches:
             for event in events:
                 if done:
                     break  # nothing after [DONE] counts; keep reading to reuse the connection
-                info = interpret(event)
-                if info.done:
-                    done = True
+                info = interpret_data(event) if event.__class__ is bytes \
+                    else interpret(event)  # type: ignore[arg-type]  # an SSEEvent
+                content, reasoning, usage, _, error, malformed, done = info
+                if usage is None and error is None and not malformed:
+                    # The common chunk, a delta without usage: the general case below
+                    # does the same, in more steps (this runs once per streamed token).
+                    if content or reasoning:
+                        if per_chunk is None:
+                            per_chunk = False
+                        if reasoning:
+                            append(Chunk(now, reasoning, True, None))
+                        if content:
+                            append(Chunk(now, content, False, None))
                     continue
-                if info.error is not None:
-                    return info.error
-                if info.malformed:
+                if error is not None:
+                    return error
+                if malformed:
+                    text = event if event.__class__ is bytes else event.data  # type: ignore[union-attr]
                     return RequestError("malformed-response",
-                                        f"unreadable stream chunk: {truncate(event.data, 200)}")
-                has_text = bool(info.content or info.reasoning)
-                usage = info.usage
+                                        f"unreadable stream chunk: {truncate(_text_of(text), 200)}")
+                assert usage is not None  # a chunk without usage took the branch above
+                has_text = bool(content or reasoning)
                 if per_chunk is None and has_text:
                     # Usage on the first delta means continuous usage stats (cumulative
                     # counts); usage only at the end says nothing about single chunks.
-                    per_chunk = usage is not None and usage.completion_tokens is not None
+                    per_chunk = usage.completion_tokens is not None
                 tokens = None
-                if usage is not None:
-                    flight.usage = usage  # the last usage reported is the final count
-                    if usage.completion_tokens is not None:
-                        if per_chunk and has_text:
-                            tokens = usage.completion_tokens - seen
-                        seen = usage.completion_tokens
-                if info.reasoning:
+                flight.usage = usage  # the last usage reported is the final count
+                if usage.completion_tokens is not None:
+                    if per_chunk and has_text:
+                        tokens = usage.completion_tokens - seen
+                    seen = usage.completion_tokens
+                if reasoning:
                     # a delta with both parts is rare; its token count goes on the content
-                    chunks.append(Chunk(now, info.reasoning, True,
-                                        None if info.content else tokens))
-                if info.content:
-                    chunks.append(Chunk(now, info.content, False, tokens))
+                    append(Chunk(now, reasoning, True, None if content else tokens))
+                if content:
+                    append(Chunk(now, content, False, tokens))
         if not pieces:
             return None
+
+
+def _text_of(data: bytes | str) -> str:
+    """Event data as text, for a message."""
+    return data.decode("utf-8", "replace") if isinstance(data, bytes) else data
 
 
 def read_body(raw: bytes, now: int, content_type: str | None,

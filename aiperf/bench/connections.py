@@ -46,11 +46,14 @@ class KeepAlive:
     max_requests: int | None = None
 
 
+_NOTHING_SAID = KeepAlive()
+
+
 def parse_keep_alive(value: str | None) -> KeepAlive:
     """``Keep-Alive: timeout=5, max=100`` -> KeepAlive(5.0, 100); unknown or malformed
     parameters are ignored (a header we cannot read must not fail a request)."""
     if not value:
-        return KeepAlive()
+        return _NOTHING_SAID
     timeout: float | None = None
     max_requests: int | None = None
     for part in value.split(","):

@@ -51,7 +51,14 @@ from aiperf.artifacts.manifest import (
     Status,
     write_manifest,
 )
-from aiperf.bench.metrics import MetricStats, RecordMetrics, RunMetrics, ScalarMetric, error_of
+from aiperf.bench.metrics import (
+    RECORD_UNITS,
+    MetricStats,
+    RecordMetrics,
+    RunMetrics,
+    ScalarMetric,
+    error_of,
+)
 from aiperf.bench.records import RequestError
 from aiperf.bench.stats import PERCENTILES
 from aiperf.bench.timeslices import Timeslice
@@ -273,9 +280,9 @@ def _record_json(item: RecordMetrics) -> dict[str, Any]:
     out: dict[str, Any] = {
         "metadata": metadata,
         "metrics": {
-            v.tag: {"value": list(v.value) if isinstance(v.value, tuple) else _finite(v.value),
-                    "unit": v.unit}
-            for v in item.values
+            tag: {"value": list(value) if value.__class__ is tuple else _finite(value),
+                  "unit": RECORD_UNITS[tag]}
+            for tag, value in item.by_tag.items()
         },
     }
     if not record.ok:

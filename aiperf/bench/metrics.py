@@ -120,37 +120,49 @@ class MetricValue(NamedTuple):
     value: Value
 
 
+#: Each per-request metric's unit, by tag.
+RECORD_UNITS: Mapping[str, str] = MappingProxyType({m.tag: m.unit for m in RECORD_METRICS})
+_RECORD_ORDER: tuple[str, ...] = tuple(m.tag for m in RECORD_METRICS)
+
+
 @attrs.frozen
 class RecordMetrics:
     """A request record with its metrics, in the reference's JSONL order.
 
-    ``latency_ns`` is the request latency in integer nanoseconds (None for a failed
-    request): exact where the ms value in ``values`` is a float.
+    ``by_tag`` maps each metric the request has to its value (display units; a tuple
+    for ``inter_chunk_latency``), in the order of :data:`RECORD_METRICS`; its units are
+    :data:`RECORD_UNITS`. A plain dict rather than a tuple of :class:`MetricValue`: some
+    twenty values per request are looked up by tag on the hot path. ``latency_ns`` is
+    the request latency in integer nanoseconds (None for a failed request): exact where
+    the ms value is a float.
     """
 
     record: RequestRecord
-    values: tuple[MetricValue, ...]
+    by_tag: Mapping[str, Value]
     latency_ns: int | None = None
+
+    @property
+    def values(self) -> tuple[MetricValue, ...]:
+        """Every metric of the request, with its tag and unit, in order."""
+        return tuple(MetricValue(tag, RECORD_UNITS[tag], value)
+                     for tag, value in self.by_tag.items())
 
     def get(self, tag: str) -> Value | None:
         """The value of ``tag`` for this request, or None when it has none."""
-        for item in self.values:
-            if item.tag == tag:
-                return item.value
-        return None
+        return self.by_tag.get(tag)
 
     def add_to(self, samples: dict[str, Sample], exact_limit: int) -> None:
         """Add each value to the sample of its tag in ``samples`` (made as needed, exact
         up to ``exact_limit`` values); a list-valued metric (inter_chunk_latency) adds
         every one of its values."""
-        for item in self.values:
-            sample = samples.get(item.tag)
+        for tag, value in self.by_tag.items():
+            sample = samples.get(tag)
             if sample is None:
-                sample = samples[item.tag] = Sample(exact_limit)
-            if isinstance(item.value, tuple):
-                sample.extend(item.value)
+                sample = samples[tag] = Sample(exact_limit)
+            if value.__class__ is tuple:
+                sample.extend(value)
             else:
-                sample.add(float(item.value))
+                sample.add(float(value))  # type: ignore[arg-type]
 
 
 def record_metrics(record: RequestRecord, *, streaming: bool) -> RecordMetrics:
@@ -172,12 +184,8 @@ def record_metrics(record: RequestRecord, *, streaming: bool) -> RecordMetrics:
                                - connect_ns) / _NS_PER_MS
     if record.connect_ns is not None:
         found["connection_setup"] = record.connect_ns / _NS_PER_MS
-    values = tuple(
-        MetricValue(info.tag, info.unit, found[info.tag])
-        for info in RECORD_METRICS
-        if info.tag in found
-    )
-    return RecordMetrics(record=record, values=values, latency_ns=latency_ns)
+    by_tag = {tag: found[tag] for tag in _RECORD_ORDER if tag in found}
+    return RecordMetrics(record, by_tag, latency_ns)
 
 
 def _measure_failed(record: RequestRecord) -> dict[str, Value]:

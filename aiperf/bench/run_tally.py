@@ -230,11 +230,13 @@ class RunTally:
 
     def _add_ok(self, item: RecordMetrics) -> None:
         record = item.record
-        self._add_turn(item)
+        if record.turn is not None:
+            self._add_turn(item)
+        by_tag, totals = item.by_tag, self._totals
         for total_tag, tag in _OK_TOTALS:
-            value = item.get(tag)
+            value = by_tag.get(tag)
             if value is not None:
-                self._totals[total_tag] = self._totals.get(total_tag, 0) + value  # type: ignore[operator]
+                totals[total_tag] = totals.get(total_tag, 0) + value  # type: ignore[operator]
         if item.latency_ns is not None:
             self._ok_span = _widen(self._ok_span, record.start_wall_ns,
                                    record.start_wall_ns + item.latency_ns)

@@ -13,6 +13,7 @@ into a :class:`ChunkInfo`. It never raises: bad JSON becomes ``malformed=True``.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any, NamedTuple
 
@@ -41,6 +42,11 @@ class SSEEvent(NamedTuple):
     def done(self) -> bool:
         """The OpenAI end-of-stream sentinel, ``data: [DONE]``."""
         return _is_done(self.data)
+
+
+#: What :meth:`SSEParser.feed_raw` gives per event: a default-type event's data, undecoded,
+#: or a whole SSEEvent.
+RawEvent = bytes | SSEEvent
 
 
 def _is_done(data: str) -> bool:
@@ -73,6 +79,30 @@ class SSEParser:
 
     def feed(self, data: bytes) -> list[SSEEvent]:
         """Consume one read's bytes; return the events it completed (often none or one)."""
+        return [_as_event(e) for e in self.feed_raw(data)]
+
+    def close(self) -> list[SSEEvent]:
+        """End of stream: treat an unterminated last line and event as complete."""
+        return [_as_event(e) for e in self.close_raw()]
+
+    def feed_raw(self, data: bytes) -> list[RawEvent]:
+        """:meth:`feed` for the client's hot path: an event of the default type with no
+        id comes back as its data's undecoded bytes (what :func:`interpret_data` reads),
+        any other as an :class:`SSEEvent`.
+
+        A read of whole ``data:`` events only (what OpenAI-compatible servers send) is
+        split in one pass without walking its lines."""
+        if not (self._buf or self._skip_lf or self._data is not None or self._event is not None
+                or self._id is not None) and data[:6] == b"data: " and data[-2:] == b"\n\n" \
+                and b"\r" not in data:
+            payloads = data[6:-2].split(b"\n\ndata: ")
+            # Every line was a "data: " line followed by a blank one exactly when the
+            # read has no other line breaks than those.
+            if data.count(b"\n") == 2 * len(payloads):
+                self._first = False
+                if b"[DONE]" in data and not self.done:
+                    self.done = any(len(p) < 32 and p.strip() == b"[DONE]" for p in payloads)
+                return payloads  # type: ignore[return-value]  # list[bytes] is a list[RawEvent]
         if self._skip_lf:
             if not data:
                 return []
@@ -89,15 +119,15 @@ class SSEParser:
         self._buf = lines.pop()
         return self._lines(lines) if lines else []
 
-    def close(self) -> list[SSEEvent]:
-        """End of stream: treat an unterminated last line and event as complete."""
+    def close_raw(self) -> list[RawEvent]:
+        """:meth:`close`, with events as :meth:`feed_raw` gives them."""
         lines = [self._buf, b""] if self._buf else [b""]
         self._buf = b""
         self._skip_lf = False
         return self._lines(lines)
 
-    def _lines(self, lines: list[bytes]) -> list[SSEEvent]:
-        events: list[SSEEvent] = []
+    def _lines(self, lines: list[bytes]) -> list[RawEvent]:
+        events: list[RawEvent] = []
         if self._first:
             self._first = False
             if lines[0].startswith(_BOM):
@@ -137,16 +167,24 @@ class SSEParser:
                 self.retry = int(value)
         # any other field name is ignored, as the spec says
 
-    def _dispatch(self, parts: list[bytes]) -> SSEEvent:
+    def _dispatch(self, parts: list[bytes]) -> RawEvent:
         """The event made of the data lines ``parts`` (``self._data``); clears its fields."""
         raw = parts[0] if len(parts) == 1 else b"\n".join(parts)
-        data = raw.decode("utf-8", "replace")
-        event = SSEEvent(data, self._event or "message", self._id)
-        self._data = None
-        self._event = None
-        if len(data) < 32 and data.strip() == "[DONE]":  # _is_done, inlined: per token
+        if len(raw) < 32 and raw.strip() == b"[DONE]":  # _is_done, inlined: per token
             self.done = True
+        self._data = None
+        if self._event is None and self._id is None:
+            return raw
+        event = SSEEvent(raw.decode("utf-8", "replace"), self._event or "message", self._id)
+        self._event = None
         return event
+
+
+def _as_event(raw: RawEvent) -> SSEEvent:
+    """An event as :meth:`SSEParser.feed_raw` gives it, as an SSEEvent."""
+    if isinstance(raw, bytes):
+        return SSEEvent(raw.decode("utf-8", "replace"))
+    return raw
 
 
 class ChunkInfo(NamedTuple):
@@ -167,6 +205,9 @@ class ChunkInfo(NamedTuple):
     done: bool = False
 
 
+#: ``ChunkInfo`` from all seven fields, without the keyword handling of its constructor
+#: (a third of the cost, once per streamed token).
+_info = functools.partial(tuple.__new__, ChunkInfo)
 _DONE = ChunkInfo(done=True)
 _EMPTY = ChunkInfo()
 _MALFORMED = ChunkInfo(malformed=True)
@@ -178,18 +219,33 @@ def interpret(event: SSEEvent) -> ChunkInfo:
     Events that carry nothing we measure (a role-only first delta, ``finish_reason``,
     blank keep-alive data) give an empty ChunkInfo. Never raises.
     """
-    data = event.data
     if event.event == "error":
-        return ChunkInfo(error=_error_from_text(data))
-    if _is_done(data):
-        return _DONE
-    if not data or data.isspace():
-        return _EMPTY
+        return ChunkInfo(error=_error_from_text(event.data))
+    return interpret_data(event.data)
+
+
+def interpret_data(data: bytes | str) -> ChunkInfo:
+    """:func:`interpret` for the data of an event of the default type, as text or as the
+    undecoded bytes :meth:`SSEParser.feed_raw` gives (bytes not valid UTF-8 are read as
+    the text they decode to with replacement characters, like any other event's)."""
+    if len(data) < 32:
+        stripped = data.strip()
+        if stripped == b"[DONE]" or stripped == "[DONE]":
+            return _DONE
+        if not stripped:
+            return _EMPTY
     try:
         obj = orjson.loads(data)  # a few times faster than json.loads, once per token
     except ValueError:
-        # What orjson refuses that json reads (NaN, integers past 64 bits) is read the
-        # standard way, so a chunk is malformed exactly when json.loads says so.
+        if isinstance(data, bytes):
+            data = data.decode("utf-8", "replace")
+            if data.isspace():
+                return _EMPTY
+        elif data.isspace():
+            return _EMPTY
+        # What orjson refuses that json reads (NaN, integers past 64 bits, text that was
+        # not UTF-8) is read the standard way, so a chunk is malformed exactly when
+        # json.loads says so.
         try:
             obj = json.loads(data)
         except ValueError:  # JSONDecodeError and UnicodeDecodeError are both ValueErrors
@@ -224,13 +280,15 @@ def interpret_object(obj: Any) -> ChunkInfo:
         # Type checks inline: this runs once per streamed token.
         if content.__class__ is not str:
             content = _text(content)
-        if reasoning.__class__ is not str:
+        if reasoning is None:
+            reasoning = ""
+        elif reasoning.__class__ is not str:
             reasoning = _text(reasoning)
     except (AttributeError, TypeError, KeyError, IndexError):
         return _MALFORMED
     if not content and not reasoning and usage is None:
         return _EMPTY
-    return ChunkInfo(content, reasoning, usage)
+    return _info((content, reasoning, usage, False, None, False, False))
 
 
 def _text(value: Any) -> str:
