@@ -31,8 +31,9 @@ import attrs
 
 from aiperf.bench.tokenizer import Tokenizer
 
-# A fixed vocabulary of plain lowercase words: each is one token for the built-in
-# tokenizer and for the simulator.
+# A fixed vocabulary of 256 different plain lowercase words: each is one token for the
+# built-in tokenizer and for the simulator. 256 so that one random byte picks a word and
+# 16 random bits a pair of words, each exactly uniform.
 VOCABULARY = tuple(
     """time year people way day man thing woman life child world school state family
     student group country problem hand part place case week company system program
@@ -50,29 +51,49 @@ VOCABULARY = tuple(
     oil situation cost industry figure street image phone data picture practice piece
     land product doctor wall patient worker news test movie north love support technology
     step baby computer type attention film tree source organization hair window evidence
-    population site river""".split()
+    population river island garden summer winter spring chair glass letter animal horse
+    bird fish dog cat bridge forest mountain ocean lake farm village church hospital hotel
+    restaurant kitchen floor color sound song dance sport ball train plane ship boat bank
+    store card box bag bottle cup plate food bread fruit""".split()
 )
 
 
 @functools.cache
-def _word_of_16_bits() -> tuple[str, ...]:
-    """The vocabulary word of every 16-bit value (multiply-shift range reduction): each
-    word has 313 or 314 of the 65,536 values, uniform to within 0.4%."""
-    n = len(VOCABULARY)
-    return tuple(VOCABULARY[(value * n) >> 16] for value in range(1 << 16))
+def _two_words_of_16_bits() -> tuple[str, ...]:
+    """The two words (high byte, low byte; one space apart) of every 16-bit value."""
+    return tuple(f"{first} {second}" for first in VOCABULARY for second in VOCABULARY)
+
+
+def draw_text(rng: random.Random, k: int) -> str:
+    """``k`` vocabulary words drawn at random from ``rng``, one space apart: 16 random
+    bits per pair of words, the pairs looked up and joined in C (a prompt is drawn on the
+    client's hot path, and drawing its words one ``random()`` at a time cost more than
+    sending it). Every word is uniform and independent of the others, and the first
+    ``j`` words of a draw of ``k`` are what a draw of ``j`` gives."""
+    if k <= 0:
+        return ""
+    pairs = (k + 1) // 2
+    # Whole 32-bit draws, so the first words of a longer draw are a shorter one's.
+    draws = (pairs + 1) // 2
+    values = array.array("H", rng.getrandbits(32 * draws).to_bytes(4 * draws, "little"))
+    if sys.byteorder == "big":
+        values.byteswap()  # the same words from the same seed on every machine
+    if len(values) > pairs:
+        values.pop()
+    table = _two_words_of_16_bits()
+    if k & 1:  # the last pair gives only its first word
+        last = VOCABULARY[values.pop() >> 8]
+        if not values:
+            return last
+        found = operator.itemgetter(*values)(table)
+        return (found if len(values) == 1 else " ".join(found)) + " " + last
+    found = operator.itemgetter(*values)(table)
+    return found if pairs == 1 else " ".join(found)
 
 
 def draw_words(rng: random.Random, k: int) -> list[str]:
-    """``k`` vocabulary words drawn at random from ``rng``: one draw of 16 random bits per
-    word, looked up in C (a prompt is drawn on the client's hot path, and drawing its
-    words one ``random()`` at a time cost more than sending it)."""
-    if k <= 0:
-        return []
-    values = array.array("H", rng.getrandbits(16 * k).to_bytes(2 * k, "little"))
-    if sys.byteorder == "big":
-        values.byteswap()  # the same words from the same seed on every machine
-    words = operator.itemgetter(*values)(_word_of_16_bits())
-    return [words] if k == 1 else list(words)
+    """The words of :func:`draw_text` (the same words from the same ``rng`` state)."""
+    return draw_text(rng, k).split(" ") if k > 0 else []
 
 
 @attrs.frozen
@@ -107,12 +128,18 @@ class PromptSizer:
 
     def words(self, rng: random.Random, target: int) -> tuple[list[str], int]:
         """Random words whose prompt is ``target`` tokens, and its planned token count."""
+        text, planned = self.text(rng, target)
+        return text.split(" "), planned
+
+    def text(self, rng: random.Random, target: int) -> tuple[str, int]:
+        """:meth:`words` joined by spaces (the same words from the same ``rng`` state),
+        without making a list of them when the sizing is by rate."""
         costs = self.word_costs
         if costs is None:
             n = max(1, round((target - self.overhead) / self.tokens_per_word))
-            words = draw_words(rng, n)
-            return words, max(1, round(self.overhead + n * self.tokens_per_word))
-        return self._exact(rng, target, costs)
+            return draw_text(rng, n), max(1, round(self.overhead + n * self.tokens_per_word))
+        words, planned = self._exact(rng, target, costs)
+        return " ".join(words), planned
 
     def _exact(self, rng: random.Random, target: int,
                costs: Mapping[str, int]) -> tuple[list[str], int]:
@@ -161,7 +188,7 @@ class Prompt:
     system: str | None = None
 
 
-#: Words in a run's salt: 270**4 (about 5e9) different salts.
+#: Words in a run's salt: 256**4 (about 4.3e9) different salts.
 SALT_WORDS = 4
 
 
@@ -219,23 +246,26 @@ class SyntheticPrompts:
             drawn = tuple(salt_rng.choices(VOCABULARY, k=len(self.salt)))
             salt = drawn if n > self._cost(drawn) else drawn[:max(0, n - 1)]
             cost = self._cost(salt)
-            words, planned = self.sizer.words(rng, max(1, n - cost))
+            own, planned = self.sizer.text(rng, max(1, n - cost))
             osl = None if self.osl_mean is None else _length(rng, self.osl_mean,
                                                                self.osl_stddev)
-            parts = [*salt, *words]
+            # The prefix, the salt and the words, one space apart.
+            text = own
+            if salt:
+                text = " ".join(salt) + " " + text
             planned += cost + system_tokens
             if pool:
                 prefix, prefix_tokens = pool[rng.randrange(len(pool))]
-                parts.insert(0, prefix)
+                text = prefix + " " + text
                 planned += prefix_tokens
-            yield Prompt(" ".join(parts), planned, osl, system)
+            yield Prompt(text, planned, osl, system)
 
     def _shared(self, name: str, length: int) -> tuple[str, int]:
         """A shared text of ``length`` tokens (the same in every run with this seed), and
         its planned token count less the server's per-prompt overhead (it is part of a
         prompt that already pays it)."""
-        words, planned = self.sizer.words(random.Random(f"{self.seed}-{name}"), length)
-        return " ".join(words), max(0, planned - round(self.sizer.overhead))
+        text, planned = self.sizer.text(random.Random(f"{self.seed}-{name}"), length)
+        return text, max(0, planned - round(self.sizer.overhead))
 
     def _cost(self, words: tuple[str, ...]) -> int:
         """What ``words`` cost in the sizer's tokens."""

@@ -235,9 +235,47 @@ def _only_comments(text: str) -> bool:
 
 def _plot_config_text(text: str, label: str, environ: Mapping[str, str]
                       ) -> tuple[dict[str, Any], Places, list[ConfigError]]:
-    """A whole plot-config file's settings; one of only comments sets nothing."""
+    """A whole plot-config file's settings; one of only comments sets nothing.
+
+    A file without ``${...}`` references (whose reading then depends on nothing but its
+    text) is read through the on-disk parse cache: the home plot config is read on every
+    ``profile``, and strictyaml's import and parse were most of a short run's start."""
     if _only_comments(text):
         return {}, {}, []
+    if has_reference(text):
+        return _parse_plot_config(text, label, environ)
+    from aiperf.config import plot_config
+    from aiperf.config.parse_cache import ParseCache
+
+    cache = ParseCache("plot-config", [(label, text)], code=(__file__, plot_config.__file__))
+    try:
+        [parsed] = cache.parse(_plot_config_as_json)
+    except _Unreadable as bad:
+        return {}, {}, bad.errors
+    cache.save()
+    places = {key: (where[0], where[1], where[2]) for key, where in parsed["places"].items()}
+    return dict(parsed["settings"]), places, []
+
+
+class _Unreadable(Exception):
+    """A plot config with problems: nothing of it is cached."""
+
+    def __init__(self, errors: list[ConfigError]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+def _plot_config_as_json(text: str, label: str) -> dict[str, Any]:
+    """A reference-free plot config's settings and places as JSON data, for the cache;
+    :class:`_Unreadable` when it has problems."""
+    settings, places, errors = _parse_plot_config(text, label, {})
+    if errors:
+        raise _Unreadable(errors)
+    return {"settings": settings, "places": {key: list(where) for key, where in places.items()}}
+
+
+def _parse_plot_config(text: str, label: str, environ: Mapping[str, str]
+                       ) -> tuple[dict[str, Any], Places, list[ConfigError]]:
     doc, errors = parse_yaml(text, label)
     if errors:
         return {}, {}, errors

@@ -14,6 +14,7 @@ from aiperf.bench.dataset import (
     VOCABULARY,
     DatasetError,
     SyntheticPrompts,
+    draw_text,
     draw_words,
     read_prompt_file,
 )
@@ -34,15 +35,45 @@ def test_synthetic_prompts_have_the_exact_length_without_stddev():
     assert {32} == {p.max_tokens for p in prompts}
 
 
-def test_drawn_words_are_the_vocabulary_uniformly():
-    """Every entry of the vocabulary is drawn within a few percent of 1/len(VOCABULARY)
-    of the time (a word listed twice, twice as often)."""
-    counts = collections.Counter(draw_words(random.Random(7), 400_000))
-    listed = collections.Counter(VOCABULARY)
+def test_the_vocabulary_is_256_different_words():
+    """256 words, none twice: a byte picks a word and 16 bits a pair, exactly uniformly."""
+    assert 256 == len(VOCABULARY) == len(set(VOCABULARY))
+    assert all(w.isalpha() and w.islower() for w in VOCABULARY)
 
-    assert set(counts) == set(listed)
-    expected = {w: 400_000 * n / len(VOCABULARY) for w, n in listed.items()}
-    assert max(abs(counts[w] - e) / e for w, e in expected.items()) < 0.12
+
+def test_drawn_words_are_the_vocabulary_uniformly():
+    """Every word of the vocabulary is drawn within a few percent of 1/256 of the time."""
+    counts = collections.Counter(draw_words(random.Random(7), 400_000))
+
+    assert set(counts) == set(VOCABULARY)
+    expected = 400_000 / len(VOCABULARY)
+    assert max(abs(n - expected) / expected for n in counts.values()) < 0.12
+
+
+def test_drawn_words_are_independent_of_their_neighbours():
+    """A word (drawn in pairs) is its neighbour again about 1/256 of the time, whether the
+    two share a pair or not."""
+    words = draw_words(random.Random(11), 400_001)
+    in_pair = sum(a == b for a, b in zip(words[0::2], words[1::2], strict=False))
+    across = sum(a == b for a, b in zip(words[1::2], words[2::2], strict=False))
+
+    expected = 200_000 / 256
+    assert abs(in_pair - expected) / expected < 0.2
+    assert abs(across - expected) / expected < 0.2
+
+
+def test_a_shorter_draw_is_the_start_of_a_longer_one():
+    """The first j words of k drawn from one seed are the j drawn from it (so a prompt's
+    words do not depend on how many the salt took)."""
+    longest = draw_words(random.Random(3), 101)
+
+    assert all(draw_words(random.Random(3), j) == longest[:j] for j in range(102))
+
+
+def test_drawn_text_is_the_drawn_words_joined():
+    """draw_text gives the words of draw_words, one space apart."""
+    assert all(draw_text(random.Random(5), k) == " ".join(draw_words(random.Random(5), k))
+               for k in range(40))
 
 
 @pytest.mark.parametrize("k", [0, 1, 2, 550])
