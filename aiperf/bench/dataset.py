@@ -16,13 +16,10 @@ prompt (chat template, BOS token).
 
 from __future__ import annotations
 
-import array
-import functools
 import json
 import operator
 import os
 import random
-import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -32,8 +29,8 @@ import attrs
 from aiperf.bench.tokenizer import Tokenizer
 
 # A fixed vocabulary of 256 different plain lowercase words: each is one token for the
-# built-in tokenizer and for the simulator. 256 so that one random byte picks a word and
-# 16 random bits a pair of words, each exactly uniform.
+# built-in tokenizer and for the simulator. 256 so that one random byte picks a word,
+# exactly uniformly.
 VOCABULARY = tuple(
     """time year people way day man thing woman life child world school state family
     student group country problem hand part place case week company system program
@@ -58,42 +55,30 @@ VOCABULARY = tuple(
 )
 
 
-@functools.cache
-def _two_words_of_16_bits() -> tuple[str, ...]:
-    """The two words (high byte, low byte; one space apart) of every 16-bit value."""
-    return tuple(f"{first} {second}" for first in VOCABULARY for second in VOCABULARY)
+def draw_words(rng: random.Random, k: int) -> list[str]:
+    """``k`` vocabulary words drawn at random from ``rng``: one random byte per word,
+    looked up in C (a prompt is drawn on the client's hot path, and drawing its words one
+    ``random()`` at a time cost more than sending it). The table is the vocabulary
+    itself, small enough to stay in the processor's cache between prompts. Every word is
+    uniform and independent of the others, and the first ``j`` words of a draw of ``k``
+    are what a draw of ``j`` gives (whole 32-bit draws, cut to length)."""
+    if k <= 0:
+        return []
+    draws = (k + 3) // 4
+    picks = rng.getrandbits(32 * draws).to_bytes(4 * draws, "little")[:k]
+    if k == 1:
+        return [VOCABULARY[picks[0]]]
+    return list(operator.itemgetter(*picks)(VOCABULARY))
 
 
 def draw_text(rng: random.Random, k: int) -> str:
-    """``k`` vocabulary words drawn at random from ``rng``, one space apart: 16 random
-    bits per pair of words, the pairs looked up and joined in C (a prompt is drawn on the
-    client's hot path, and drawing its words one ``random()`` at a time cost more than
-    sending it). Every word is uniform and independent of the others, and the first
-    ``j`` words of a draw of ``k`` are what a draw of ``j`` gives."""
-    if k <= 0:
-        return ""
-    pairs = (k + 1) // 2
-    # Whole 32-bit draws, so the first words of a longer draw are a shorter one's.
-    draws = (pairs + 1) // 2
-    values = array.array("H", rng.getrandbits(32 * draws).to_bytes(4 * draws, "little"))
-    if sys.byteorder == "big":
-        values.byteswap()  # the same words from the same seed on every machine
-    if len(values) > pairs:
-        values.pop()
-    table = _two_words_of_16_bits()
-    if k & 1:  # the last pair gives only its first word
-        last = VOCABULARY[values.pop() >> 8]
-        if not values:
-            return last
-        found = operator.itemgetter(*values)(table)
-        return (found if len(values) == 1 else " ".join(found)) + " " + last
-    found = operator.itemgetter(*values)(table)
-    return found if pairs == 1 else " ".join(found)
-
-
-def draw_words(rng: random.Random, k: int) -> list[str]:
-    """The words of :func:`draw_text` (the same words from the same ``rng`` state)."""
-    return draw_text(rng, k).split(" ") if k > 0 else []
+    """The words of :func:`draw_words` (the same words from the same ``rng`` state), one
+    space apart, without making a list of them."""
+    if k <= 1:
+        return " ".join(draw_words(rng, k))
+    draws = (k + 3) // 4
+    picks = rng.getrandbits(32 * draws).to_bytes(4 * draws, "little")[:k]
+    return " ".join(operator.itemgetter(*picks)(VOCABULARY))
 
 
 @attrs.frozen
