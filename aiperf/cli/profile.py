@@ -45,7 +45,6 @@ def profile(
 
     from aiperf.bench.output import open_output
     from aiperf.bench.profile import run_profile
-    from aiperf.bench.sweep_run import dry_run_listing
     from aiperf.cli.in_process import SIM_SERVERS
     from aiperf.config.gather import gather
     from aiperf.config.sweep import expand
@@ -62,6 +61,8 @@ def profile(
     # Every cell is resolved (and checked) before the first request is sent.
     cells = [(cell, gathered.resolve(cell).check()) for cell in expand(resolved)]
     if dry_run:
+        from aiperf.bench.sweep_run import dry_run_listing
+
         typer.echo(dry_run_listing(resolved, cells))
         raise typer.Exit(0)
     output = open_output(resolved.config.benchmark.ui, sys.stdout.isatty())
