@@ -55,20 +55,25 @@ VOCABULARY = tuple(
 )
 
 
+def _picks(rng: random.Random, k: int) -> bytes:
+    """``k`` random bytes, one per word: whole 32-bit draws cut to length, so the first
+    ``j`` of a draw of ``k`` are what a draw of ``j`` gives."""
+    draws = (k + 3) // 4
+    return rng.getrandbits(32 * draws).to_bytes(4 * draws, "little")[:k]
+
+
 def draw_words(rng: random.Random, k: int) -> list[str]:
     """``k`` vocabulary words drawn at random from ``rng``: one random byte per word,
     looked up in C (a prompt is drawn on the client's hot path, and drawing its words one
     ``random()`` at a time cost more than sending it). The table is the vocabulary
     itself, small enough to stay in the processor's cache between prompts. Every word is
     uniform and independent of the others, and the first ``j`` words of a draw of ``k``
-    are what a draw of ``j`` gives (whole 32-bit draws, cut to length)."""
+    are what a draw of ``j`` gives."""
     if k <= 0:
         return []
-    draws = (k + 3) // 4
-    picks = rng.getrandbits(32 * draws).to_bytes(4 * draws, "little")[:k]
     if k == 1:
-        return [VOCABULARY[picks[0]]]
-    return list(operator.itemgetter(*picks)(VOCABULARY))
+        return [VOCABULARY[_picks(rng, 1)[0]]]
+    return list(operator.itemgetter(*_picks(rng, k))(VOCABULARY))
 
 
 def draw_text(rng: random.Random, k: int) -> str:
@@ -76,9 +81,7 @@ def draw_text(rng: random.Random, k: int) -> str:
     space apart, without making a list of them."""
     if k <= 1:
         return " ".join(draw_words(rng, k))
-    draws = (k + 3) // 4
-    picks = rng.getrandbits(32 * draws).to_bytes(4 * draws, "little")[:k]
-    return " ".join(operator.itemgetter(*picks)(VOCABULARY))
+    return " ".join(operator.itemgetter(*_picks(rng, k))(VOCABULARY))
 
 
 @attrs.frozen
@@ -113,18 +116,27 @@ class PromptSizer:
 
     def words(self, rng: random.Random, target: int) -> tuple[list[str], int]:
         """Random words whose prompt is ``target`` tokens, and its planned token count."""
-        text, planned = self.text(rng, target)
-        return text.split(" "), planned
+        costs = self.word_costs
+        if costs is None:
+            n, planned = self._by_rate(target)
+            return draw_words(rng, n), planned
+        return self._exact(rng, target, costs)
 
     def text(self, rng: random.Random, target: int) -> tuple[str, int]:
         """:meth:`words` joined by spaces (the same words from the same ``rng`` state),
         without making a list of them when the sizing is by rate."""
         costs = self.word_costs
         if costs is None:
-            n = max(1, round((target - self.overhead) / self.tokens_per_word))
-            return draw_text(rng, n), max(1, round(self.overhead + n * self.tokens_per_word))
+            n, planned = self._by_rate(target)
+            return draw_text(rng, n), planned
         words, planned = self._exact(rng, target, costs)
         return " ".join(words), planned
+
+    def _by_rate(self, target: int) -> tuple[int, int]:
+        """How many words make ``target`` tokens at the average rate, and their planned
+        token count."""
+        n = max(1, round((target - self.overhead) / self.tokens_per_word))
+        return n, max(1, round(self.overhead + n * self.tokens_per_word))
 
     def _exact(self, rng: random.Random, target: int,
                costs: Mapping[str, int]) -> tuple[list[str], int]:

@@ -1,7 +1,8 @@
-"""A content-addressed on-disk cache of strictyaml's results for shipped data files.
+"""A content-addressed on-disk cache of strictyaml's results for data files read on every
+start: the shipped ones, and the user's home plot config.
 
-strictyaml is slow, and the rules tables and the recipe registry are read on every CLI
-start. The cache keeps what strictyaml produced (plain data) under
+strictyaml is slow, and the rules tables, the recipe registry and the home plot config
+are read on every CLI start. The cache keeps what strictyaml produced (plain data) under
 ``$XDG_CACHE_HOME/aiperf``, keyed by the files' bytes and the code that reads them, so
 strictyaml still does all parsing and typing once per distinct set of files. Any
 failure to read or write it is a miss, never an error. ``AIPERF_NO_CACHE=1`` turns it
@@ -89,7 +90,7 @@ def _same_json(a: Any, b: Any) -> bool:
 
 
 class ParseCache:
-    """strictyaml's results for a few shipped data files, kept on disk between runs.
+    """strictyaml's results for a few data files (see the module), kept on disk between runs.
 
     One cache file per ``kind`` and content: it is named by a hash of ``kind``, every
     document's label and text, the aiperf and strictyaml releases, the code that
