@@ -18,8 +18,9 @@ mode; the configured values are used for a record that cannot be matched). Per r
 script takes the median over requests of ``|measured - true|``; the figures printed are
 the median of those over the ``-n`` runs (min-max of the runs beside it).
 
-The TTFT error is split in two: ``send``, from the client's start stamp to the server
-handler's arrival stamp (both ``time.time_ns()`` on this host), and ``rest``, from the
+The TTFT error is split in two: ``send``, from the client's start stamp to the request's
+arrival at the simulator, when its process first read the request's bytes
+(:mod:`aiperf.sim.arrivals`; both ``time.time_ns()`` on this host), and ``rest``, from the
 scheduled first-token deadline to the client's first-token stamp (the simulator waking
 up late, the socket, and the client reading). ``sim lag`` is the median over requests of
 the simulator's worst wake-up lateness: when it is large, the simulator, not the client,

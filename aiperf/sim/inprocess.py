@@ -29,7 +29,7 @@ from aiohttp import web
 
 from aiperf.sim.connection import idle_timeout_s
 from aiperf.sim.options import SimOptions, parse_sim_url
-from aiperf.sim.server import create_app
+from aiperf.sim.server import SIMULATOR, create_app
 
 __all__ = ["THREAD_NAME", "parse_sim_url", "serve", "serve_on_this_loop"]
 
@@ -80,17 +80,25 @@ async def serve_on_this_loop(options: SimOptions, host: str = "127.0.0.1", port:
     clean-up. Idle keep-alive connections are closed after the profile's (or the
     ``idle_timeout_s`` option's) idle timeout.
     """
-    runner = web.AppRunner(create_app(options), access_log=None, handler_cancellation=True,
+    app = create_app(options)
+    runner = web.AppRunner(app, access_log=None, handler_cancellation=True,
                            shutdown_timeout=0.5,
                            keepalive_timeout=idle_timeout_s(options.quirks))
     await runner.setup()
+    listening: asyncio.Server | None = None
     try:
-        site = web.TCPSite(runner, host, port, reuse_address=True)
-        await site.start()
-        bound_host, bound_port = runner.addresses[0][:2]
+        assert runner.server is not None  # made by setup()
+        # Not aiohttp's TCPSite: the protocols are wrapped so that each request is
+        # stamped when its bytes are read (aiperf.sim.arrivals).
+        listening = await asyncio.get_running_loop().create_server(
+            app[SIMULATOR].arrivals.protocol_factory(runner.server), host, port,
+            reuse_address=True)
+        bound_host, bound_port = listening.sockets[0].getsockname()[:2]
         url_host = f"[{bound_host}]" if ":" in bound_host else bound_host
         yield f"http://{url_host}:{bound_port}"
     finally:
+        if listening is not None:
+            listening.close()
         await runner.cleanup()
 
 

@@ -38,6 +38,7 @@ import attrs
 from aiohttp import web
 
 from aiperf.sim import extras, inputs, metrics, model, payloads, prometheus
+from aiperf.sim.arrivals import ArrivalStamps
 from aiperf.sim.connection import ConnectionPolicy
 from aiperf.sim.dcgm import Dcgm
 from aiperf.sim.engine import Engine, Sequence
@@ -60,6 +61,9 @@ class _Simulator:
         self.dcgm = (Dcgm(options.gpus, self.engine.load, socket.gethostname())
                      if options.gpus else None)
         self.created = int(time.time())
+        #: When each request reached the process (stamped only when served by
+        #: :func:`aiperf.sim.inprocess.serve_on_this_loop`; else at the handler).
+        self.arrivals = ArrivalStamps()
         self._ids = itertools.count(1)
 
     def next_id(self) -> str:
@@ -88,6 +92,7 @@ def create_app(options: SimOptions) -> web.Application:
     """A fresh simulator application (its own batch, queue, RNG and stats)."""
     app = web.Application()
     sim = app[SIMULATOR] = _Simulator(options)
+    app.middlewares.append(sim.arrivals.middleware)
     app.on_response_prepare.append(sim.connections.on_prepare)
     app.router.add_post("/v1/chat/completions", _chat)
     app.router.add_post("/v1/completions", _completions)
@@ -162,8 +167,7 @@ async def _serve(request: web.Request, endpoint: inputs.Endpoint) -> web.StreamR
     """Answer one generation or embeddings request and record what was done."""
     sim = request.app[SIMULATOR]
     loop = asyncio.get_running_loop()
-    arrival = loop.time()
-    arrival_ns = time.time_ns()
+    arrival, arrival_ns = sim.arrivals.of(request)
     request_id = request.headers.get("x-request-id") or sim.next_id()
     headers = {"x-request-id": request_id}
     outcome = _Outcome(session_id=request.headers.get(sim.options.session_header))

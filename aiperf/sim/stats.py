@@ -20,6 +20,8 @@ MAX_RECORDS = 100_000
 class RequestRecord:
     """One finished request, with the timings the server scheduled for it.
 
+    Arrival is when the simulator's process first read the request's bytes
+    (:mod:`aiperf.sim.arrivals`), ``arrival_unix_ns`` on the wall clock.
     ``ttft_ms`` runs from arrival to the first token's deadline (stall and queueing
     included); ``ttft_sent_ms`` from arrival to when the first token's bytes were actually
     written (later than the deadline by the timer's lateness; None when nothing streamed);

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
 import attrs
@@ -49,6 +50,9 @@ class RawConnection:
         self.host, self.port = host, int(port)
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
+        #: Wall clock (``time.time_ns``) just before the last request's bytes (after its
+        #: pause, if any) were written.
+        self.rest_sent_ns = 0
 
     async def __aenter__(self) -> RawConnection:
         self._reader, self._writer = await asyncio.wait_for(
@@ -63,20 +67,35 @@ class RawConnection:
         except (ConnectionError, OSError):
             pass
 
-    async def request(self, method: str, path: str, body: Any = None) -> RawResponse:
-        """Send one request (a JSON body when given) and read its whole response."""
+    async def request(self, method: str, path: str, body: Any = None, *,
+                      headers: dict[str, str] | None = None,
+                      pause_after_line_s: float = 0.0) -> RawResponse:
+        """Send one request (a JSON body when given) and read its whole response.
+
+        ``pause_after_line_s``: send the request line alone, wait that long, then the rest
+        (:attr:`rest_sent_ns` is the wall clock just before the rest went).
+        """
         assert self._reader is not None and self._writer is not None
         payload = b"" if body is None else json.dumps(body).encode()
-        head = (f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
-                f"Content-Length: {len(payload)}\r\n")
+        line = f"{method} {path} HTTP/1.1\r\n".encode()
+        head = (f"Host: {self.host}:{self.port}\r\nContent-Length: {len(payload)}\r\n"
+                + "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items()))
         if body is not None:
             head += "Content-Type: application/json\r\n"
-        self._writer.write(head.encode() + b"\r\n" + payload)
+        rest = head.encode() + b"\r\n" + payload
+        if pause_after_line_s:
+            self._writer.write(line)
+            await self._writer.drain()
+            await asyncio.sleep(pause_after_line_s)
+            line = b""
+        self.rest_sent_ns = time.time_ns()
+        self._writer.write(line + rest)
         await self._writer.drain()
         return await asyncio.wait_for(self._read_response(), WAIT_S)
 
-    async def post(self, path: str, body: Any) -> RawResponse:
-        return await self.request("POST", path, body)
+    async def post(self, path: str, body: Any, *,
+                   headers: dict[str, str] | None = None) -> RawResponse:
+        return await self.request("POST", path, body, headers=headers)
 
     async def get(self, path: str) -> RawResponse:
         return await self.request("GET", path)
