@@ -170,6 +170,10 @@ class RunManifest:
     #: A distributed run's workers: host, process, clock offset and its error bound, the
     #: requests each sent and how it ended; empty for a run in one process.
     workers: tuple[Mapping[str, Any], ...] = attrs.field(default=(), converter=_tuple_of)
+    #: The client's event loop: ``asked`` (the resolved ``benchmark.event_loop``), ``used``
+    #: (asyncio or uvloop, read off the running loop) and uvloop's ``version``; None when
+    #: not known (a reference run, or an older aiperf).
+    event_loop: Mapping[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The manifest as the JSON object written to ``run.json``."""
@@ -194,6 +198,7 @@ class RunManifest:
             "prompt_sizing": None if self.prompt_sizing is None else dict(self.prompt_sizing),
             "thresholds": [dict(t) for t in self.thresholds],
             "workers": [dict(w) for w in self.workers],
+            "event_loop": None if self.event_loop is None else dict(self.event_loop),
         }
 
     @classmethod
@@ -218,6 +223,7 @@ class RunManifest:
                 prompt_sizing=data.get("prompt_sizing"),
                 thresholds=data.get("thresholds") or (),
                 workers=data.get("workers") or (),
+                event_loop=data.get("event_loop"),
             )
         except (KeyError, TypeError) as exc:
             msg = f"malformed {MANIFEST_FILE}: {exc!r}"

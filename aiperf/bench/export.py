@@ -131,6 +131,8 @@ class RunExport:
     prompt_sizing: Mapping[str, Any] | None = None
     #: A distributed run's workers (:meth:`aiperf.scale.driver.WorkerReport.to_json`).
     workers: tuple[Mapping[str, Any], ...] = ()
+    #: The client's event loop, asked and used, for run.json (None: not known).
+    event_loop: Mapping[str, Any] | None = None
     #: The run's thresholds as run.json lists them (``ThresholdResult.to_json``).
     thresholds: Sequence[Mapping[str, Any]] = ()
 
@@ -207,6 +209,7 @@ def export_run(run_dir: str | Path, metrics: RunMetrics, run: RunExport) -> RunM
         prompt_sizing=run.prompt_sizing,
         workers=run.workers,
         thresholds=tuple(run.thresholds),
+        event_loop=run.event_loop,
     )
     write_manifest(directory, manifest)
     partial = run.status not in _FINISHED

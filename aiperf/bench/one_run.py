@@ -168,6 +168,7 @@ def finish_run(resolved: Resolved, prepared: Prepared, result: RunResult, tally:
         extra_files={RUN_EXPLAIN_FILE: (explain_json(resolved), "explain"),
                      **telemetry.files},
         prompt_sizing=result.prompt_sizing,
+        event_loop=result.event_loop,
         workers=tuple(w.to_json() for w in workers),
         kind=kind,
         # A single run is an experiment of its own, with an id no other run shares.

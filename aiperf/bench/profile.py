@@ -39,6 +39,12 @@ from aiperf.bench.dataset import (
     DatasetError,
     Prompt,
 )
+from aiperf.bench.event_loop import (
+    EventLoopUnavailable,
+    choose,
+    describe_running_loop,
+    new_event_loop,
+)
 from aiperf.bench.experiment import new_experiment_id
 from aiperf.bench.outcome import (
     EXIT_FAILED,
@@ -164,6 +170,8 @@ class Prepared:
     endpoints: tuple[str, ...] = attrs.field(default=(), repr=False)
     #: A distributed run's worker: (its index, the number of workers); (0, 1) otherwise.
     shard: tuple[int, int] = (0, 1)
+    #: The client's event loop (:func:`aiperf.bench.event_loop.choose` of the setting).
+    event_loop: str = "asyncio"
 
     @property
     def remote_urls(self) -> tuple[str, ...]:
@@ -186,6 +194,7 @@ def prepare(resolved: Resolved, servers: InProcessServers = NO_SERVERS) -> Prepa
     if not ep.model:
         raise ProfileError("no model given: pass --model NAME or set benchmark.endpoint.model")
     check_output_settings(resolved)
+    event_loop = event_loop_of(resolved)
     try:
         count = load_tokenizer(cfg.tokenizer)
     except TokenizerError as e:
@@ -224,7 +233,7 @@ def prepare(resolved: Resolved, servers: InProcessServers = NO_SERVERS) -> Prepa
     )
     return Prepared(plan, target, prompts, count, run_directory(resolved), in_process_url,
                     unsized, cfg.prompt_sizing, calibration, servers, cfg, conversations,
-                    endpoints)
+                    endpoints, event_loop=event_loop)
 
 
 def _check_scale(cfg: Benchmark, plan: LoadPlan) -> None:
@@ -453,10 +462,11 @@ async def drive_load(prepared: Prepared, base_urls: Sequence[str], stop: asyncio
             client.watch.closing()
             collected = (None if telemetry is None
                          else await loop.run_in_executor(None, telemetry.stop))
+        asked = None if prepared.settings is None else prepared.settings.event_loop
         return attrs.evolve(
             result, connections=client.watch.health(),
             prompt_sizing=None if calibration is None else calibration.to_json(),
-            telemetry=collected)
+            telemetry=collected, event_loop=describe_running_loop(asked))
 
 
 def run_telemetry(prepared: Prepared, base_urls: Sequence[str]) -> RunTelemetry:
@@ -506,12 +516,14 @@ async def _sized_prompts(prepared: Prepared, session: Any,
     return iter(attrs.evolve(prepared.unsized, sizer=sizer)), calibration
 
 
-def _event_loop() -> asyncio.AbstractEventLoop:
+def event_loop_of(resolved: Resolved) -> str:
+    """The event loop the resolved ``benchmark.event_loop`` gets on this machine; a
+    :class:`ProfileError` naming where uvloop was asked for when it is not installed."""
     try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
+        return choose(resolved.config.benchmark.event_loop)
+    except EventLoopUnavailable as e:
+        origin = resolved.provenance["benchmark.event_loop"].origin.describe()
+        raise ProfileError(f"benchmark.event_loop is uvloop ({origin}), but {e}") from None
 
 
 def run_profile(resolved: Resolved, output: Output,
@@ -568,7 +580,7 @@ def run_profile(resolved: Resolved, output: Output,
     from aiperf.bench.one_run import one_run
     from aiperf.bench.trials import run_trials
 
-    with measuring() as loop:
+    with measuring(prepared.event_loop) as loop:
         if trials == 1:
             # Decided before the run starts, so every run.json it writes carries it.
             code = one_run(resolved, prepared, output, loop,
@@ -592,8 +604,9 @@ def ended(code: int, artifact_dir: Path, finished: bool) -> ProfileOutcome:
 
 
 @contextlib.contextmanager
-def measuring() -> Iterator[asyncio.AbstractEventLoop]:
-    """The event loop runs go on, with the heap frozen and the signal handlers put back
+def measuring(event_loop: str) -> Iterator[asyncio.AbstractEventLoop]:
+    """The event loop runs go on (``event_loop`` names its kind, see
+    :func:`event_loop_of`), with the heap frozen and the signal handlers put back
     afterwards.
 
     Old objects are frozen out of the collector so a full collection cannot land in the
@@ -602,7 +615,7 @@ def measuring() -> Iterator[asyncio.AbstractEventLoop]:
     stopped its results are only being written: a second Ctrl-C (or a SIGTERM) must not
     lose them, so the runs' own handlers stay until the end, then the old ones return.
     """
-    loop = _event_loop()
+    loop = new_event_loop(event_loop)
     saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     gc.freeze()
     try:

@@ -103,6 +103,9 @@ class RunResult:
     #: What the server-metrics and GPU collectors read during the run
     #: (:class:`aiperf.bench.telemetry_run.Collected`), None when nothing was read.
     telemetry: Any = None
+    #: The event loop asked for and the one the run went on
+    #: (:func:`aiperf.bench.event_loop.describe_running_loop`), for run.json.
+    event_loop: Mapping[str, Any] | None = None
 
 
 

@@ -91,7 +91,7 @@ def run_sla_search(resolved: Resolved, resolve_cell: Callable[[Cell], Resolved],
     stopped, stop_code = False, EXIT_INTERRUPTED
     history: list[sla.Probe] = []
     try:
-        with measuring() as loop:
+        with measuring(first.event_loop) as loop:
             history = style(probe, plan)
     except _Stopped as e:
         stopped, stop_code = True, e.code

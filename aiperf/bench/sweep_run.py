@@ -24,6 +24,7 @@ from aiperf.bench.profile import (
     check_reachable,
     claim_run_dir,
     ended,
+    event_loop_of,
     make_run_dir,
     measuring,
     prepare,
@@ -52,6 +53,7 @@ def run_sweep(resolved: Resolved, cells: Sequence[tuple[Cell, Resolved]],
     cfg = resolved.config.benchmark
     base = run_directory(resolved)
     try:
+        event_loop = event_loop_of(resolved)
         prepared_cells = []
         for cell, cell_resolved in cells:
             prepared = attrs.evolve(prepare(cell_resolved, servers), run_dir=base / cell.name)
@@ -68,7 +70,7 @@ def run_sweep(resolved: Resolved, cells: Sequence[tuple[Cell, Resolved]],
     results: list[CellResult] = []
     stopped = breached = False
     stop_code = EXIT_INTERRUPTED
-    with measuring() as loop:
+    with measuring(event_loop) as loop:
         for cell, cell_resolved, prepared in prepared_cells:
             if stopped:
                 break

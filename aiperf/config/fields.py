@@ -42,6 +42,7 @@ SEARCH_STYLES = ("probe-bisect", "grid", "bayesian")
 SWEEP_TYPES = ("grid", "zip", "scenarios")
 UI_MODES = ("auto", "progress", "none")
 PROMPT_SIZINGS = ("builtin", "file", "server", "calibration")
+EVENT_LOOPS = ("auto", "asyncio", "uvloop")
 
 #: Metric tags a service-level objective (``slos`` / ``--goodput``) may name.
 SLO_METRICS = (
@@ -370,6 +371,10 @@ _OUTPUTS: tuple[Field, ...] = (
     _f("benchmark.ui", EnumKind(UI_MODES), "auto",
        "Console progress: auto (a bar on a terminal), progress, or none.",
        flag="--ui", env="AIPERF_UI"),
+    _f("benchmark.event_loop", EnumKind(EVENT_LOOPS), "auto",
+       "The client's event loop: uvloop (installed by the fast extra; less client CPU per "
+       "request), asyncio, or auto (uvloop when it is installed, else asyncio); run.json records "
+       "the one used.", flag="--event-loop", env="AIPERF_EVENT_LOOP"),
     # the plot envelope
     _f("plot", EnvelopeKind(), None,
        "Plot config for this run: an inline mapping or a path relative to the YAML file."),

@@ -174,6 +174,7 @@ class Benchmark:
     sweep: Sweep
     artifacts: Artifacts
     ui: str
+    event_loop: str
 
 
 @attrs.frozen

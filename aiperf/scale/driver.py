@@ -345,12 +345,14 @@ def _merged(results: dict[int, RunResult], dead: dict[int, str],
         status = "complete"
     busiest = max((r.cpu_s for r in results.values()), default=driver_cpu_s)
     sizing = next((r.prompt_sizing for r in results.values() if r.prompt_sizing), None)
+    # The workers' loop (Ray's own, whatever was asked) is the one that measured.
+    event_loop = next((r.event_loop for r in results.values() if r.event_loop), None)
     return RunResult(
         profiling_count=sum(r.sent for r in reports),
         start_wall_ns=start_wall, end_wall_ns=last_end, status=status,  # type: ignore[arg-type]
         reason=reason, loop_lag_ms=lag, cpu_s=busiest, wall_s=wall_s,
         connections=_connections([r.connections for r in results.values()]),
-        prompt_sizing=sizing, telemetry=telemetry)
+        prompt_sizing=sizing, telemetry=telemetry, event_loop=event_loop)
 
 
 def _connections(healths: Sequence[ConnectionHealth]) -> ConnectionHealth:
