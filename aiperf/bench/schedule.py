@@ -77,8 +77,13 @@ class LoadPlan:
         if seconds <= 0:
             return None
         if self.schedule is not None:
-            due = sum(1 for t in self.schedule if t <= seconds)
-            return due / seconds if due else None
+            # Counted as the achieved rate is: n sends span n - 1 intervals. Over the
+            # whole window, n / seconds would read a short trace's rate low and make a
+            # client that sent every request on time look like it fell behind.
+            due = [t for t in self.schedule[: self.expected_count] if t <= seconds]
+            if len(due) < 2 or due[-1] <= due[0]:
+                return None
+            return (len(due) - 1) / (due[-1] - due[0])
         if self.request_rate is None:
             return None
         if not self.rate_ramp_s:

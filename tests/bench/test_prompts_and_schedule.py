@@ -8,6 +8,7 @@ import json
 import random
 import statistics
 
+import attrs
 import pytest
 
 from aiperf.bench.dataset import (
@@ -172,3 +173,32 @@ def test_plan_mode_follows_the_rate():
     """A request rate makes an open-loop plan; otherwise it is closed loop."""
     assert "request_rate" == plan_load(None, 5.0, "poisson", 10, None, 0, 0).mode
     assert "concurrency" == plan_load(4, None, "poisson", 10, None, 0, 0).mode
+
+
+def _trace_plan(schedule: tuple[float, ...], request_count: int | None = None):
+    plan = plan_load(None, None, "poisson", request_count, None, 0, 0)
+    return attrs.evolve(plan, mode="fixed_schedule", schedule=schedule)
+
+
+def test_a_traces_requested_rate_counts_intervals_as_the_achieved_rate_does():
+    """Twelve requests 100 ms apart ask for 10 requests/s (11 intervals over 1.1 s),
+    however long the run lasted after the last one was sent."""
+    plan = _trace_plan(tuple(j * 0.1 for j in range(12)))
+
+    assert 10.0 == pytest.approx(plan.requested_rate(1.11))
+    assert 10.0 == pytest.approx(plan.requested_rate(5.0))
+
+
+def test_a_traces_requested_rate_covers_only_what_was_due_and_counted():
+    """A window that ends early counts the due times inside it; --request-count the first
+    requests only."""
+    plan = _trace_plan((0.0, 0.1, 0.2, 0.3, 1.3, 2.3))
+
+    assert 10.0 == pytest.approx(plan.requested_rate(0.35))
+    assert 10.0 == pytest.approx(_trace_plan(plan.schedule, request_count=4).requested_rate(9.0))
+    assert 5 / 2.3 == pytest.approx(plan.requested_rate(2.5))
+
+
+def test_a_trace_of_one_due_time_has_no_rate():
+    assert _trace_plan((0.0, 0.5)).requested_rate(0.2) is None
+    assert _trace_plan((0.3, 0.3)).requested_rate(1.0) is None

@@ -66,3 +66,18 @@ def test_without_a_fixed_schedule_the_trace_runs_under_the_load_mode(sim_server,
 
     assert len(arrivals_s(server)) == 12  # not 5 s of timestamps: the trace repeats
     assert arrivals_s(server)[-1] < 2
+
+
+def test_a_short_trace_sent_on_time_reaches_its_own_rate(sim_server, profile, tmp_path):
+    """Twelve requests 100 ms apart ask for 10 requests/s, counted over the intervals
+    between the due times as the achieved rate is over the sends: a replay that kept to
+    its timestamps is not said to have fallen short of its rate."""
+    server = sim_server(**REALISTIC)
+    run = profile("--url", server.url, *RUN, "--input-file", str(trace(tmp_path, 12, 100)),
+                  "--artifact-dir", str(tmp_path / "s"))
+    assert run.exit_code == 0, run.output
+    health = run.read().summary()["client_health"]
+
+    assert health["requested_request_rate"] == 10.0
+    assert 0.95 < health["rate_share"] < 1.05
+    assert "achieved rate" not in run.output
