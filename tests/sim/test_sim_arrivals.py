@@ -48,52 +48,49 @@ def test_arrival_is_stamped_at_the_first_read_of_the_request():
     assert line_sent <= arrival < rest_sent
 
 
+async def _first_then_next(base: str, first) -> tuple[int, dict[str, int]]:
+    """On one connection: ``await first(conn)``, half a second's pause, then a chat
+    request with id ``next``; the wall clock just before ``next`` was sent, and every
+    arrival the simulator recorded."""
+    async with RawConnection(base) as conn:
+        await first(conn)
+        await asyncio.sleep(PAUSE_S)
+        sent = time.time_ns()
+        await conn.post("/v1/chat/completions", _body(), headers={"x-request-id": "next"})
+    return sent, await _arrivals(base)
+
+
 def test_each_request_on_a_keep_alive_connection_has_its_own_arrival():
     """A second request on the same connection, sent half a second after the first
     response, arrives after it was sent (the first request's stamp is not reused)."""
 
-    async def scenario(_session, base):
-        async with RawConnection(base) as conn:
-            await conn.post("/v1/chat/completions", _body(), headers={"x-request-id": "one"})
-            await asyncio.sleep(PAUSE_S)
-            second_sent = time.time_ns()
-            await conn.post("/v1/chat/completions", _body(), headers={"x-request-id": "two"})
-        return second_sent, await _arrivals(base)
+    async def first(conn):
+        await conn.post("/v1/chat/completions", _body(), headers={"x-request-id": "first"})
 
-    second_sent, arrivals = run(FAST, scenario)
+    sent, arrivals = run(FAST, lambda _session, base: _first_then_next(base, first))
 
-    assert arrivals["one"] < second_sent <= arrivals["two"]
+    assert arrivals["first"] < sent <= arrivals["next"]
 
 
 def test_a_request_after_a_get_on_the_same_connection_has_its_own_arrival():
     """A GET handled by another route does not leave its stamp to the next request."""
 
-    async def scenario(_session, base):
-        async with RawConnection(base) as conn:
-            await conn.get("/v1/models")
-            await asyncio.sleep(PAUSE_S)
-            sent = time.time_ns()
-            await conn.post("/v1/chat/completions", _body(), headers={"x-request-id": "after"})
-        return sent, (await _arrivals(base))["after"]
+    async def first(conn):
+        await conn.get("/v1/models")
 
-    sent, arrival = run(FAST, scenario)
+    sent, arrivals = run(FAST, lambda _session, base: _first_then_next(base, first))
 
-    assert sent <= arrival
+    assert sent <= arrivals["next"]
 
 
 def test_a_body_read_in_many_parts_leaves_no_stamp_for_the_next_request():
     """A prompt of about a megabyte is read in many parts, some after its handler
     started; the next request on the connection is still stamped by its own bytes."""
 
-    async def scenario(_session, base):
-        async with RawConnection(base) as conn:
-            await conn.post("/v1/chat/completions", _body(150_000),
-                            headers={"x-request-id": "large"})
-            await asyncio.sleep(PAUSE_S)
-            sent = time.time_ns()
-            await conn.post("/v1/chat/completions", _body(), headers={"x-request-id": "next"})
-        return sent, await _arrivals(base)
+    async def first(conn):
+        await conn.post("/v1/chat/completions", _body(150_000),
+                        headers={"x-request-id": "large"})
 
-    sent, arrivals = run(FAST, scenario)
+    sent, arrivals = run(FAST, lambda _session, base: _first_then_next(base, first))
 
     assert arrivals["large"] < sent <= arrivals["next"]
