@@ -131,6 +131,53 @@ def test_each_cell_of_a_sweep_runs_distributed(sim_server, tmp_path):
         assert len(records_of(cell)) == 12
 
 
+def test_a_trace_is_dealt_out_with_each_prompt_on_its_own_due_time(sim_server, tmp_path):
+    """Twelve trace lines 100 ms apart, each with its own input length: the workers send
+    six each, and every request went out at the due time of the line its prompt came
+    from (told by the record's due stamp, not by when it was really sent)."""
+    server = sim_server(mode="deterministic", ttft_ms=2, itl_ms=1)
+    trace = tmp_path / "trace.jsonl"
+    trace.write_text("".join(json.dumps({"timestamp": j * 100, "input_length": 20 + j,
+                                         "output_length": 4, "hash_ids": [j]}) + "\n"
+                             for j in range(12)), encoding="utf-8")
+    run = tmp_path / "run"
+    result = cli("profile", "--url", server.url, *RUN, "--workers", "2", "--input-file",
+                 str(trace), "--custom-dataset-type", "mooncake_trace",
+                 "--artifact-dir", str(run))
+
+    assert result.exit_code == 0, result.output
+    assert [w["requests"] for w in json.loads((run / "run.json").read_text())["workers"]] == [
+        6, 6]
+    records = records_of(run)
+    first_due = min(r["metadata"]["credit_issued_ns"] for r in records)
+    line_of = {round((r["metadata"]["credit_issued_ns"] - first_due) / 100e6):
+               r["metrics"]["input_sequence_length"]["value"] for r in records}
+    assert line_of == {j: 20 + j for j in range(12)}
+
+
+def test_a_file_of_conversations_is_shared_out_whole(sim_server, tmp_path):
+    """Four conversations of three turns from a file, over two workers: every turn of
+    each is sent once, in order, under one session id."""
+    server = sim_server(mode="deterministic", ttft_ms=2, itl_ms=1)
+    talks = tmp_path / "talks.jsonl"
+    talks.write_text("".join(json.dumps({"session_id": name, "turns": [
+        {"text": f"{name} {turn}"} for turn in ("one", "two", "three")]}) + "\n"
+        for name in ("a", "b", "c", "d")), encoding="utf-8")
+    run = tmp_path / "run"
+    result = cli("profile", "--url", server.url, *RUN, "--workers", "2", "--concurrency",
+                 "2", "--custom-dataset-type", "multi_turn", "--input-file", str(talks),
+                 "--session-header", "X-Session-ID", "--artifact-dir", str(run))
+
+    assert result.exit_code == 0, result.output
+    turns: dict[str, list[int]] = {}
+    for record in records_of(run):
+        turns.setdefault(record["metadata"]["conversation_id"], []).append(
+            record["metadata"]["turn_index"])
+    assert sorted(sorted(t) for t in turns.values()) == [[0, 1, 2]] * 4
+    sessions = [r["session_id"] for r in server.stats()["records"]]
+    assert sorted(sessions.count(s) for s in set(sessions)) == [3] * 4
+
+
 def test_without_ray_several_workers_is_an_error_naming_the_extra(monkeypatch, tmp_path):
     import aiperf.scale.driver as driver
 
