@@ -185,8 +185,12 @@ METRICS: tuple[Metric, ...] = (
     _row(SCALAR, "total_token_throughput", "Total Token Throughput", "tokens/sec", larger=True),
     _row(SCALAR, "good_request_fraction", "GoodRequestFraction", "ratio", larger=True,
          console=("llm", 20)),
+    # The rate of the arrivals the plan drew (a trace's own, or the seeded draws of
+    # --request-rate), counted as the achieved rate is: what "achieved" is measured against.
+    _row(SCALAR, "requested_request_rate", "Requested Request Rate", "requests/sec",
+         ours=True, console=("health", 4)),
     _row(SCALAR, "achieved_request_rate", "Achieved Request Rate", "requests/sec", ours=True,
-         console=("health", 4)),
+         console=("health", 5)),
     # The server's prefix cache, as it reports it (usage.prompt_tokens_details).
     _row(SCALAR, "total_cached_tokens", "Total Cached Tokens", "tokens", ours=True),
     _row(SCALAR, "cache_hit_ratio", "Cache Hit Ratio", "ratio", larger=True, ours=True,

@@ -360,6 +360,7 @@ class RunTally:
             # n sends span n - 1 intervals; n / span would overstate a short run's rate.
             span_ns = self._last_send - self._first_send
             if span_ns > 0:
+                found["requested_request_rate"] = facts.requested_request_rate
                 found["achieved_request_rate"] = (self._sends - 1) * _NS_PER_S / span_ns
         return tuple(
             ScalarMetric(info, float(found[info.tag]))

@@ -32,7 +32,7 @@ from aiperf.bench.outage import OutageWatch
 from aiperf.bench.payloads import RequestSpec, encode_body, request_body
 from aiperf.bench.records import Phase, RequestRecord
 from aiperf.bench.sample import Sample
-from aiperf.bench.schedule import LoadPlan, SessionPlan, arrival_offsets, slot_opening_s
+from aiperf.bench.schedule import LoadPlan, SessionPlan, slot_opening_s
 
 _perf_ns = perf_ns
 _wall_ns = wall_ns
@@ -357,13 +357,9 @@ class Runner:
         # No concurrency means no cap: the rate (or the trace's schedule) alone decides.
         cap = asyncio.Semaphore(plan.concurrency) if plan.concurrency else None
         tasks: set[asyncio.Task[Any]] = set()
+        offsets = plan.due_offsets()
         if plan.schedule is not None:
-            offsets: Iterator[float] = iter(plan.schedule)
             count = len(plan.schedule) if count is None else min(count, len(plan.schedule))
-        else:
-            assert plan.request_rate is not None
-            offsets = arrival_offsets(plan.request_rate, plan.arrival, plan.seed,
-                                      plan.burstiness, plan.rate_ramp_s)
         try:
             for index in itertools.count() if count is None else range(count):
                 due_ns = start_ns + int(next(offsets) * 1e9)

@@ -17,6 +17,7 @@ burstiness) and only its rate follows the ramp.
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from collections.abc import Iterator
@@ -70,28 +71,35 @@ class LoadPlan:
                     else min(self.request_count, len(self.schedule)))
         return self.request_count
 
-    def requested_rate(self, seconds: float) -> float | None:
-        """The mean arrival rate this plan asks for over the first ``seconds`` of the
-        measured phase (a ramp's average, a trace's own), for the achieved-rate check;
-        None in closed loop."""
-        if seconds <= 0:
-            return None
+    def due_offsets(self) -> Iterator[float]:
+        """When each request of the measured phase is due, in seconds from its start, in
+        order: a trace's timestamps, or the rate's seeded arrivals (without end). Only for
+        the open-loop modes (a trace or a request rate)."""
         if self.schedule is not None:
-            # Counted as the achieved rate is: n sends span n - 1 intervals. Over the
-            # whole window, n / seconds would read a short trace's rate low and make a
-            # client that sent every request on time look like it fell behind.
-            due = [t for t in self.schedule[: self.expected_count] if t <= seconds]
-            if len(due) < 2 or due[-1] <= due[0]:
-                return None
-            return (len(due) - 1) / (due[-1] - due[0])
-        if self.request_rate is None:
+            return iter(self.schedule)
+        assert self.request_rate is not None, "a closed loop has no due times"
+        return arrival_offsets(self.request_rate, self.arrival, self.seed, self.burstiness,
+                               self.rate_ramp_s)
+
+    def requested_rate(self, seconds: float) -> float | None:
+        """The rate of the arrivals this plan asked for in the first ``seconds`` of the
+        measured phase, for the achieved-rate check; None in closed loop.
+
+        Taken from the due times themselves (a trace's, or the rate's seeded draws, ramp
+        included) and counted as the achieved rate is, n sends over the n - 1 intervals
+        between the first and the last: a Poisson draw of 40 requests at 4/s asks for
+        3.3/s, and a client that sent each on time must not read as 82% of its target.
+        """
+        if seconds <= 0 or (self.schedule is None and self.request_rate is None):
             return None
-        if not self.rate_ramp_s:
-            return self.request_rate
-        ramp, rate = self.rate_ramp_s, self.request_rate
-        expected = (rate * seconds ** 2 / (2 * ramp) if seconds < ramp
-                    else rate * ramp / 2 + rate * (seconds - ramp))
-        return expected / seconds
+        # A duration's deadline stops the sends as it stops the runner's loop.
+        end = seconds if self.duration_s is None else min(seconds, self.duration_s)
+        due = list(itertools.takewhile(
+            lambda t: t <= end and (self.duration_s is None or t < self.duration_s),
+            itertools.islice(self.due_offsets(), self.expected_count)))
+        if len(due) < 2 or due[-1] <= due[0]:
+            return None
+        return (len(due) - 1) / (due[-1] - due[0])
 
     @property
     def in_flight_cap(self) -> int | None:

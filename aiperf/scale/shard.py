@@ -23,7 +23,7 @@ import itertools
 
 import attrs
 
-from aiperf.bench.schedule import LoadPlan, arrival_offsets
+from aiperf.bench.schedule import LoadPlan
 
 __all__ = ["ShardError", "shard_plan", "split_evenly", "split_like"]
 
@@ -85,9 +85,7 @@ def _dealt(plan: LoadPlan, workers: int) -> list[LoadPlan]:
         if plan.request_count is not None:
             times = times[:plan.request_count]
     else:
-        assert plan.request_rate is not None
-        offsets = arrival_offsets(plan.request_rate, plan.arrival, plan.seed,
-                                  plan.burstiness, plan.rate_ramp_s)
+        offsets = plan.due_offsets()
         if plan.request_count is not None:
             times = list(itertools.islice(offsets, plan.request_count))
         elif plan.duration_s is not None:

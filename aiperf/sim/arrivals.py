@@ -4,9 +4,10 @@ aiohttp runs a request's handler only after its own work on the connection: acce
 making the protocol and the request objects, starting the handler's task. When many
 requests come at once (a closed-loop wave, or a client that opens a connection per
 request, as against llama-server), the last of them reaches its handler well after its
-bytes were read (the median request of a 16-request wave, about 0.7 ms on a 2-core box). A simulator that counted its configured TTFT from the
-handler would answer that much later than configured, and its own records would leave the
-delay out: a client measuring perfectly would look that much wrong.
+bytes were read (the median request of a 16-request wave, about 0.7 ms on a 2-core box).
+A simulator that counted its configured TTFT from the handler would answer that much later
+than configured, and its own records would leave the delay out: a client measuring
+perfectly would look that much wrong.
 
 So the listening socket's protocols are wrapped (:meth:`ArrivalStamps.protocol_factory`):
 the first read of each request stamps the time, the handler reads the stamp

@@ -384,6 +384,15 @@ class TestRunMetrics:
         # 3 intervals over 200 ms
         assert driven.scalar("achieved_request_rate").value == pytest.approx(15.0)
 
+    def test_the_requested_rate_is_reported_beside_the_achieved_one(self):
+        """What the achieved rate is measured against is in the summary too (the rate of
+        the arrivals the plan drew), for rate-driven runs only."""
+        closed = compute_run_metrics(small_run(), facts())
+        driven = compute_run_metrics(small_run(), facts(requested_request_rate=12.5))
+
+        assert closed.scalar("requested_request_rate") is None
+        assert driven.scalar("requested_request_rate").value == 12.5
+
     def test_latency_covers_successful_requests_only(self):
         got = compute_run_metrics(small_run(), facts())
 

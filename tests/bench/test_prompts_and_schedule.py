@@ -202,3 +202,22 @@ def test_a_traces_requested_rate_covers_only_what_was_due_and_counted():
 def test_a_trace_of_one_due_time_has_no_rate():
     assert _trace_plan((0.0, 0.5)).requested_rate(0.2) is None
     assert _trace_plan((0.3, 0.3)).requested_rate(1.0) is None
+
+
+def test_a_poisson_plans_requested_rate_is_the_rate_of_its_own_draws():
+    """40 Poisson arrivals at 4/s with seed 0 span 11.86 s: they ask for 3.29/s, and a
+    client that sent each on time reaches exactly that."""
+    plan = plan_load(None, 4.0, "poisson", 40, None, 0, 0)
+    due = list(itertools.islice(arrival_offsets(4.0, "poisson", 0), 40))
+
+    assert plan.requested_rate(60.0) == pytest.approx(39 / (due[-1] - due[0]))
+    assert plan.requested_rate(60.0) == pytest.approx(3.287, abs=0.001)
+
+
+def test_a_rate_runs_requested_rate_stops_at_its_duration():
+    """Constant arrivals at 20/s for 2 s: the 40 due before the deadline, however long
+    the run took to finish its last responses."""
+    plan = plan_load(None, 20.0, "constant", None, 2.0, 0, 0)
+
+    assert plan.requested_rate(2.4) == pytest.approx(20.0)
+    assert plan.requested_rate(1.0) == pytest.approx(20.0)

@@ -85,7 +85,7 @@ def test_console_tables_in_the_references_order():
          "good_request_fraction"),
     ) == console_rows("llm")
     assert (("scheduling_lag", "event_loop_lag", "connection_setup"),
-            ("achieved_request_rate",)) == console_rows("health")
+            ("requested_request_rate", "achieved_request_rate")) == console_rows("health")
     for table in CONSOLE_TABLES:
         rows = [m for m in METRICS if m.console is not None and m.console[0] == table]
         ranks = sorted((m.console[1], m.distribution) for m in rows if m.console)
