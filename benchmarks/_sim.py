@@ -13,6 +13,7 @@ or a reference tool's executable) against it and returns its wall time, its own 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -21,7 +22,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -213,6 +214,20 @@ class ProfileRun:
     def summary(self) -> dict[str, Any]:
         """``profile_export_aiperf.json``."""
         return json.loads((self.run_dir / "profile_export_aiperf.json").read_text("utf-8"))
+
+
+@contextlib.contextmanager
+def worktree(rev: str) -> Iterator[Path]:
+    """A temporary git worktree of ``rev`` (to run another commit's aiperf with
+    ``run_profile(..., cwd=...)``), removed afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix="aiperf-baseline-"))
+    subprocess.run(["git", "worktree", "add", "--detach", str(folder), rev], cwd=ROOT,
+                   check=True, capture_output=True)
+    try:
+        yield folder
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(folder)], cwd=ROOT,
+                       check=False, capture_output=True)
 
 
 def profile_argv(cli: Sequence[str], url: str, run_dir: Path, *, concurrency: int,

@@ -22,30 +22,15 @@ from __future__ import annotations
 import argparse
 import contextlib
 import statistics
-import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _sim import OURS, ROOT, SimServer, profile_argv, run_profile  # noqa: E402
+from _sim import OURS, ROOT, SimServer, profile_argv, run_profile, worktree  # noqa: E402
 
 MIB = 1024 * 1024
-
-
-@contextlib.contextmanager
-def worktree(rev: str) -> Iterator[Path]:
-    """A temporary git worktree of ``rev``, removed afterwards."""
-    folder = Path(tempfile.mkdtemp(prefix="aiperf-baseline-"))
-    subprocess.run(["git", "worktree", "add", "--detach", str(folder), rev], cwd=ROOT,
-                   check=True, capture_output=True)
-    try:
-        yield folder
-    finally:
-        subprocess.run(["git", "worktree", "remove", "--force", str(folder)], cwd=ROOT,
-                       check=False, capture_output=True)
 
 
 def main() -> None:

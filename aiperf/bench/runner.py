@@ -28,6 +28,7 @@ import orjson
 from aiperf.bench.clock import perf_ns, wall_ns
 from aiperf.bench.connections import ConnectionHealth
 from aiperf.bench.dataset import Conversation, Prompt, Turn
+from aiperf.bench.due_wait import DueWait
 from aiperf.bench.outage import OutageWatch
 from aiperf.bench.payloads import RequestSpec, encode_body, request_body
 from aiperf.bench.records import Phase, RequestRecord
@@ -360,14 +361,13 @@ class Runner:
         offsets = plan.due_offsets()
         if plan.schedule is not None:
             count = len(plan.schedule) if count is None else min(count, len(plan.schedule))
+        due_wait = DueWait()
         try:
             for index in itertools.count() if count is None else range(count):
                 due_ns = start_ns + int(next(offsets) * 1e9)
                 if deadline_ns is not None and due_ns >= deadline_ns:
                     break
-                delay = (due_ns - _perf_ns()) / 1e9
-                if delay > 0:
-                    await asyncio.sleep(delay)
+                await due_wait.until(due_ns)
                 # While nothing reaches the server, sends wait for a probe's turn (the
                 # wait is scheduling lag, as for a full cap).
                 await self.outage.turn()
