@@ -93,9 +93,8 @@ class LoadPlan:
         if seconds <= 0 or (self.schedule is None and self.request_rate is None):
             return None
         # A duration's deadline stops the sends as it stops the runner's loop.
-        end = seconds if self.duration_s is None else min(seconds, self.duration_s)
         due = list(itertools.takewhile(
-            lambda t: t <= end and (self.duration_s is None or t < self.duration_s),
+            lambda t: t <= seconds and (self.duration_s is None or t < self.duration_s),
             itertools.islice(self.due_offsets(), self.expected_count)))
         if len(due) < 2 or due[-1] <= due[0]:
             return None
