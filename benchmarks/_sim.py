@@ -230,6 +230,16 @@ def worktree(rev: str) -> Iterator[Path]:
                        check=False, capture_output=True)
 
 
+def checkouts_to_run(stack: contextlib.ExitStack, baseline_rev: str | None
+                     ) -> dict[str, Path]:
+    """This checkout, plus ``baseline_rev`` (when given) in a worktree that ``stack``
+    removes: name -> the folder to run ``python -m aiperf`` in."""
+    tools: dict[str, Path] = {"this checkout": ROOT}
+    if baseline_rev:
+        tools[f"baseline {baseline_rev}"] = stack.enter_context(worktree(baseline_rev))
+    return tools
+
+
 def profile_argv(cli: Sequence[str], url: str, run_dir: Path, *, concurrency: int,
                  requests: int, warmup: int, extra: Sequence[str] = ()) -> list[str]:
     """A streaming chat ``profile`` command line that this aiperf and the reference

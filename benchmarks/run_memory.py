@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _sim import OURS, ROOT, SimServer, profile_argv, run_profile, worktree  # noqa: E402
+from _sim import OURS, SimServer, checkouts_to_run, profile_argv, run_profile  # noqa: E402
 
 MIB = 1024 * 1024
 
@@ -45,10 +45,7 @@ def main() -> None:
     lengths = sorted(set(opts.requests or [2_000, 20_000]))
 
     with contextlib.ExitStack() as stack:
-        tools: dict[str, Path] = {"this checkout": ROOT}
-        if opts.baseline_rev:
-            tools[f"baseline {opts.baseline_rev}"] = stack.enter_context(
-                worktree(opts.baseline_rev))
+        tools = checkouts_to_run(stack, opts.baseline_rev)
         sim = stack.enter_context(SimServer(mode="deterministic", ttft_ms=0, itl_ms=0,
                                             osl=opts.osl))
         out = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="aiperf-mem-")))

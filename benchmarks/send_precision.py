@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _sim import OURS, ROOT, SimServer, run_profile, worktree  # noqa: E402
+from _sim import OURS, SimServer, checkouts_to_run, run_profile  # noqa: E402
 
 
 def _one(cwd: Path, url: str, rate: float, seconds: float, run_dir: Path) -> dict[str, float]:
@@ -57,10 +57,7 @@ def main() -> None:
     rates = opts.rate or [50.0, 500.0]
 
     with contextlib.ExitStack() as stack:
-        tools: dict[str, Path] = {"this checkout": ROOT}
-        if opts.baseline_rev:
-            tools[f"baseline {opts.baseline_rev}"] = stack.enter_context(
-                worktree(opts.baseline_rev))
+        tools = checkouts_to_run(stack, opts.baseline_rev)
         sim = stack.enter_context(SimServer(mode="deterministic", ttft_ms=20, itl_ms=2,
                                             osl=16))
         out = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="aiperf-send-")))

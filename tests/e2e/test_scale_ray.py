@@ -40,6 +40,15 @@ def records_of(run: Path) -> list[dict]:
     return [json.loads(x) for x in (run / "profile_export.jsonl").read_text().splitlines()]
 
 
+def turns_of_each_conversation(run: Path) -> list[list[int]]:
+    """The turn indices sent of each conversation (sorted), the conversations sorted."""
+    turns: dict[str, list[int]] = {}
+    for record in records_of(run):
+        turns.setdefault(record["metadata"]["conversation_id"], []).append(
+            record["metadata"]["turn_index"])
+    return sorted(sorted(t) for t in turns.values())
+
+
 def test_a_closed_loop_is_split_exactly_and_merged_whole(sim_server, tmp_path):
     server = sim_server(mode="deterministic", ttft_ms=20, itl_ms=5)
     run = tmp_path / "run"
@@ -109,11 +118,7 @@ def test_sessions_stay_whole_on_their_worker(sim_server, tmp_path):
                  "--session-header", "X-Session-ID", "--artifact-dir", str(run))
 
     assert result.exit_code == 0, result.output
-    turns: dict[str, list[int]] = {}
-    for record in records_of(run):
-        turns.setdefault(record["metadata"]["conversation_id"], []).append(
-            record["metadata"]["turn_index"])
-    assert sorted(sorted(t) for t in turns.values()) == [[0, 1, 2]] * 8
+    assert turns_of_each_conversation(run) == [[0, 1, 2]] * 8
     assert server.stats(records=False)["concurrency"]["max_in_flight"] <= 4
 
 
@@ -169,11 +174,7 @@ def test_a_file_of_conversations_is_shared_out_whole(sim_server, tmp_path):
                  "--session-header", "X-Session-ID", "--artifact-dir", str(run))
 
     assert result.exit_code == 0, result.output
-    turns: dict[str, list[int]] = {}
-    for record in records_of(run):
-        turns.setdefault(record["metadata"]["conversation_id"], []).append(
-            record["metadata"]["turn_index"])
-    assert sorted(sorted(t) for t in turns.values()) == [[0, 1, 2]] * 4
+    assert turns_of_each_conversation(run) == [[0, 1, 2]] * 4
     sessions = [r["session_id"] for r in server.stats()["records"]]
     assert sorted(sessions.count(s) for s in set(sessions)) == [3] * 4
 
