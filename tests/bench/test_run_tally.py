@@ -10,7 +10,7 @@ import pytest
 from metrics_helpers import MS, WALL0, make_record
 
 from aiperf.bench.metrics import RunFacts
-from aiperf.bench.records import RequestError
+from aiperf.bench.records import RequestError, Usage
 from aiperf.bench.run_tally import MAX_DISTINCT_ERRORS, OTHER_MESSAGES, RunTally
 
 #: Thirty-two chunks 5 ms apart: a streamed answer of 32 tokens.
@@ -121,3 +121,34 @@ def test_timeslices_need_the_phase_start_before_the_first_request():
 def test_an_unknown_slo_tag_is_refused_before_the_run():
     with pytest.raises(ValueError, match="unknown SLO metric"):
         RunTally(streaming=True, slos={"time_to_frist_token": 1.0})
+
+
+def _warnings_after(prompt_tokens: list[int], requested: int = 100) -> tuple[str, ...]:
+    tally = RunTally(streaming=True)
+    for index, prompt in enumerate(prompt_tokens):
+        tally.add(tally.measure(record(index, input_tokens=requested,
+                                       usage=Usage(prompt_tokens=prompt,
+                                                   completion_tokens=32))))
+    return tally.finish(facts()).warnings
+
+
+def test_a_gap_of_more_than_5_percent_between_requested_and_delivered_isl_is_named():
+    """The server counted 120 and 125 prompt tokens for prompts of 100: 122.5 on average,
+    +22%, and the warning says how to size prompts in the server's tokens."""
+    (warning,) = _warnings_after([120, 125])
+
+    assert "122.5 prompt tokens per request on average against 100.0 requested" in warning
+    assert "(+22%)" in warning
+    assert "--prompt-sizing server" in warning
+
+
+def test_a_gap_within_5_percent_on_average_is_not_a_warning():
+    """90 and 109 average 99.5: within 5% of 100 although each request is not."""
+    assert () == _warnings_after([90, 109])
+    assert () == _warnings_after([105, 105])
+
+
+def test_prompts_shorter_than_asked_are_named_too():
+    (warning,) = _warnings_after([80, 80])
+
+    assert "(-20%)" in warning

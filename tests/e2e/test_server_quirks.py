@@ -46,6 +46,22 @@ def test_the_simulators_own_profile_needs_no_sizing(profile, check_artifacts):
     assert [] == arts.manifest["prompt_sizing"]["calibration_requests"]
 
 
+def test_prompts_sized_in_builtin_words_name_the_servers_count(profile, check_artifacts):
+    """Sized in built-in words against llama.cpp's tokenizer and chat template, --isl 64
+    arrives as more of the server's tokens: input_sequence_length is the server's count,
+    and a warning names the gap in the summary and on the console."""
+    run = _run(profile, f"sim://?profile=llama.cpp&model={MODEL}&{FAST}", "--isl", "64",
+               "--prompt-sizing", "builtin")
+
+    assert run.exit_code == 0, run.output
+    arts = check_artifacts(Path("run"))
+    delivered = statistics.fmean(arts.metric(r, "input_sequence_length") for r in arts.records)
+    assert delivered > 64 * 1.05
+    (warning,) = [w for w in arts.summary["warnings"] if "prompt tokens per request" in w]
+    assert f"{delivered:.1f} prompt tokens per request on average against 64.0" in warning
+    assert "prompt tokens per request on average" in run.output
+
+
 def test_explain_says_why_prompts_are_sized_against_the_server(profile, check_artifacts):
     run = _run(profile, f"sim://?profile=llama.cpp&{FAST}", "--isl", "16", count=4)
 
