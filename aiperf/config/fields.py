@@ -87,6 +87,9 @@ class Field:
 
 
 _POS_INT = IntKind(min=1)
+#: Points of one dimension of a recipe's grid: each is a run, and a grid of millions
+#: would only ever be a typo (it used to hang while the grid was laid out).
+_GRID_STEPS = IntKind(min=2, max=1000)
 _NONNEG_INT = IntKind(min=0)
 _POS_FLOAT = FloatKind(gt=0)
 _NONNEG_FLOAT = FloatKind(ge=0)
@@ -290,19 +293,19 @@ _SETTINGS: tuple[Field, ...] = (
        flag="--concurrency-min"),
     _f("benchmark.search.concurrency_max", _POS_INT, None, "Highest concurrency a recipe tries.",
        flag="--concurrency-max"),
-    _f("benchmark.search.concurrency_steps", IntKind(min=2), None,
+    _f("benchmark.search.concurrency_steps", _GRID_STEPS, None,
        "Number of concurrency grid points.", flag="--concurrency-steps"),
     _f("benchmark.search.isl_min", _POS_INT, None, "Smallest ISL a recipe tries.",
        flag="--isl-min"),
     _f("benchmark.search.isl_max", _POS_INT, None, "Largest ISL a recipe tries.",
        flag="--isl-max"),
-    _f("benchmark.search.isl_steps", IntKind(min=2), None, "Number of ISL grid points.",
+    _f("benchmark.search.isl_steps", _GRID_STEPS, None, "Number of ISL grid points.",
        flag="--isl-steps"),
     _f("benchmark.search.osl_min", _POS_INT, None, "Smallest OSL a recipe tries.",
        flag="--osl-min"),
     _f("benchmark.search.osl_max", _POS_INT, None, "Largest OSL a recipe tries.",
        flag="--osl-max"),
-    _f("benchmark.search.osl_steps", IntKind(min=2), None, "Number of OSL grid points.",
+    _f("benchmark.search.osl_steps", _GRID_STEPS, None, "Number of OSL grid points.",
        flag="--osl-steps"),
     _f("benchmark.search.degradation_threshold", _POS_FLOAT, None,
        "Relative latency growth that marks the knee (0.2 = 20%).",

@@ -65,6 +65,28 @@ def test_a_curve_recipe_is_a_grid_over_its_dimensions():
         "concurrency200-osl1024"]
 
 
+@pytest.mark.parametrize("dimension", ["concurrency", "isl", "osl"])
+def test_a_grid_of_more_than_a_thousand_points_is_an_error_naming_the_key(write_yaml,
+                                                                          dimension):
+    """Each point is a run: a billion of them is a typo, refused where it was written
+    (laying such a grid out used to hang)."""
+    config = write_yaml(f"""
+        benchmark:
+          search:
+            recipe: concurrency-ramp
+            {dimension}_steps: 1000000000
+        """)
+    with pytest.raises(ConfigErrors,
+                       match=rf"benchmark.search.{dimension}_steps: expected an integer <= 1000"):
+        load([config], {}, {})
+
+
+def test_a_grid_of_a_thousand_points_is_laid_out():
+    grid = log_grid(1_000, 10**7, 1000)
+
+    assert (1000, 1_000, 10**7) == (len(grid), grid[0], grid[-1])
+
+
 def test_pareto_sweep_pairs_go_together_across_a_concurrency_grid():
     resolved = load([], {"benchmark.search.recipe": "pareto-sweep",
                          "benchmark.search.isl_osl_pairs": "128/64,512/32",
