@@ -44,11 +44,7 @@ def test_auto_takes_uvloop_when_it_is_installed():
 
 
 def test_the_running_asyncio_loop_is_described_as_asyncio_without_a_version():
-    loop = new_event_loop("asyncio")
-    try:
-        described = loop.run_until_complete(_describe("auto"))
-    finally:
-        loop.close()
+    described = _described_on("asyncio", asked="auto")
 
     assert {"asked": "auto", "used": "asyncio", "version": None} == described
 
@@ -57,15 +53,20 @@ def test_the_running_asyncio_loop_is_described_as_asyncio_without_a_version():
 def test_the_running_uvloop_is_described_with_its_version():
     import uvloop
 
-    loop = new_event_loop("uvloop")
-    try:
-        described = loop.run_until_complete(_describe("uvloop"))
-    finally:
-        loop.close()
+    described = _described_on("uvloop", asked="uvloop")
 
     assert {"asked": "uvloop", "used": "uvloop", "version": uvloop.__version__} == described
 
 
-async def _describe(asked: str) -> dict:
-    await asyncio.sleep(0)
-    return describe_running_loop(asked)
+def _described_on(name: str, *, asked: str) -> dict:
+    """What run.json would say, read from inside a new loop of kind ``name``."""
+
+    async def describe() -> dict:
+        await asyncio.sleep(0)
+        return describe_running_loop(asked)
+
+    loop = new_event_loop(name)
+    try:
+        return loop.run_until_complete(describe())
+    finally:
+        loop.close()
